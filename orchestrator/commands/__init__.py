@@ -1,0 +1,1 @@
+"""One module per subcommand: NAME, HELP, DESCRIPTION, EPILOG, add_arguments(), run()."""

@@ -1,0 +1,35 @@
+"""Arguments and steps that several subcommands share."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from orchestrator import paths
+
+if TYPE_CHECKING:
+    from orchestrator.models import Spec
+
+
+def add_user_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--user",
+        action="store_true",
+        help="user mode: definitions in ~/.config/orchestrator, units in ~/.config/systemd/user "
+        "(XDG_CONFIG_HOME respected), units wanted by default.target",
+    )
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+
+
+def load_paths(args: argparse.Namespace, given: list[str]) -> tuple[list[str], Spec]:
+    from orchestrator.loader import load
+
+    sources = given or [paths.definitions_dir(args.user)]
+    return sources, load(sources)
+
+
+def mode(args: argparse.Namespace) -> str:
+    return "user" if args.user else "system"

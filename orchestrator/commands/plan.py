@@ -1,0 +1,89 @@
+"""`orchestrator plan`: what an apply would change, without changing anything."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from orchestrator import paths
+from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
+
+if TYPE_CHECKING:
+    from orchestrator.plan import Plan
+
+NAME = "plan"
+HELP = "show what would be created, changed, removed and restarted"
+DESCRIPTION = """\
+Render the definitions and compare them with the unit files orchestrator manages in the unit
+directory. Prints what would be created, changed (with a unified diff) and removed, and which
+services would be restarted (changed ones, and those systemd restarts with them because they
+require a changed one). Unit files without orchestrator's mark are never planned for change or
+removal; declaring a unit of the same name as one is an error.
+
+Exit 0 when nothing would change, 2 when something would, 1 on error."""
+EPILOG = """\
+examples:
+  orchestrator plan examples/web-stack --unit-dir /tmp/units
+  orchestrator plan --json        # /etc/orchestrator against /etc/systemd/system
+  orchestrator plan --user        # ~/.config/orchestrator against ~/.config/systemd/user"""
+SYMBOLS = {"create": "+", "change": "~", "remove": "-", "unchanged": "="}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", metavar="PATH", help="a definition file or directory")
+    parser.add_argument(
+        "--unit-dir",
+        metavar="DIR",
+        help="where the units live "
+        "(default /etc/systemd/system, or ~/.config/systemd/user with --user)",
+    )
+    parser.add_argument("--no-diff", action="store_true", help="do not print the diffs")
+    parser.add_argument("--show-unchanged", action="store_true", help="list unchanged units too")
+    add_user_flag(parser)
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.plan import make_plan
+    from orchestrator.render import render
+    from orchestrator.unitdir import read_unit_dir
+
+    _, spec = load_paths(args, [args.path] if args.path else [])
+    unit_dir = args.unit_dir or paths.unit_dir(args.user)
+    desired = render(spec, mode(args))  # type: ignore[arg-type]
+    current, foreign = read_unit_dir(unit_dir)
+    plan = make_plan(desired, current, foreign)
+    if args.json:
+        print(
+            json.dumps(
+                {"ok": True, "unit_dir": unit_dir, **plan.as_dict(diffs=not args.no_diff)}, indent=2
+            )
+        )
+    else:
+        print_plan(plan, unit_dir, diffs=not args.no_diff, unchanged=args.show_unchanged)
+    return 2 if plan.has_changes else 0
+
+
+def print_plan(plan: Plan, unit_dir: str, *, diffs: bool, unchanged: bool) -> None:
+    out = sys.stdout
+    out.write(f"Unit directory: {unit_dir}\n")
+    width = max((len(c.unit) for c in plan.changes), default=0)
+    for c in plan.changes:
+        if c.action == "unchanged" and not unchanged:
+            continue
+        out.write(f"  {SYMBOLS[c.action]} {c.unit:<{width}}  {c.action} ({c.kind})\n")
+    if plan.restarts:
+        out.write("Restarts:\n")
+        for unit, reason in plan.restarts.items():
+            out.write(f"  {unit}: {reason}\n")
+    if diffs:
+        for c in plan.changes:
+            if c.action != "unchanged":
+                out.write("\n" + c.diff())
+    counts = ", ".join(f"{plan.count(a)} to {a}" for a in ("create", "change", "remove"))
+    if plan.has_changes:
+        out.write(f"\nPlan: {counts}, {plan.count('unchanged')} unchanged.\n")
+    else:
+        out.write(f"\nNo changes: {plan.count('unchanged')} unit(s) up to date.\n")

@@ -1,0 +1,41 @@
+"""`orchestrator render`: write the unit files for definitions into a directory."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
+
+NAME = "render"
+HELP = "write the systemd unit files for definitions into a directory"
+DESCRIPTION = """\
+Validate the definitions and write one unit file per container (NAME.service), volume
+(NAME-volume.service) and network (NAME-network.service) into DIR, creating it. Files already in
+DIR that orchestrator did not write are never overwritten (exit 1, nothing written). Other files
+are left as they are: render only adds and updates. Output is deterministic."""
+EPILOG = """\
+examples:
+  orchestrator render examples/hello --out /tmp/units
+  orchestrator render examples/web-stack --out ./units --user"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", metavar="PATH", help="a definition file or directory")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory to write units into")
+    add_user_flag(parser)
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.render import render
+    from orchestrator.unitdir import write_units
+
+    _, spec = load_paths(args, [args.path])
+    units = render(spec, mode(args))  # type: ignore[arg-type]
+    write_units(args.out, units, durable=False)
+    if args.json:
+        print(json.dumps({"ok": True, "out": args.out, "units": list(units)}, indent=2))
+    else:
+        print(f"wrote {len(units)} unit file(s) into {args.out}")
+    return 0

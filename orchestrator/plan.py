@@ -1,0 +1,166 @@
+"""Planning (pure): desired unit files vs the managed ones on disk -> the changes and the actions.
+
+A plan is data. It can be printed, compared in tests and serialised to JSON before anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from orchestrator.errors import ConflictError
+from orchestrator.unitfile import mark_fields
+
+ChangeKind = Literal["create", "change", "remove", "unchanged"]
+Verb = Literal["stop", "disable", "remove", "write", "daemon-reload", "enable", "start", "restart"]
+
+
+@dataclass(frozen=True)
+class UnitChange:
+    unit: str
+    action: ChangeKind
+    kind: str  # container, volume or network
+    old: str | None = None
+    new: str | None = None
+
+    def diff(self) -> str:
+        old = (self.old or "").splitlines(keepends=True)
+        new = (self.new or "").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, new, f"a/{self.unit}", f"b/{self.unit}"))
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: Verb
+    unit: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: list[UnitChange]
+    actions: list[Action]
+    restarts: dict[str, str] = field(default_factory=dict)  # unit -> why it restarts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "unchanged" for c in self.changes)
+
+    def count(self, action: ChangeKind) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    def as_dict(self, *, diffs: bool = True) -> dict[str, object]:
+        return {
+            "changed": self.has_changes,
+            "summary": {a: self.count(a) for a in ("create", "change", "remove", "unchanged")},
+            "units": [
+                {
+                    "unit": c.unit,
+                    "kind": c.kind,
+                    "action": c.action,
+                    **({"diff": c.diff()} if diffs and c.action != "unchanged" else {}),
+                }
+                for c in self.changes
+            ],
+            "restarts": [{"unit": u, "reason": r} for u, r in self.restarts.items()],
+            "actions": [{"verb": a.verb, "unit": a.unit, "reason": a.reason} for a in self.actions],
+        }
+
+
+def _kind(text: str) -> str:
+    return mark_fields(text).get("Kind", "unknown")
+
+
+def _directive_values(text: str, key: str) -> list[str]:
+    words: list[str] = []
+    prefix = key + "="
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            words += line[len(prefix) :].split()
+    return words
+
+
+def _installed(text: str) -> bool:
+    return any(line.strip() == "[Install]" for line in text.splitlines())
+
+
+def make_plan(
+    desired: dict[str, str], current: dict[str, str], unmanaged: Iterable[str] = ()
+) -> Plan:
+    """Compare desired unit texts with the managed units found (current) and plan the changes.
+
+    unmanaged are unit names present in the unit directory without our mark: declaring one of them
+    is a conflict, and they are never changed or removed.
+    """
+    clashes = sorted(set(desired) & set(unmanaged))
+    if clashes:
+        raise ConflictError(
+            "these unit files exist and were not written by orchestrator, so they are left alone: "
+            + ", ".join(clashes)
+            + "; rename the definitions or move the files away"
+        )
+    changes: list[UnitChange] = []
+    for unit in sorted(set(desired) | set(current)):
+        new, old = desired.get(unit), current.get(unit)
+        if old is None:
+            changes.append(UnitChange(unit, "create", _kind(new or ""), None, new))
+        elif new is None:
+            changes.append(UnitChange(unit, "remove", _kind(old), old, None))
+        elif old != new:
+            changes.append(UnitChange(unit, "change", _kind(new), old, new))
+        else:
+            changes.append(UnitChange(unit, "unchanged", _kind(new), old, new))
+    restarts = _restarts(desired, [c.unit for c in changes if c.action == "change"])
+    return Plan(changes, _actions(changes, restarts), restarts)
+
+
+def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
+    """Changed units restart; systemd restarts the units that require them along with them."""
+    required_by: dict[str, list[str]] = {}
+    for unit, text in desired.items():
+        for dep in _directive_values(text, "Requires"):
+            required_by.setdefault(dep, []).append(unit)
+    restarts = {unit: "its unit file changed" for unit in changed}
+    queue = list(changed)
+    while queue:
+        unit = queue.pop(0)
+        for dependent in sorted(required_by.get(unit, [])):
+            if dependent not in restarts:
+                restarts[dependent] = f"it requires {unit}, which restarts"
+                queue.append(dependent)
+    return restarts
+
+
+def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action]:
+    actions: list[Action] = []
+    for c in changes:
+        if c.action == "remove":
+            actions += [
+                Action("stop", c.unit, "no longer declared"),
+                Action("disable", c.unit, "no longer declared"),
+                Action("remove", c.unit, "no longer declared"),
+            ]
+    for c in changes:
+        if c.action in ("create", "change"):
+            actions.append(
+                Action("write", c.unit, "new unit" if c.action == "create" else "changed")
+            )
+    if any(c.action != "unchanged" for c in changes):
+        actions.append(Action("daemon-reload", None, "unit files changed"))
+    for c in changes:
+        if c.action not in ("create", "change"):
+            continue
+        now, before = _installed(c.new or ""), c.old is not None and _installed(c.old)
+        if now and not before:
+            actions.append(Action("enable", c.unit, "enabled = true"))
+        elif before and not now:
+            actions.append(Action("disable", c.unit, "enabled = false"))
+    for c in changes:
+        if c.action == "create":
+            actions.append(Action("start", c.unit, "new unit"))
+    for unit, reason in restarts.items():
+        if not any(c.unit == unit and c.action == "create" for c in changes):
+            actions.append(Action("restart", unit, reason))
+    return actions

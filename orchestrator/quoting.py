@@ -1,0 +1,72 @@
+"""Writing values into systemd unit files so that systemd reads back exactly what we meant.
+
+systemd's rules (systemd.service(5) "Command lines", systemd.syntax(7) "Quoting", systemd.unit(5)
+"Specifiers"): every `%` starts a specifier, so a literal one is `%%`; in Exec*= lines `$` starts an
+environment variable, so a literal one is `$$`; words are split on whitespace, may be enclosed in
+double or single quotes, and inside quotes C-style escapes (`\\\\`, `\\"`, ...) apply; a lone `;`
+separates commands. A newline ends the setting, so control characters cannot be written at all.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from orchestrator.errors import QuotingError
+
+# Characters that force an argument into quotes: whitespace, quotes and backslash.
+_NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
+
+
+def check_printable(value: str) -> None:
+    """Raise QuotingError if value holds a character a unit file cannot carry."""
+    for ch in value:
+        if ch.isprintable() or ch == " ":
+            continue
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Cs") or ch in "\u2028\u2029\x85":
+            raise QuotingError(
+                f"control character {ch!r} (U+{ord(ch):04X}) cannot be written into a unit file"
+            )
+
+
+def escape_specifiers(value: str) -> str:
+    """A free-text value (Description=, SourcePath=): `%` doubled, control characters refused."""
+    check_printable(value)
+    if value.endswith("\\"):
+        raise QuotingError(
+            "a value may not end with a backslash (systemd reads it as a line break)"
+        )
+    return value.replace("%", "%%")
+
+
+def quote_word(value: str, *, exec_line: bool = True) -> str:
+    """Quote one word of a whitespace-separated systemd setting.
+
+    With exec_line (ExecStart= and friends) `$` is doubled as well, so no variable is expanded.
+    """
+    check_printable(value)
+    text = value.replace("%", "%%")
+    if exec_line:
+        text = text.replace("$", "$$")
+    if text and text != ";" and not _NEEDS_QUOTES.search(text):
+        return text
+    if '"' in text and "'" not in text and "\\" not in text:
+        return "'" + text + "'"  # easier to read; holds no backslash, so no escape question
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Raw(str):
+    """A word written as it is, for the specifiers we mean systemd to expand (%t, %n)."""
+
+    __slots__ = ()
+
+
+def quote_argv(argv: list[str]) -> str:
+    """An Exec*= command line whose argv, after systemd has parsed it, is exactly argv."""
+    return " ".join(arg if isinstance(arg, Raw) else quote_word(arg) for arg in argv)
+
+
+def quote_words(words: list[str]) -> str:
+    """A list setting that is not an Exec*= line (RequiresMountsFor=, ...)."""
+    return " ".join(w if isinstance(w, Raw) else quote_word(w, exec_line=False) for w in words)

@@ -1,0 +1,329 @@
+"""Parsers for the values inside definitions: names, ports, durations, sizes, paths, images.
+
+Each takes what TOML gave and returns a normalised value, or raises ValueError whose text says what
+was expected and what was found. They know nothing of files or key paths; the loader adds those.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shlex
+from typing import Any
+
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+NAME_MAX = 128
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*")
+# registry[:port]/path/name[:tag][@digest], lower-case path components as the OCI spec wants.
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+IMAGE_RE = re.compile(
+    rf"(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?{_COMPONENT}(?:/{_COMPONENT})*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
+CAP_RE = re.compile(r"(?:CAP_)?[A-Z][A-Z0-9_]*")
+
+VOLUME_OPTIONS = frozenset(
+    {
+        "ro", "rw", "z", "Z", "U", "O", "copy", "nocopy", "exec", "noexec", "suid", "nosuid",
+        "dev", "nodev", "shared", "rshared", "slave", "rslave", "private", "rprivate",
+        "unbindable", "runbindable",
+    }
+)  # fmt: skip
+_DURATION_UNITS = {
+    "ms": 1,
+    "msec": 1,
+    "s": 1000,
+    "sec": 1000,
+    "second": 1000,
+    "seconds": 1000,
+    "m": 60_000,
+    "min": 60_000,
+    "minute": 60_000,
+    "minutes": 60_000,
+    "h": 3_600_000,
+    "hr": 3_600_000,
+    "hour": 3_600_000,
+    "hours": 3_600_000,
+    "d": 86_400_000,
+    "day": 86_400_000,
+    "days": 86_400_000,
+}
+_DURATION_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)")
+_SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([KMGTPE]?)")
+
+
+def show(value: Any) -> str:
+    """A found value as the operator wrote it in TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= 60 else value[:57] + "..."
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return repr(value)
+
+
+def _fail(expected: str, value: Any) -> ValueError:
+    return ValueError(f"expected {expected}, got {show(value)}")
+
+
+def name(value: str, what: str = "a name") -> str:
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value) or len(value) > NAME_MAX:
+        raise _fail(
+            f"{what} of letters, digits, '_', '.' and '-' that starts with a letter or digit "
+            f"(at most {NAME_MAX} characters)",
+            value,
+        )
+    return value
+
+
+def image(value: str) -> str:
+    if not IMAGE_RE.fullmatch(value):
+        raise _fail('an image reference like "docker.io/library/nginx:1.27"', value)
+    return value
+
+
+def is_fully_qualified(ref: str) -> bool:
+    match = IMAGE_RE.fullmatch(ref)
+    registry: str = (match.group("registry") if match else None) or ""
+    return registry == "localhost" or "." in registry or ":" in registry
+
+
+def argv(value: Any) -> list[str]:
+    """A command: an array of strings, or one string split like a POSIX shell would."""
+    if isinstance(value, str):
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise ValueError(f"cannot split {show(value)} into words: {exc}") from None
+        if not words:
+            raise _fail("a non-empty command", value)
+        return words
+    if isinstance(value, list):
+        if not value:
+            raise _fail("a non-empty command", value)
+        return value
+    raise _fail("an array of strings or a string", value)
+
+
+def duration_ms(value: Any) -> int:
+    """A systemd-style time span ("10s", "1min 30s", "500ms") or a number of seconds."""
+    if isinstance(value, bool):
+        raise _fail('a duration like "30s" or a number of seconds', value)
+    if isinstance(value, int):
+        if value < 0:
+            raise _fail("a duration that is not negative", value)
+        return value * 1000
+    if isinstance(value, str):
+        text = value.strip()
+        total, pos, ok = 0.0, 0, bool(text)
+        while ok and pos < len(text):
+            match = _DURATION_PART.match(text, pos)
+            if not match or match.end() == pos or match.group(2) not in ("", *_DURATION_UNITS):
+                ok = False
+                break
+            total += float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+            pos = match.end()
+        if ok and total != int(total):
+            raise _fail("a duration in whole milliseconds", value)
+        if ok:
+            return int(total)
+    raise _fail('a duration like "30s", "1min 30s" or "500ms"', value)
+
+
+def format_duration(ms: int) -> str:
+    """Milliseconds as both systemd and Go read them."""
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+def size(value: Any) -> str:
+    """MemoryMax= style: bytes, a K/M/G/T/P/E suffix (base 1024), a percentage or infinity."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str):
+        if value == "infinity":
+            return value
+        if value.endswith("%") and _is_percent(value):
+            return value
+        match = _SIZE_RE.fullmatch(value)
+        if match and float(match.group(1)) > 0:
+            return value
+    raise _fail('a size like "512M", "2G", a number of bytes, a percentage or "infinity"', value)
+
+
+def _is_percent(value: str) -> bool:
+    try:
+        number = float(value[:-1])
+    except ValueError:
+        return False
+    return number > 0 and value[:-1].replace(".", "", 1).isdigit()
+
+
+def cpu_quota(value: Any) -> str:
+    if isinstance(value, str) and value.endswith("%") and _is_percent(value):
+        return value
+    raise _fail('a CPU quota as a percentage of one CPU, like "50%" or "200%"', value)
+
+
+def tasks_max(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    if isinstance(value, str) and (
+        value == "infinity" or (value.endswith("%") and _is_percent(value))
+    ):
+        return value
+    raise _fail('a positive number of tasks, a percentage or "infinity"', value)
+
+
+def absolute_path(value: str) -> str:
+    if not value.startswith("/") or "\x00" in value:
+        raise _fail("an absolute path", value)
+    return value
+
+
+def _port_range(text: str) -> tuple[int, int] | None:
+    first, sep, last = text.partition("-")
+    if not first.isdigit() or (sep and not last.isdigit()):
+        return None
+    low, high = int(first), int(last) if sep else int(first)
+    if not (1 <= low <= high <= 65535):
+        return None
+    return low, high
+
+
+def port(value: str) -> str:
+    """[IP:]HOST:CONTAINER[/PROTO], ports or equal-length ranges; IPv6 in brackets."""
+    expected = '"[IP:]HOST:CONTAINER[/PROTO]"'
+    text, _, proto = value.partition("/")
+    if proto and proto not in ("tcp", "udp", "sctp"):
+        raise ValueError(
+            f'expected protocol "tcp", "udp" or "sctp" in {expected}, got {show(value)}'
+        )
+    ip = ""
+    if text.startswith("["):
+        ip, sep, rest = text[1:].partition("]:")
+        if not sep:
+            raise _fail(expected, value)
+        text = rest
+        _check_ip(ip, value, version=6)
+    elif text.count(":") == 2:
+        ip, text = text.split(":", 1)
+        _check_ip(ip, value, version=4)
+    host, sep, container = text.partition(":")
+    if not sep:
+        raise _fail(expected, value)
+    host_range, container_range = _port_range(host), _port_range(container)
+    if host_range is None or container_range is None:
+        raise _fail(f"{expected} with ports from 1 to 65535", value)
+    if host_range[1] - host_range[0] != container_range[1] - container_range[0]:
+        raise ValueError(f"expected port ranges of equal length, got {show(value)}")
+    return value
+
+
+def _check_ip(ip: str, value: str, version: int) -> None:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        raise _fail(
+            f"an IPv{version} address in {'[...]' if version == 6 else 'IP:'}", value
+        ) from None
+    if address.version != version:
+        raise _fail("an IPv6 address in brackets, like [::1]:8080:80", value)
+
+
+def published(value: str) -> list[tuple[str, str, int]]:
+    """The (ip, proto, host port) triples a valid port string claims on the host."""
+    text, _, proto = value.partition("/")
+    ip = ""
+    if text.startswith("["):
+        ip, _, text = text[1:].partition("]:")
+    elif text.count(":") == 2:
+        ip, text = text.split(":", 1)
+    host = text.partition(":")[0]
+    low, _, high = host.partition("-")
+    return [(ip, proto or "tcp", p) for p in range(int(low), int(high or low) + 1)]
+
+
+def tmpfs(value: str) -> str:
+    path, _, options = value.partition(":")
+    absolute_path(path)
+    if any(c.isspace() for c in options):
+        raise _fail('"PATH[:OPTIONS]" with comma-separated options', value)
+    return value
+
+
+def device(value: str) -> str:
+    parts = value.split(":")
+    expected = '"HOST[:CONTAINER][:PERMISSIONS]" with absolute paths and permissions from "rwm"'
+    if len(parts) > 3 or not parts[0].startswith("/"):
+        raise _fail(expected, value)
+    if len(parts) >= 2 and not parts[1].startswith("/"):
+        if len(parts) == 2 and parts[1] and set(parts[1]) <= set("rwm"):
+            return value
+        raise _fail(expected, value)
+    if len(parts) == 3 and not (parts[2] and set(parts[2]) <= set("rwm")):
+        raise _fail(expected, value)
+    return value
+
+
+def capability(value: str) -> str:
+    upper = value.upper()
+    if upper != "ALL" and not CAP_RE.fullmatch(upper):
+        raise _fail('a capability name like "NET_BIND_SERVICE" or "ALL"', value)
+    return upper if upper == "ALL" or upper.startswith("CAP_") else "CAP_" + upper
+
+
+def hostname(value: str) -> str:
+    if len(value) > 253 or not HOSTNAME_RE.fullmatch(value):
+        raise _fail("a host name of letters, digits, '-' and '.'", value)
+    return value
+
+
+def user(value: str) -> str:
+    if not USER_RE.fullmatch(value):
+        raise _fail('a user like "1000", "1000:1000" or "www-data"', value)
+    return value
+
+
+def env_name(value: str) -> str:
+    if not ENV_NAME_RE.fullmatch(value):
+        raise _fail("an environment variable name of letters, digits and '_'", value)
+    return value
+
+
+def label_key(value: str) -> str:
+    if not LABEL_KEY_RE.fullmatch(value):
+        raise _fail("a label key of letters, digits, '.', '_', '/' and '-'", value)
+    return value
+
+
+def scalar_text(value: Any) -> str:
+    """An environment or label value: a string, or a number or boolean as TOML wrote it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise _fail("a string, number or boolean", value)
+
+
+def network_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise _fail('a subnet in CIDR form like "10.89.0.0/24"', value) from None
+    return value
+
+
+def ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise _fail('an IP address like "10.89.0.1"', value) from None
+    return value
