@@ -1,0 +1,27 @@
+"""ruff (lint and format) and mypy --strict run as tests."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+BIN = Path(sys.executable).parent
+
+
+def check(*command: str) -> None:
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_lint() -> None:
+    check(str(BIN / "ruff"), "check", "orchestrator", "tests")
+
+
+def test_ruff_format() -> None:
+    check(str(BIN / "ruff"), "format", "--check", "orchestrator", "tests")
+
+
+def test_mypy_strict() -> None:
+    check(sys.executable, "-m", "mypy")

@@ -1,0 +1,167 @@
+"""Planning: pure make_plan() on texts, and the plan and render commands on a real directory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator.errors import ConflictError
+from orchestrator.plan import make_plan
+
+ROOT = Path(__file__).parent.parent
+
+
+def unit(kind: str, *lines: str, install: bool = True) -> str:
+    body = "\n".join(lines)
+    tail = "\n[Install]\nWantedBy=multi-user.target\n" if install else ""
+    return (
+        f"[Unit]\n{body}\n[Service]\nExecStart=/bin/true\n{tail}\n[X-Orchestrator]\nKind={kind}\n"
+    )
+
+
+def test_create_change_remove_unchanged() -> None:
+    desired = {
+        "a.service": unit("container"),
+        "b.service": unit("container", "Description=new"),
+        "c.service": unit("container"),
+    }
+    current = {
+        "b.service": unit("container", "Description=old"),
+        "c.service": unit("container"),
+        "old.service": unit("volume"),
+    }
+    plan = make_plan(desired, current)
+    actions = {c.unit: c.action for c in plan.changes}
+    assert actions == {
+        "a.service": "create",
+        "b.service": "change",
+        "c.service": "unchanged",
+        "old.service": "remove",
+    }
+    assert plan.has_changes
+    assert [c.kind for c in plan.changes if c.unit == "old.service"] == ["volume"]
+    verbs = [(a.verb, a.unit) for a in plan.actions]
+    assert verbs == [
+        ("stop", "old.service"),
+        ("disable", "old.service"),
+        ("remove", "old.service"),
+        ("write", "a.service"),
+        ("write", "b.service"),
+        ("daemon-reload", None),
+        ("enable", "a.service"),
+        ("start", "a.service"),
+        ("restart", "b.service"),
+    ]
+    diff = next(c for c in plan.changes if c.unit == "b.service").diff()
+    assert "-Description=old" in diff and "+Description=new" in diff
+
+
+def test_no_change_means_no_actions() -> None:
+    units = {"a.service": unit("container")}
+    plan = make_plan(units, dict(units))
+    assert not plan.has_changes
+    assert plan.actions == []
+    assert plan.restarts == {}
+
+
+def test_restart_propagates_to_units_that_require_a_changed_one() -> None:
+    desired = {
+        "db.service": unit("container", "Description=v2"),
+        "app.service": unit("container", "Requires=db.service"),
+        "proxy.service": unit("container", "Requires=app.service other.service"),
+        "lone.service": unit("container"),
+    }
+    current = dict(desired, **{"db.service": unit("container", "Description=v1")})
+    plan = make_plan(desired, current)
+    assert plan.restarts == {
+        "db.service": "its unit file changed",
+        "app.service": "it requires db.service, which restarts",
+        "proxy.service": "it requires app.service, which restarts",
+    }
+
+
+def test_enable_and_disable_follow_the_install_section() -> None:
+    desired = {"a.service": unit("container", install=False), "b.service": unit("container")}
+    current = {"a.service": unit("container"), "b.service": unit("container", install=False)}
+    verbs = {(a.verb, a.unit) for a in make_plan(desired, current).actions}
+    assert ("disable", "a.service") in verbs and ("enable", "b.service") in verbs
+
+
+def test_a_foreign_unit_of_the_same_name_is_a_conflict() -> None:
+    with pytest.raises(ConflictError, match=r"web\.service"):
+        make_plan({"web.service": unit("container")}, {}, unmanaged={"web.service"})
+
+
+def test_foreign_units_are_never_removed() -> None:
+    plan = make_plan({}, {}, unmanaged={"handmade.service"})
+    assert plan.changes == []
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "orchestrator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_plan_exit_codes_follow_terraform(tmp_path: Path) -> None:
+    example = str(ROOT / "examples" / "web-stack")
+    units = tmp_path / "units"
+    first = run_cli("plan", example, "--unit-dir", str(units))
+    assert first.returncode == 2, first.stderr
+    assert "+ proxy.service" in first.stdout and "5 to create" in first.stdout
+    assert run_cli("render", example, "--out", str(units)).returncode == 0
+    same = run_cli("plan", example, "--unit-dir", str(units))
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "No changes" in same.stdout
+    bad = run_cli("plan", str(tmp_path / "missing"), "--unit-dir", str(units))
+    assert bad.returncode == 1
+    assert "no such file or directory" in bad.stderr
+
+
+def test_plan_json_shows_changes_restarts_and_removals(tmp_path: Path) -> None:
+    definitions = tmp_path / "defs"
+    definitions.mkdir()
+    (definitions / "a.toml").write_text(
+        '[container.db]\nimage = "docker.io/library/postgres:16"\n'
+        '[container.app]\nimage = "localhost/app:1"\ndepends_on = ["db"]\n'
+        '[container.gone]\nimage = "localhost/gone:1"\n'
+    )
+    units = tmp_path / "units"
+    assert run_cli("render", str(definitions), "--out", str(units)).returncode == 0
+    (definitions / "a.toml").write_text(
+        '[container.db]\nimage = "docker.io/library/postgres:17"\n'
+        '[container.app]\nimage = "localhost/app:1"\ndepends_on = ["db"]\n'
+    )
+    result = run_cli("plan", str(definitions), "--unit-dir", str(units), "--json")
+    assert result.returncode == 2, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["summary"] == {"create": 0, "change": 1, "remove": 1, "unchanged": 1}
+    assert {r["unit"] for r in plan["restarts"]} == {"db.service", "app.service"}
+    assert {u["unit"]: u["action"] for u in plan["units"]}["gone.service"] == "remove"
+    assert "+ExecStart=" in next(u["diff"] for u in plan["units"] if u["unit"] == "db.service")
+
+
+def test_render_and_plan_leave_foreign_units_alone(tmp_path: Path) -> None:
+    units = tmp_path / "units"
+    units.mkdir()
+    handmade = units / "hello.service"
+    handmade.write_text("[Service]\nExecStart=/bin/true\n")
+    (units / "other.service").write_text("[Service]\nExecStart=/bin/true\n")
+    example = str(ROOT / "examples" / "hello")
+    for args in (
+        ("render", example, "--out", str(units)),
+        ("plan", example, "--unit-dir", str(units)),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 1
+        assert "hello.service" in result.stderr and "not written by orchestrator" in result.stderr
+    assert handmade.read_text() == "[Service]\nExecStart=/bin/true\n"
+    assert sorted(p.name for p in units.iterdir()) == ["hello.service", "other.service"]
