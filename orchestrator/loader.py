@@ -45,10 +45,12 @@ def find_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
             found = []
             for root, dirs, names in os.walk(path):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
-                found += [os.path.join(root, n) for n in names if n.endswith(".toml")]
+                found += [
+                    os.path.normpath(os.path.join(root, n)) for n in names if n.endswith(".toml")
+                ]
             files += sorted(found)
         elif os.path.isfile(path):
-            files.append(path)
+            files.append(os.path.normpath(path))
         elif os.path.exists(path):
             problems.append(Problem(path, message="not a file or directory"))
         else:

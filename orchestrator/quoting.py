@@ -10,7 +10,6 @@ separates commands. A newline ends the setting, so control characters cannot be 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from orchestrator.errors import QuotingError
 
@@ -18,16 +17,18 @@ from orchestrator.errors import QuotingError
 _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 
 
+# C0 and C1 control characters, DEL, line and paragraph separators and lone surrogates.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
 def check_printable(value: str) -> None:
     """Raise QuotingError if value holds a character a unit file cannot carry."""
-    for ch in value:
-        if ch.isprintable() or ch == " ":
-            continue
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Cs") or ch in "\u2028\u2029\x85":
-            raise QuotingError(
-                f"control character {ch!r} (U+{ord(ch):04X}) cannot be written into a unit file"
-            )
+    match = _CONTROL.search(value)
+    if match:
+        ch = match.group()
+        raise QuotingError(
+            f"control character {ch!r} (U+{ord(ch):04X}) cannot be written into a unit file"
+        )
 
 
 def escape_specifiers(value: str) -> str:

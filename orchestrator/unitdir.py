@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 
 from orchestrator.errors import ConflictError, UsageError
 from orchestrator.unitfile import is_managed
@@ -40,15 +39,20 @@ def read_unit_dir(path: str) -> tuple[dict[str, str], set[str]]:
 
 
 def write_atomic(directory: str, name: str, text: str, *, durable: bool = True) -> None:
-    """Write directory/name so that a reader sees the old file or the new one, never a mix."""
-    fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    """Write directory/name so that a reader sees the old file or the new one, never a mix.
+
+    The temporary file is .NAME.tmp in the same directory; one left by a killed run is replaced.
+    """
+    temp = os.path.join(directory, f".{name}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(temp)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
-        os.chmod(temp, 0o644)
         os.replace(temp, os.path.join(directory, name))
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -56,21 +60,26 @@ def write_atomic(directory: str, name: str, text: str, *, durable: bool = True) 
         raise
 
 
-def write_units(directory: str, units: dict[str, str], *, durable: bool = True) -> None:
-    """Write units into directory; refuses, before writing anything, to replace files not ours."""
+def write_units(directory: str, units: dict[str, str], *, durable: bool = True) -> list[str]:
+    """Write the units that differ from what directory holds; returns the names written.
+
+    Refuses, before writing anything, to replace a unit file that is not ours.
+    """
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
-    _, foreign = read_unit_dir(directory)
+    current, foreign = read_unit_dir(directory)
     clashes = sorted(set(units) & foreign)
     if clashes:
         raise ConflictError(
             f"{directory} holds unit files not written by orchestrator: {', '.join(clashes)}; "
             "they are left alone and nothing was written"
         )
+    written = [name for name, text in units.items() if current.get(name) != text]
     try:
-        for name, text in units.items():
-            write_atomic(directory, name, text, durable=durable)
+        for name in written:
+            write_atomic(directory, name, units[name], durable=durable)
     except OSError as exc:
         raise UsageError(f"cannot write into {directory}: {exc.strerror}") from None
+    return written

@@ -82,3 +82,10 @@ def test_a_missing_default_directory_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "orchestrator: no such file or directory" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_readme_shows_the_unit_render_really_writes(tmp_path: Path) -> None:
+    assert run("render", "examples/hello", "--out", str(tmp_path)).returncode == 0
+    unit = (tmp_path / "hello.service").read_text().replace(str(ROOT), "/path/to")
+    readme = (ROOT / "README.md").read_text()
+    assert unit.strip() in readme

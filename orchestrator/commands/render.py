@@ -12,8 +12,9 @@ HELP = "write the systemd unit files for definitions into a directory"
 DESCRIPTION = """\
 Validate the definitions and write one unit file per container (NAME.service), volume
 (NAME-volume.service) and network (NAME-network.service) into DIR, creating it. Files already in
-DIR that orchestrator did not write are never overwritten (exit 1, nothing written). Other files
-are left as they are: render only adds and updates. Output is deterministic."""
+DIR that orchestrator did not write are never overwritten (exit 1, nothing written). Files that
+already hold the right text are not rewritten; other files are left as they are: render only adds
+and updates. Output is deterministic."""
 EPILOG = """\
 examples:
   orchestrator render examples/hello --out /tmp/units
@@ -33,9 +34,12 @@ def run(args: argparse.Namespace) -> int:
 
     _, spec = load_paths(args, [args.path])
     units = render(spec, mode(args))  # type: ignore[arg-type]
-    write_units(args.out, units, durable=False)
+    written = write_units(args.out, units, durable=False)
     if args.json:
-        print(json.dumps({"ok": True, "out": args.out, "units": list(units)}, indent=2))
+        payload = {"ok": True, "out": args.out, "units": list(units), "written": written}
+        print(json.dumps(payload, indent=2))
     else:
-        print(f"wrote {len(units)} unit file(s) into {args.out}")
+        unchanged = len(units) - len(written)
+        note = f" ({unchanged} already up to date)" if unchanged else ""
+        print(f"wrote {len(written)} unit file(s) into {args.out}{note}")
     return 0
