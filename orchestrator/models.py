@@ -85,7 +85,7 @@ class Mount(Model):
 
     source: str
     target: AbsPath
-    options: tuple[str, ...] = ()
+    options: list[str] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -98,7 +98,7 @@ class Mount(Model):
                 f'expected "SOURCE:TARGET[:OPTIONS]" with a host path or volume name as SOURCE, '
                 f"got {values.show(value)}"
             )
-        options = tuple(parts[2].split(",")) if len(parts) == 3 else ()
+        options = parts[2].split(",") if len(parts) == 3 else []
         return {"source": parts[0], "target": parts[1], "options": options}
 
     @field_validator("source")
@@ -113,7 +113,7 @@ class Mount(Model):
 
     @field_validator("options")
     @classmethod
-    def _options(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+    def _options(cls, value: list[str]) -> list[str]:
         for option in value:
             if option not in values.VOLUME_OPTIONS:
                 known = ", ".join(sorted(values.VOLUME_OPTIONS))
