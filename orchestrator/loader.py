@@ -63,7 +63,7 @@ def load(paths: Sequence[str]) -> Spec:
     files, problems = find_files(paths)
     documents: list[tuple[str, Document]] = []
     for file in files:
-        document = _load_file(file, problems)
+        document = _load_file(file, _display(os.path.abspath(file)), problems)
         if document is not None:
             documents.append((file, document))
     spec = _merge(documents, problems)
@@ -73,18 +73,19 @@ def load(paths: Sequence[str]) -> Spec:
     return spec
 
 
-def _load_file(file: str, problems: list[Problem]) -> Document | None:
+def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | None:
+    """Parse and validate one file; problems name it as shown."""
     try:
         with open(file, "rb") as handle:
             raw = handle.read()
     except OSError as exc:
-        problems.append(Problem(file, message=f"cannot read: {exc.strerror}"))
+        problems.append(Problem(shown, message=f"cannot read: {exc.strerror}"))
         return None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         at_line = raw[: exc.start].count(b"\n") + 1
-        problems.append(Problem(file, message="not valid UTF-8", line=at_line))
+        problems.append(Problem(shown, message="not valid UTF-8", line=at_line))
         return None
     try:
         data = tomllib.loads(text)
@@ -96,20 +97,24 @@ def _load_file(file: str, problems: list[Problem]) -> Document | None:
         if match:
             line, column = int(match.group(1)), int(match.group(2))
             message = message[: match.start()]
+        elif message.endswith("(at end of document)"):
+            lines = text.split("\n")
+            line, column = len(lines), len(lines[-1]) + 1
+            message = message.removesuffix("(at end of document)").rstrip() + " at end of file"
         problems.append(
-            Problem(file, message=f"TOML syntax error: {message}", line=line, column=column)
+            Problem(shown, message=f"TOML syntax error: {message}", line=line, column=column)
         )
         return None
     before = len(problems)
-    _check_text(file, data, (), problems)
-    _check_names(file, data, problems)
+    _check_text(shown, data, (), problems)
+    _check_names(shown, data, problems)
     if len(problems) > before:
         return None
     base_dir = os.path.dirname(os.path.abspath(file))
     try:
         return Document.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
-        problems += [Problem(file, key_path(e["loc"]), describe(e)) for e in exc.errors()]
+        problems += [Problem(shown, key_path(e["loc"]), describe(e)) for e in exc.errors()]
         return None
 
 
@@ -142,6 +147,14 @@ def _check_names(file: str, data: dict[str, Any], problems: list[Problem]) -> No
                 values.name(name, f"a {kind} name")
             except ValueError as exc:
                 problems.append(Problem(file, key_path((kind, name)), str(exc)))
+            if kind == "network" and name in values.RESERVED_NETWORKS:
+                problems.append(
+                    Problem(
+                        file,
+                        key_path((kind, name)),
+                        f'"{name}" is one of podman\'s network modes and cannot name a network',
+                    )
+                )
 
 
 def key_path(loc: Iterable[str | int]) -> str:
@@ -153,7 +166,7 @@ def key_path(loc: Iterable[str | int]) -> str:
         elif part == "[key]":
             continue
         else:
-            segment = part if _BARE_KEY.fullmatch(part) else '"' + part.replace('"', '\\"') + '"'
+            segment = part if _BARE_KEY.fullmatch(part) else values.quoted(part)
             text += f".{segment}" if text else segment
     return text
 
@@ -166,12 +179,16 @@ def describe(error: Any) -> str:
         return "required key is missing"
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
-        hint = difflib.get_close_matches(key, _known_keys(), n=1)
-        return f'unknown key "{key}"' + (f' (did you mean "{hint[0]}"?)' if hint else "")
+        known = [k for k in _keys_of_table(tuple(error["loc"][:-1])) if k != key]
+        hint = difflib.get_close_matches(key, known, n=1)
+        return f"unknown key {values.quoted(key)}" + (
+            f' (did you mean "{hint[0]}"?)' if hint else ""
+        )
     if kind in ("value_error", "assertion_error"):
         return str(error["ctx"]["error"])
     if kind == "literal_error":
-        return f"expected {error['ctx']['expected']}, got {values.show(found)}"
+        expected = str(error["ctx"]["expected"]).replace("'", '"')
+        return f"expected {expected}, got {values.show(found)}"
     if kind in _TYPE_WORDS:
         return f"expected {_TYPE_WORDS[kind]}, got {values.show(found)}"
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
@@ -179,21 +196,22 @@ def describe(error: Any) -> str:
     return f"{error['msg']}, got {values.show(found)}"
 
 
-def _known_keys() -> list[str]:
+def _keys_of_table(loc: tuple[str | int, ...]) -> list[str]:
+    """The keys allowed in the table at loc (a pydantic location without the unknown key)."""
     from orchestrator import models
 
-    keys: set[str] = set()
-    for model in (
-        models.Container,
-        models.Volume,
-        models.Network,
-        models.Health,
-        models.Mount,
-        models.Secret,
-        models.Document,
-    ):
-        keys.update(model.model_fields)
-    return sorted(keys)
+    path = tuple(part for part in loc if not isinstance(part, int))
+    tables: dict[tuple[str, ...], type[models.Model]] = {
+        (): models.Document,
+        ("container",): models.Container,
+        ("container", "health"): models.Health,
+        ("container", "volumes"): models.Mount,
+        ("container", "secrets"): models.Secret,
+        ("volume",): models.Volume,
+        ("network",): models.Network,
+    }
+    model = tables.get(path[:1] + path[2:]) if path else models.Document
+    return sorted(model.model_fields) if model else []
 
 
 def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:

@@ -90,8 +90,13 @@ class Mount(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        if not isinstance(value, str):
+        if isinstance(value, dict):
             return value
+        if not isinstance(value, str):
+            raise ValueError(
+                f'expected "SOURCE:TARGET[:OPTIONS]" or a table {{ source, target, options }}, '
+                f"got {values.show(value)}"
+            )
         parts = value.split(":")
         if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
             raise ValueError(
@@ -137,7 +142,13 @@ class Secret(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        return {"name": value} if isinstance(value, str) else value
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict):
+            return value
+        raise ValueError(
+            f"expected a secret name or a table {{ name, type, target }}, got {values.show(value)}"
+        )
 
     @model_validator(mode="after")
     def _target(self) -> Secret:
@@ -162,8 +173,9 @@ class Secret(Model):
 
 def _depends_on(value: Any) -> Any:
     if isinstance(value, list):
-        if not all(isinstance(v, str) for v in value):
-            raise ValueError(f"expected an array of container names, got {values.show(value)}")
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"expected container names as strings, got {values.show(item)}")
         return dict.fromkeys(value, "started")
     return value
 
@@ -320,11 +332,23 @@ class Network(Model):
             raise ValueError("gateway and ip_range need a subnet")
         if (
             self.subnet
+            and self.ip_range
+            and not _subnet_of(
+                ipaddress.ip_network(self.ip_range), ipaddress.ip_network(self.subnet)
+            )
+        ):
+            raise ValueError(f'ip_range "{self.ip_range}" is not inside subnet "{self.subnet}"')
+        if (
+            self.subnet
             and self.gateway
             and ipaddress.ip_address(self.gateway) not in ipaddress.ip_network(self.subnet)
         ):
             raise ValueError(f'gateway "{self.gateway}" is not in subnet "{self.subnet}"')
         return self
+
+
+def _subnet_of(inner: Any, outer: Any) -> bool:
+    return bool(inner.version == outer.version and inner.subnet_of(outer))
 
 
 class Document(Model):

@@ -6,7 +6,10 @@ was expected and what was found. They know nothing of files or key paths; the lo
 
 from __future__ import annotations
 
+import datetime
+import difflib
 import ipaddress
+import json
 import re
 import shlex
 from typing import Any
@@ -24,7 +27,15 @@ IMAGE_RE = re.compile(
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
-CAP_RE = re.compile(r"(?:CAP_)?[A-Z][A-Z0-9_]*")
+CAPABILITIES = frozenset(
+    """CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP
+    LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE
+    SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
+    SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE MAC_ADMIN SYSLOG
+    WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE""".split()
+)  # capabilities(7)
+# podman's --network modes: a network of one of these names could never be used.
+RESERVED_NETWORKS = frozenset({"host", "none", "bridge", "private", "slirp4netns", "pasta", "ns"})
 
 VOLUME_OPTIONS = frozenset(
     {
@@ -56,17 +67,24 @@ _DURATION_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)")
 _SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([KMGTPE]?)")
 
 
+def quoted(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped, so that what a
+    definition holds can never act on the terminal that shows an error."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def show(value: Any) -> str:
     """A found value as the operator wrote it in TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return quoted(value if len(value) <= 60 else value[:57] + "...")
     if isinstance(value, list):
         return "an array"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return f"{value.isoformat()} (a TOML date or time)"
     return repr(value)
 
 
@@ -114,27 +132,37 @@ def argv(value: Any) -> list[str]:
 
 
 def duration_ms(value: Any) -> int:
-    """A systemd-style time span ("10s", "1min 30s", "500ms") or a number of seconds."""
+    """A systemd-style time span ("10s", "1min 30s", "500ms") or a number of seconds.
+
+    Computed in integers (billionths of a millisecond), so "1.001s" is exactly 1001 ms.
+    """
     if isinstance(value, bool):
         raise _fail('a duration like "30s" or a number of seconds', value)
     if isinstance(value, int):
-        if value < 0:
-            raise _fail("a duration that is not negative", value)
+        if not 0 <= value * 1000 <= MAX_DURATION_MS:
+            raise _fail("a duration from 0 to 100 years", value)
         return value * 1000
     if isinstance(value, str):
         text = value.strip()
-        total, pos, ok = 0.0, 0, bool(text)
+        scale = 10**9
+        total, pos, ok = 0, 0, bool(text)
         while ok and pos < len(text):
             match = _DURATION_PART.match(text, pos)
             if not match or match.end() == pos or match.group(2) not in ("", *_DURATION_UNITS):
                 ok = False
                 break
-            total += float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+            whole, _, fraction = match.group(1).partition(".")
+            if len(fraction) > 9:
+                raise _fail("a duration in whole milliseconds", value)
+            scaled = int(whole) * scale + int(fraction.ljust(9, "0"))
+            total += scaled * _DURATION_UNITS[match.group(2) or "s"]
             pos = match.end()
-        if ok and total != int(total):
+        if ok and total % scale:
             raise _fail("a duration in whole milliseconds", value)
+        if ok and total // scale > MAX_DURATION_MS:
+            raise _fail("a duration of at most 100 years", value)
         if ok:
-            return int(total)
+            return total // scale
     raise _fail('a duration like "30s", "1min 30s" or "500ms"', value)
 
 
@@ -145,39 +173,39 @@ def format_duration(ms: int) -> str:
 
 def size(value: Any) -> str:
     """MemoryMax= style: bytes, a K/M/G/T/P/E suffix (base 1024), a percentage or infinity."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UINT64:
         return str(value)
     if isinstance(value, str):
-        if value == "infinity":
-            return value
-        if value.endswith("%") and _is_percent(value):
+        if value == "infinity" or _is_percent(value):
             return value
         match = _SIZE_RE.fullmatch(value)
-        if match and float(match.group(1)) > 0:
+        if match and 0 < float(match.group(1)) * _SIZE_FACTORS[match.group(2)] <= MAX_UINT64:
             return value
     raise _fail('a size like "512M", "2G", a number of bytes, a percentage or "infinity"', value)
 
 
+_DIGITS = re.compile(r"[0-9]+")
+_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+MAX_DURATION_MS = 100 * 365 * 86_400_000  # a hundred years; podman's Go durations end at 292
+MAX_UINT64 = 2**64 - 1
+_SIZE_FACTORS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50, "E": 2**60}
+
+
 def _is_percent(value: str) -> bool:
-    try:
-        number = float(value[:-1])
-    except ValueError:
-        return False
-    return number > 0 and value[:-1].replace(".", "", 1).isdigit()
+    match = _DECIMAL.fullmatch(value[:-1])
+    return bool(match) and value.endswith("%") and float(value[:-1]) > 0
 
 
 def cpu_quota(value: Any) -> str:
-    if isinstance(value, str) and value.endswith("%") and _is_percent(value):
+    if isinstance(value, str) and _is_percent(value):
         return value
     raise _fail('a CPU quota as a percentage of one CPU, like "50%" or "200%"', value)
 
 
 def tasks_max(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UINT64:
         return str(value)
-    if isinstance(value, str) and (
-        value == "infinity" or (value.endswith("%") and _is_percent(value))
-    ):
+    if isinstance(value, str) and (value == "infinity" or _is_percent(value)):
         return value
     raise _fail('a positive number of tasks, a percentage or "infinity"', value)
 
@@ -190,10 +218,10 @@ def absolute_path(value: str) -> str:
 
 def _port_range(text: str) -> tuple[int, int] | None:
     first, sep, last = text.partition("-")
-    if not first.isdigit() or (sep and not last.isdigit()):
+    if not _DIGITS.fullmatch(first) or (sep and not _DIGITS.fullmatch(last)):
         return None
     low, high = int(first), int(last) if sep else int(first)
-    if not (1 <= low <= high <= 65535):
+    if not (1 <= low <= 65535 and 1 <= high <= 65535):
         return None
     return low, high
 
@@ -201,8 +229,8 @@ def _port_range(text: str) -> tuple[int, int] | None:
 def port(value: str) -> str:
     """[IP:]HOST:CONTAINER[/PROTO], ports or equal-length ranges; IPv6 in brackets."""
     expected = '"[IP:]HOST:CONTAINER[/PROTO]"'
-    text, _, proto = value.partition("/")
-    if proto and proto not in ("tcp", "udp", "sctp"):
+    text, slash, proto = value.partition("/")
+    if slash and proto not in ("tcp", "udp", "sctp"):
         raise ValueError(
             f'expected protocol "tcp", "udp" or "sctp" in {expected}, got {show(value)}'
         )
@@ -222,6 +250,8 @@ def port(value: str) -> str:
     host_range, container_range = _port_range(host), _port_range(container)
     if host_range is None or container_range is None:
         raise _fail(f"{expected} with ports from 1 to 65535", value)
+    if host_range[0] > host_range[1] or container_range[0] > container_range[1]:
+        raise ValueError(f"expected port ranges as LOW-HIGH with LOW <= HIGH, got {show(value)}")
     if host_range[1] - host_range[0] != container_range[1] - container_range[0]:
         raise ValueError(f"expected port ranges of equal length, got {show(value)}")
     return value
@@ -248,6 +278,7 @@ def published(value: str) -> list[tuple[str, str, int]]:
         ip, text = text.split(":", 1)
     host = text.partition(":")[0]
     low, _, high = host.partition("-")
+    ip = "" if ip in ("0.0.0.0", "::") else ip  # every address, like no address
     return [(ip, proto or "tcp", p) for p in range(int(low), int(high or low) + 1)]
 
 
@@ -275,9 +306,14 @@ def device(value: str) -> str:
 
 def capability(value: str) -> str:
     upper = value.upper()
-    if upper != "ALL" and not CAP_RE.fullmatch(upper):
-        raise _fail('a capability name like "NET_BIND_SERVICE" or "ALL"', value)
-    return upper if upper == "ALL" or upper.startswith("CAP_") else "CAP_" + upper
+    bare = upper.removeprefix("CAP_")
+    if upper == "ALL":
+        return upper
+    if bare not in CAPABILITIES:
+        hint = difflib.get_close_matches(bare, CAPABILITIES, n=1)
+        suffix = f' (did you mean "{hint[0]}"?)' if hint else ""
+        raise _fail(f'a capability name like "NET_BIND_SERVICE" or "ALL"{suffix}', value)
+    return "CAP_" + bare
 
 
 def hostname(value: str) -> str:

@@ -143,3 +143,17 @@ def test_key_paths_read_like_toml() -> None:
         'container.web.environment."A B"'
     )
     assert str(Problem("f.toml", "a.b", "bad", line=3, column=7)) == "f.toml:3:7: a.b: bad"
+
+
+def test_key_hints_come_from_the_table_the_key_is_in(tmp_path: Path) -> None:
+    write(tmp_path / "a.toml", '[container.a]\nimage = "localhost/a:1"\ndrivr = "x"\nimgae = "y"\n')
+    with pytest.raises(DefinitionError) as caught:
+        load([str(tmp_path)])
+    text = "\n".join(caught.value.lines())
+    assert 'unknown key "imgae" (did you mean "image"?)' in text
+    assert "driver" not in text  # a volume and network key, not a container one
+
+
+@pytest.mark.parametrize("ms", [1001, 1003, 1005, 2999])
+def test_durations_are_exact(ms: int) -> None:
+    assert values.duration_ms(f"{ms / 1000:.3f}s") == ms
