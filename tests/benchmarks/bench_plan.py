@@ -5,7 +5,8 @@
 Each command runs as a whole process (start-up included), once to warm up and then R times; the
 median, min and max are compared with the budget: Podman's Quadlet generator takes 0.35 s for 1000
 equivalent .container files. If Quadlet is installed it is timed here instead, on the same files.
-Not a pytest test (no test_ prefix): run it by hand. Exit 1 if a command misbehaves.
+Files go under $TMPDIR (TMPDIR=/dev/shm leaves the disk out of render's figure). Not a pytest
+test (no test_ prefix): run it by hand. Exit 1 if a command misbehaves.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Result:
     runs: int
     orchestrator: str
     python: str
+    tmpdir: str
     quadlet_present: bool
     quadlet: Stats | None  # quadlet -dryrun, when installed
     reference_seconds: float
@@ -135,8 +137,10 @@ def benchmark(n: int, runs: int, tmp: Path) -> Result:
     def render_out(run: int) -> Path:
         return units if run == 0 else tmp / f"render-{run}"
 
-    def check_render(run: int) -> None:  # outputs are kept: deleting files while timing skews
-        written = len(list(render_out(run).glob("*.service")))  # inode allocation on some ext4
+    # Render outputs stay until the end: deleting thousands of files between runs slows inode
+    # allocation for minutes on some file systems (ext4 without a journal) and skews the figures.
+    def check_render(run: int) -> None:
+        written = len(list(render_out(run).glob("*.service")))
         if written != n:
             raise BenchError(f"render wrote {written} unit files into {render_out(run)}, not {n}")
 
@@ -173,14 +177,14 @@ def benchmark(n: int, runs: int, tmp: Path) -> Result:
         stats["per_definition_ms"] = stats["median"] / n * 1000
         stats["ratio"] = stats["median"] / reference
     return Result(
-        n, runs, str(orchestrator), str(python), QUADLET.is_file(), quadlet, reference, source,
-        startup, commands,
+        n, runs, str(orchestrator), str(python), str(tmp), QUADLET.is_file(), quadlet, reference,
+        source, startup, commands,
     )  # fmt: skip
 
 
 def report(r: Result) -> None:
     print(f"N = {r.n} definitions, {r.runs} runs each after 1 warm-up, wall clock in seconds")
-    print(f"orchestrator: {r.orchestrator}\npython: {r.python}")
+    print(f"orchestrator: {r.orchestrator}\npython: {r.python}\nfiles in: {r.tmpdir}")
     if not r.quadlet_present:
         print(f"Quadlet: not installed ({QUADLET} is absent; podman 4.3 predates Quadlet)")
     print(f"reference: {r.reference_seconds:.3f} s = {r.reference_source}\n")
