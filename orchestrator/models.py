@@ -85,7 +85,7 @@ class Mount(Model):
 
     source: str
     target: AbsPath
-    options: list[str] = []
+    options: list[str] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod
@@ -228,21 +228,23 @@ class Container(Model):
     image: Annotated[str, AfterValidator(values.image)]
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
     entrypoint: CommandOrShell | None = None
-    environment: dict[EnvName, Scalar] = {}
-    env_files: list[str] = []
-    ports: list[Annotated[str, AfterValidator(values.port)]] = []
-    volumes: list[Mount] = []
-    tmpfs: list[Annotated[str, AfterValidator(values.tmpfs)]] = []
-    networks: list[Name] = []
-    network_aliases: list[Annotated[str, AfterValidator(values.hostname)]] = []
+    environment: dict[EnvName, Scalar] = Field(default_factory=dict)
+    env_files: list[str] = Field(default_factory=list)
+    ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
+    volumes: list[Mount] = Field(default_factory=list)
+    tmpfs: list[Annotated[str, AfterValidator(values.tmpfs)]] = Field(default_factory=list)
+    networks: list[Name] = Field(default_factory=list)
+    network_aliases: list[Annotated[str, AfterValidator(values.hostname)]] = Field(
+        default_factory=list
+    )
     hostname: Annotated[str, AfterValidator(values.hostname)] | None = None
     user: Annotated[str, AfterValidator(values.user)] | None = None
     workdir: AbsPath | None = None
-    labels: Labels = {}
+    labels: Labels = Field(default_factory=dict)
     description: str | None = None
     depends_on: Annotated[
         dict[Name, Literal["started", "healthy"]], BeforeValidator(_depends_on)
-    ] = {}
+    ] = Field(default_factory=dict)
     restart: RestartPolicy = "on-failure"
     restart_sec: Duration | None = None
     start_timeout: Duration | None = None
@@ -252,16 +254,16 @@ class Container(Model):
     cpu_quota: Annotated[str, BeforeValidator(values.cpu_quota)] | None = None
     tasks_max: Annotated[str, BeforeValidator(values.tasks_max)] | None = None
     read_only: bool = False
-    cap_add: list[Annotated[str, AfterValidator(values.capability)]] = []
-    cap_drop: list[Annotated[str, AfterValidator(values.capability)]] = []
+    cap_add: list[Annotated[str, AfterValidator(values.capability)]] = Field(default_factory=list)
+    cap_drop: list[Annotated[str, AfterValidator(values.capability)]] = Field(default_factory=list)
     no_new_privileges: bool = False
-    devices: list[Annotated[str, AfterValidator(values.device)]] = []
-    secrets: list[Secret] = []
+    devices: list[Annotated[str, AfterValidator(values.device)]] = Field(default_factory=list)
+    secrets: list[Secret] = Field(default_factory=list)
     auto_update: Literal["registry", "local"] | None = None
     pull: Literal["missing", "always", "never", "newer"] | None = None
     enabled: bool = True
-    podman_args: list[str] = []
-    unit: dict[SectionName, dict[DirectiveName, UnitValues]] = {}
+    podman_args: list[str] = Field(default_factory=list)
+    unit: dict[SectionName, dict[DirectiveName, UnitValues]] = Field(default_factory=dict)
 
     @field_validator("env_files")
     @classmethod
@@ -307,8 +309,10 @@ class Container(Model):
 
 class Volume(Model):
     driver: str | None = None
-    options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = {}
-    labels: Labels = {}
+    options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
+        default_factory=dict
+    )
+    labels: Labels = Field(default_factory=dict)
     description: str | None = None
 
 
@@ -320,8 +324,10 @@ class Network(Model):
     internal: bool = False
     ipv6: bool = False
     dns: bool = True
-    options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = {}
-    labels: Labels = {}
+    options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
+        default_factory=dict
+    )
+    labels: Labels = Field(default_factory=dict)
     description: str | None = None
 
     @model_validator(mode="after")
@@ -354,9 +360,9 @@ def _subnet_of(inner: Any, outer: Any) -> bool:
 class Document(Model):
     """One TOML file."""
 
-    container: dict[str, Container] = {}
-    volume: dict[str, Volume] = {}
-    network: dict[str, Network] = {}
+    container: dict[str, Container] = Field(default_factory=dict)
+    volume: dict[str, Volume] = Field(default_factory=dict)
+    network: dict[str, Network] = Field(default_factory=dict)
 
 
 Kind = Literal["container", "volume", "network"]

@@ -6,6 +6,7 @@ A plan is data. It can be printed, compared in tests and serialised to JSON befo
 from __future__ import annotations
 
 import difflib
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -123,9 +124,9 @@ def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
         for dep in _directive_values(text, "Requires"):
             required_by.setdefault(dep, []).append(unit)
     restarts = {unit: "its unit file changed" for unit in changed}
-    queue = list(changed)
+    queue = deque(changed)
     while queue:
-        unit = queue.pop(0)
+        unit = queue.popleft()
         for dependent in sorted(required_by.get(unit, [])):
             if dependent not in restarts:
                 restarts[dependent] = f"it requires {unit}, which restarts"
@@ -160,7 +161,6 @@ def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action
     for c in changes:
         if c.action == "create":
             actions.append(Action("start", c.unit, "new unit"))
-    for unit, reason in restarts.items():
-        if not any(c.unit == unit and c.action == "create" for c in changes):
-            actions.append(Action("restart", unit, reason))
+    created = {c.unit for c in changes if c.action == "create"}
+    actions += [Action("restart", u, reason) for u, reason in restarts.items() if u not in created]
     return actions

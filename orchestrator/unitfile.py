@@ -30,6 +30,8 @@ class UnitFile:
 
 def is_managed(text: str) -> bool:
     """True for a unit file that carries our mark section."""
+    if _MARK_LINE not in text:  # the common case for foreign units, without splitting lines
+        return False
     return any(line.strip() == _MARK_LINE for line in text.splitlines())
 
 
