@@ -35,9 +35,9 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 
 def _commands() -> list[ModuleType]:
-    from orchestrator.commands import plan, render, validate
+    from orchestrator.commands import plan, render, sandbox, validate
 
-    return [validate, render, plan]
+    return [validate, render, plan, sandbox]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:
+        import logging
+
+        logging.basicConfig(level=logging.DEBUG, format="debug: %(message)s")
     try:
         code: int = args.run(args)
         return code

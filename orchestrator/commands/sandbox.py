@@ -1,0 +1,196 @@
+"""`orchestrator sandbox`: a throw-away systemd with real podman, for trying definitions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from orchestrator.sandbox import Sandbox
+
+NAME = "sandbox"
+HELP = "boot a throw-away systemd with real podman and run definitions in it"
+DESCRIPTION = """\
+A sandbox is a real systemd, PID 1 of its own namespaces and cgroups, with real podman and its
+own container storage: no VM, no daemon. It shares the host's network, so published ports answer
+on the host's localhost. Needs root. State lives in /var/lib/orchestrator-sandboxes/NAME
+(ORCHESTRATOR_SANDBOX_ROOT overrides); `down` removes it.
+
+  image   import the offline test image (busybox-static) into the host's podman
+  up      boot a sandbox (copying host images into it) and wait until it is ready
+  exec    run a command inside; its exit code is passed through
+  reboot  power off and boot again from the same state: /run is fresh, enabled units start
+  down    power off and remove everything the sandbox kept
+  list    the sandboxes and whether they run
+  run     boot, install and start definitions, report each unit, tear down"""
+EPILOG = """\
+examples:
+  orchestrator sandbox image
+  orchestrator sandbox run examples/offline --load-image localhost/busybox:test
+  orchestrator sandbox up try --load-image localhost/busybox:test
+  orchestrator sandbox exec try -- systemctl list-units --type=service
+  orchestrator sandbox down try"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    image = sub.add_parser("image", help="import the offline test image into the host's podman")
+    image.add_argument(
+        "--tag", default=None, help="image reference (default localhost/busybox:test)"
+    )
+
+    up = sub.add_parser("up", help="boot a sandbox")
+    up.add_argument("name", metavar="NAME")
+    _image_options(up)
+    up.add_argument("--timeout", type=float, default=60, help="seconds to wait for boot")
+
+    exec_ = sub.add_parser("exec", help="run a command inside a sandbox")
+    exec_.add_argument("name", metavar="NAME")
+    exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD...")
+
+    reboot = sub.add_parser("reboot", help="power off and boot again")
+    reboot.add_argument("name", metavar="NAME")
+
+    down = sub.add_parser("down", help="power off and remove a sandbox")
+    down.add_argument("name", metavar="NAME")
+
+    listing = sub.add_parser("list", help="list sandboxes")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+
+    trial = sub.add_parser("run", help="run definitions in a fresh sandbox and report")
+    trial.add_argument("path", metavar="PATH", help="a definition file or directory")
+    _image_options(trial)
+    trial.add_argument(
+        "--timeout",
+        type=float,
+        default=120,
+        help="seconds to wait for every unit to come up (default 120)",
+    )
+    trial.add_argument("--keep", action="store_true", help="leave the sandbox running")
+    trial.add_argument("--name", default=None, help="sandbox name (default run-PID)")
+    trial.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def _image_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--load-image",
+        action="append",
+        default=[],
+        metavar="REF",
+        help="copy this image from the host's podman (repeatable)",
+    )
+    parser.add_argument(
+        "--test-image",
+        action="store_true",
+        help="build the offline test image localhost/busybox:test inside",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator.sandbox import Sandbox, check_host, list_sandboxes
+
+    if args.action == "list":
+        boxes: list[dict[str, object]] = [
+            {"name": b.name, "running": b.pid is not None, "pid": b.pid, "state": str(b.root)}
+            for b in list_sandboxes()
+        ]
+        if args.json:
+            print(json.dumps(boxes, indent=2))
+        for entry in [] if args.json else boxes:
+            running = "running" if entry["running"] else "stopped"
+            print(f"{entry['name']}\t{running}\t{entry['state']}")
+        return 0
+    if args.action == "image":
+        return _image(args)
+    if args.action == "run":
+        return _trial(args)
+    check_host()
+    box = Sandbox(args.name)
+    if args.action == "up":
+        seconds = box.boot(args.timeout)
+        _load_images(box, args)
+        print(f"sandbox {box.name} is up (booted in {seconds:.2f} s, PID {box.pid})")
+        return 0
+    if args.action == "exec":
+        argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+        if not argv:
+            print("usage: orchestrator sandbox exec NAME -- CMD...", file=sys.stderr)
+            return 2
+        from orchestrator import run as runner
+
+        result = runner.run(box.command(argv), check=False, capture=False, interactive=True)
+        return result.returncode
+    if args.action == "reboot":
+        down, up = box.reboot()
+        print(f"sandbox {box.name} rebooted (down {down:.2f} s, up {up:.2f} s)")
+        return 0
+    if not box.exists:
+        print(f"sandbox {box.name} does not exist", file=sys.stderr)
+        return 1
+    box.destroy()
+    print(f"sandbox {box.name} is down and removed")
+    return 0
+
+
+def _image(args: argparse.Namespace) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from orchestrator import run as runner
+    from orchestrator.testimage import DEFAULT_REF, import_argv, write_rootfs
+
+    reference = args.tag or DEFAULT_REF
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "rootfs.tar"
+        write_rootfs(archive)
+        runner.run(import_argv(archive, reference))
+    print(f"imported {reference} into the host's podman")
+    return 0
+
+
+def _load_images(box: Sandbox, args: argparse.Namespace) -> None:
+    from orchestrator.testimage import DEFAULT_REF
+
+    if args.test_image:
+        box.import_test_image(DEFAULT_REF)
+    for reference in args.load_image:
+        box.load_image(reference)
+
+
+def _trial(args: argparse.Namespace) -> int:
+    from orchestrator import sandbox_run
+    from orchestrator.loader import load
+    from orchestrator.sandbox import Sandbox, check_host
+
+    load([args.path])  # every error before anything boots
+    check_host()
+    box = Sandbox(args.name or f"run-{os.getpid()}")
+    say = (lambda *_: None) if args.json else print
+    try:
+        booted = box.boot()
+        say(f"sandbox {box.name}: booted in {booted:.2f} s")
+        _load_images(box, args)
+        spec = sandbox_run.install(box, args.path)
+        sandbox_run.start(box, spec)
+        reports = sandbox_run.wait(box, spec, args.timeout)
+    finally:
+        if not args.keep:
+            seconds = box.poweroff()
+            box.destroy()
+            say(f"sandbox {box.name}: torn down in {seconds:.2f} s")
+        else:
+            say(f"sandbox {box.name} kept: orchestrator sandbox down {box.name} removes it")
+    ok = all(r.up for r in reports)
+    if args.json:
+        print(json.dumps({"ok": ok, "units": sandbox_run.as_json(reports)}, indent=2))
+        return 0 if ok else 1
+    print(sandbox_run.table(reports))
+    for report in reports:
+        if not report.up:
+            print(f"\n--- {report.unit}: journal (last lines)\n{report.journal or '(empty)'}")
+    print(f"\n{'all units are up' if ok else 'some units did not come up'}")
+    return 0 if ok else 1
