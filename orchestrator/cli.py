@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import typing
 from collections.abc import Sequence
 from types import ModuleType
 
@@ -40,8 +41,16 @@ def _commands() -> list[ModuleType]:
     return [validate, render, plan, sandbox]
 
 
+class Parser(argparse.ArgumentParser):
+    """Usage errors exit 1: exit 2 is plan's "changes pending", which scripts act on."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="orchestrator",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -51,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an internal error"
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
     for module in _commands():
         command = sub.add_parser(
             module.NAME,

@@ -67,5 +67,5 @@ class ConflictError(OrchestratorError):
     """A unit file we would write exists and is not ours."""
 
 
-class QuotingError(ValueError):
+class QuotingError(OrchestratorError, ValueError):
     """A value cannot be written into a unit file (a control character, for instance)."""

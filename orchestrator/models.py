@@ -47,11 +47,27 @@ def _command_or_shell(value: Any) -> Any:
             raise ValueError('expected a non-empty command, got ""')
         return value
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        if value[0] in ("CMD", "CMD-SHELL", "NONE"):
+            raise ValueError(
+                f"expected the command itself, got {values.show(value[0])} first: an array runs "
+                "directly and a string runs in a shell, so Docker's prefixes are not needed"
+            )
+        if len(value) == 1 and any(c.isspace() for c in value[0]):
+            raise ValueError(f"expected a program without spaces, got {values.show(value[0])}")
         return value
     raise ValueError(f"expected a non-empty array of strings or a string, got {values.show(value)}")
 
 
 CommandOrShell = Annotated[str | list[str], BeforeValidator(_command_or_shell)]
+
+
+def _free_text(value: Any) -> Any:
+    if isinstance(value, str) and value.endswith("\\"):
+        raise ValueError("a value may not end with a backslash (systemd reads it as a line break)")
+    return value
+
+
+Description = Annotated[str, BeforeValidator(_free_text)]
 
 
 class Health(Model):
@@ -241,7 +257,7 @@ class Container(Model):
     user: Annotated[str, AfterValidator(values.user)] | None = None
     workdir: AbsPath | None = None
     labels: Labels = Field(default_factory=dict)
-    description: str | None = None
+    description: Description | None = None
     depends_on: Annotated[
         dict[Name, Literal["started", "healthy"]], BeforeValidator(_depends_on)
     ] = Field(default_factory=dict)
@@ -313,7 +329,7 @@ class Volume(Model):
         default_factory=dict
     )
     labels: Labels = Field(default_factory=dict)
-    description: str | None = None
+    description: Description | None = None
 
 
 class Network(Model):
@@ -328,7 +344,7 @@ class Network(Model):
         default_factory=dict
     )
     labels: Labels = Field(default_factory=dict)
-    description: str | None = None
+    description: Description | None = None
 
     @model_validator(mode="after")
     def _gateway_in_subnet(self) -> Network:

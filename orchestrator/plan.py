@@ -83,6 +83,23 @@ def _directive_values(text: str, key: str) -> list[str]:
     return words
 
 
+_NOT_RUNTIME_SECTIONS = ("[Install]", "[X-Orchestrator]")
+_NOT_RUNTIME_KEYS = ("SourcePath=", "Description=", "#", ";")
+
+
+def _runtime(text: str | None) -> list[str]:
+    """The lines that matter to a running service: not comments, descriptions, the source
+    path, nor the [Install] and [X-Orchestrator] sections (a change there needs no restart)."""
+    kept: list[str] = []
+    skipping = False
+    for line in (text or "").splitlines():
+        if line.startswith("["):
+            skipping = line.strip() in _NOT_RUNTIME_SECTIONS
+        if not skipping and line.strip() and not line.startswith(_NOT_RUNTIME_KEYS):
+            kept.append(line)
+    return kept
+
+
 def _installed(text: str) -> bool:
     return any(line.strip() == "[Install]" for line in text.splitlines())
 
@@ -113,7 +130,11 @@ def make_plan(
             changes.append(UnitChange(unit, "change", _kind(new), old, new))
         else:
             changes.append(UnitChange(unit, "unchanged", _kind(new), old, new))
-    restarts = _restarts(desired, [c.unit for c in changes if c.action == "change"])
+    changed = [
+        c.unit for c in changes if c.action == "change" and _runtime(c.old) != _runtime(c.new)
+    ]
+    created = {c.unit for c in changes if c.action == "create"}
+    restarts = {u: r for u, r in _restarts(desired, changed).items() if u not in created}
     return Plan(changes, _actions(changes, restarts), restarts)
 
 
@@ -161,6 +182,5 @@ def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action
     for c in changes:
         if c.action == "create":
             actions.append(Action("start", c.unit, "new unit"))
-    created = {c.unit for c in changes if c.action == "create"}
-    actions += [Action("restart", u, reason) for u, reason in restarts.items() if u not in created]
+    actions += [Action("restart", u, reason) for u, reason in restarts.items()]
     return actions

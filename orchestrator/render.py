@@ -21,9 +21,12 @@ CIDFILE = Raw("%t/%n.ctr-id")
 DEFAULT_STOP_SECONDS = 10
 STOP_MARGIN_SECONDS = 60
 HEALTH_POLL = "0.5"
+# Reads the status podman's own timer keeps: running the check from here would count towards the
+# dependency's retries and could trigger its on_failure action.
 WAIT_HEALTHY = (
     'echo "waiting until container $0 is healthy"; '
-    f'until {PODMAN} healthcheck run "$0" >/dev/null 2>&1; do sleep {HEALTH_POLL}; done'
+    f'until [ "$({PODMAN} inspect --format \'{{{{.State.Health.Status}}}}\' "$0" 2>/dev/null)" '
+    f"= healthy ]; do sleep {HEALTH_POLL}; done"
 )
 CREATE_VOLUME = f'{PODMAN} volume exists "$0" || exec {PODMAN} volume create "$@" "$0"'
 CREATE_NETWORK = f'{PODMAN} network exists "$0" || exec {PODMAN} network create "$@" "$0"'
@@ -71,7 +74,8 @@ def render_container(name: str, c: Container, spec: Spec, mode: Mode) -> str:
     binds = list(dict.fromkeys(m.source for m in c.volumes if m.is_bind))
     unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
 
-    stop_seconds = (c.stop_timeout or DEFAULT_STOP_SECONDS * 1000) // 1000
+    stop_ms = DEFAULT_STOP_SECONDS * 1000 if c.stop_timeout is None else c.stop_timeout
+    stop_seconds = stop_ms // 1000
     service = [
         ("Environment", "PODMAN_SYSTEMD_UNIT=%n"),
         ("Type", "notify"),
@@ -161,7 +165,7 @@ def podman_run_argv(name: str, c: Container) -> list[str]:
         argv.append(f"--stop-timeout={c.stop_timeout // 1000}")
     if c.health is not None:
         h = c.health
-        command = h.command if isinstance(h.command, str) else _json(h.command)
+        command = h.command if isinstance(h.command, str) else _health_exec(h.command)
         argv.append(f"--health-cmd={command}")
         for flag, value in (
             ("interval", h.interval),
@@ -178,6 +182,11 @@ def podman_run_argv(name: str, c: Container) -> list[str]:
     argv.append(c.image)
     argv += c.command or []
     return argv
+
+
+def _health_exec(words: list[str]) -> str:
+    """Podman 4.3 runs a one-element JSON array through a shell; "CMD word" runs it directly."""
+    return f"CMD {words[0]}" if len(words) == 1 else _json(words)
 
 
 def _json(words: list[str]) -> str:

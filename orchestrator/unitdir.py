@@ -6,7 +6,7 @@ import contextlib
 import os
 
 from orchestrator.errors import ConflictError, UsageError
-from orchestrator.unitfile import is_managed
+from orchestrator.unitfile import is_managed, mark_fields
 
 UNIT_SUFFIXES = (".service",)
 
@@ -31,11 +31,55 @@ def read_unit_dir(path: str) -> tuple[dict[str, str], set[str]]:
                     text = handle.read()
             except (OSError, UnicodeDecodeError):
                 text = None
-        if text is not None and is_managed(text):
+        if text is not None and is_managed(text) and _named_by_mark(entry.name, text):
             managed[entry.name] = text
         else:
             foreign.add(entry.name)
     return managed, foreign
+
+
+def _named_by_mark(filename: str, text: str) -> bool:
+    """A copy of one of our units under another name is not ours to manage."""
+    from orchestrator.models import UNIT_SUFFIX, unit_name
+
+    fields = mark_fields(text)
+    kind, name = fields.get("Kind", ""), fields.get("Name", "")
+    return kind in UNIT_SUFFIX and unit_name(kind, name) == filename
+
+
+VENDOR_DIRS = {
+    "system": (
+        "/run/systemd/system",
+        "/usr/local/lib/systemd/system",
+        "/lib/systemd/system",
+        "/usr/lib/systemd/system",
+    ),
+    "user": (
+        "/run/systemd/user",
+        "/usr/local/lib/systemd/user",
+        "/usr/lib/systemd/user",
+        "/lib/systemd/user",
+    ),
+}
+
+
+def shadowed(names: list[str], mode: str) -> dict[str, str]:
+    """Desired unit names that already exist in the system's unit directories (dbus.service,
+    ssh.service, ...): a unit of ours would replace them. name -> the file it would shadow."""
+    found: dict[str, str] = {}
+    for directory in VENDOR_DIRS[mode]:
+        for name in names:
+            path = os.path.join(directory, name)
+            if name not in found and os.path.lexists(path):
+                found[name] = path
+    return found
+
+
+def refuse_shadowing(names: list[str], mode: str) -> None:
+    clashes = shadowed(names, mode)
+    if clashes:
+        listed = ", ".join(f"{name} (would shadow {path})" for name, path in clashes.items())
+        raise ConflictError(f"these units belong to the system: {listed}; rename the definitions")
 
 
 def write_atomic(directory: str, name: str, text: str, *, durable: bool = True) -> None:

@@ -35,7 +35,7 @@ def test_every_subcommand_explains_itself_with_an_example(command: str) -> None:
 def test_top_level_help_and_version() -> None:
     assert "validate" in run("--help").stdout
     assert run("--version").stdout.startswith("orchestrator ")
-    assert run().returncode == 2  # argparse: a command is required
+    assert run().returncode == 1  # a command is required; usage errors exit 1, not plan's 2
 
 
 def test_validate_summary_and_json() -> None:

@@ -26,11 +26,11 @@ def unit(kind: str, *lines: str, install: bool = True) -> str:
 def test_create_change_remove_unchanged() -> None:
     desired = {
         "a.service": unit("container"),
-        "b.service": unit("container", "Description=new"),
+        "b.service": unit("container", "Wants=new.target"),
         "c.service": unit("container"),
     }
     current = {
-        "b.service": unit("container", "Description=old"),
+        "b.service": unit("container", "Wants=old.target"),
         "c.service": unit("container"),
         "old.service": unit("volume"),
     }
@@ -57,7 +57,7 @@ def test_create_change_remove_unchanged() -> None:
         ("restart", "b.service"),
     ]
     diff = next(c for c in plan.changes if c.unit == "b.service").diff()
-    assert "-Description=old" in diff and "+Description=new" in diff
+    assert "-Wants=old.target" in diff and "+Wants=new.target" in diff
 
 
 def test_no_change_means_no_actions() -> None:
@@ -70,12 +70,12 @@ def test_no_change_means_no_actions() -> None:
 
 def test_restart_propagates_to_units_that_require_a_changed_one() -> None:
     desired = {
-        "db.service": unit("container", "Description=v2"),
+        "db.service": unit("container", "Wants=v2.target"),
         "app.service": unit("container", "Requires=db.service"),
         "proxy.service": unit("container", "Requires=app.service other.service"),
         "lone.service": unit("container"),
     }
-    current = dict(desired, **{"db.service": unit("container", "Description=v1")})
+    current = dict(desired, **{"db.service": unit("container", "Wants=v1.target")})
     plan = make_plan(desired, current)
     assert plan.restarts == {
         "db.service": "its unit file changed",
@@ -165,3 +165,33 @@ def test_render_and_plan_leave_foreign_units_alone(tmp_path: Path) -> None:
         assert "hello.service" in result.stderr and "not written by orchestrator" in result.stderr
     assert handmade.read_text() == "[Service]\nExecStart=/bin/true\n"
     assert sorted(p.name for p in units.iterdir()) == ["hello.service", "other.service"]
+
+
+def test_only_runtime_changes_restart() -> None:
+    old = unit("container", "Description=old", "SourcePath=/a.toml")
+    new = unit("container", "Description=new", "SourcePath=/b.toml", install=False)
+    plan = make_plan({"a.service": new}, {"a.service": old})
+    assert [c.action for c in plan.changes] == ["change"]
+    assert plan.restarts == {}
+    assert ("disable", "a.service") in {(a.verb, a.unit) for a in plan.actions}
+
+
+def test_a_copy_of_our_unit_under_another_name_is_not_ours(tmp_path: Path) -> None:
+    from orchestrator.unitdir import read_unit_dir
+
+    text = unit("container").replace("Kind=container", "Kind=container\nName=web")
+    (tmp_path / "web.service").write_text(text)
+    (tmp_path / "web-debug.service").write_text(text)
+    managed, foreign = read_unit_dir(str(tmp_path))
+    assert list(managed) == ["web.service"] and foreign == {"web-debug.service"}
+
+
+def test_units_of_the_system_are_not_shadowed(tmp_path: Path) -> None:
+    (tmp_path / "dbus.toml").write_text('[container.dbus]\nimage = "localhost/x:1"\n')
+    result = run_cli("plan", str(tmp_path), "--unit-dir", str(tmp_path / "units"))
+    assert result.returncode == 1
+    assert "dbus.service (would shadow /lib/systemd/system/dbus.service)" in result.stderr
+
+
+def test_usage_errors_do_not_look_like_pending_changes() -> None:
+    assert run_cli("plan", "a", "b").returncode == 1

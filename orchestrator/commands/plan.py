@@ -48,11 +48,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from orchestrator.plan import make_plan
     from orchestrator.render import render
-    from orchestrator.unitdir import read_unit_dir
+    from orchestrator.unitdir import read_unit_dir, refuse_shadowing
 
     _, spec = load_paths(args, [args.path] if args.path else [])
     unit_dir = args.unit_dir or paths.unit_dir(args.user)
     desired = render(spec, mode(args))  # type: ignore[arg-type]
+    refuse_shadowing(list(desired), mode(args))
     current, foreign = read_unit_dir(unit_dir)
     plan = make_plan(desired, current, foreign)
     if args.json:

@@ -30,10 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.render import render
-    from orchestrator.unitdir import write_units
+    from orchestrator.unitdir import refuse_shadowing, write_units
 
     _, spec = load_paths(args, [args.path])
     units = render(spec, mode(args))  # type: ignore[arg-type]
+    refuse_shadowing(list(units), mode(args))
     written = write_units(args.out, units, durable=False)
     if args.json:
         payload = {"ok": True, "out": args.out, "units": list(units), "written": written}
