@@ -11,9 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from orchestrator import sandbox_run
 from orchestrator.loader import load
+from orchestrator.quoting import quote_argv
 from orchestrator.sandbox import CGROUP_PREFIX, Sandbox
 from orchestrator.testimage import DEFAULT_REF
 
@@ -118,6 +121,33 @@ def test_enabled_containers_come_back_after_a_reboot(box: Sandbox) -> None:
     spec = load([str(box.share / "definitions" / OFFLINE.name)])
     reports = sandbox_run.wait(box, spec, 90)
     assert all(r.up for r in reports), sandbox_run.table(reports)
+
+
+PRINTABLE = st.text(
+    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029")
+)
+SPECIAL = st.text(alphabet=st.sampled_from(list(" \"'\\%$;{}#=-\u00e9\u00a0\U0001f600ab")))
+WRITE_ARGV = 'for a; do printf "%s\\0" "$a"; done > "$0"'
+BATCH = 50
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(st.lists(st.one_of(PRINTABLE, SPECIAL), max_size=6), min_size=BATCH, max_size=BATCH)
+)
+def test_quoting_round_trips_through_real_systemd(box: Sandbox, batch: list[list[str]]) -> None:
+    """6 x 50 generated argvs in ExecStart= lines; each program writes its argv to a file."""
+    lines = [
+        "ExecStart=" + quote_argv(["/bin/sh", "-c", WRITE_ARGV, f"/run/argv/{i}", *argv])
+        for i, argv in enumerate(batch)
+    ]
+    unit = "[Service]\nType=oneshot\nExecStartPre=/bin/mkdir -p /run/argv\n" + "\n".join(lines)
+    (box.root / "etc-systemd-system" / "quoting-probe.service").write_text(unit + "\n")
+    box.run(["systemctl", "daemon-reload"])
+    box.run(["systemctl", "restart", "quoting-probe.service"])
+    for i, argv in enumerate(batch):
+        written = box.run(["cat", f"/run/argv/{i}"]).stdout
+        assert written.split("\0")[:-1] == argv
 
 
 def test_zz_nothing_leaks(before: dict[str, object], box: Sandbox) -> None:
