@@ -12,7 +12,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from orchestrator.errors import OrchestratorError
 from orchestrator.loader import load
 from orchestrator.models import Spec, unit_name
 from orchestrator.render import render
@@ -141,7 +140,3 @@ def table(reports: list[UnitReport]) -> str:
 
 def as_json(reports: list[UnitReport]) -> list[dict[str, object]]:
     return [{**asdict(r), "up": r.up} for r in reports]
-
-
-class NotUp(OrchestratorError):
-    """Some units did not come up; the report has been printed."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 
 from orchestrator.errors import ConflictError
 from orchestrator.plan import make_plan
@@ -99,16 +98,6 @@ def test_a_foreign_unit_of_the_same_name_is_a_conflict() -> None:
 def test_foreign_units_are_never_removed() -> None:
     plan = make_plan({}, {}, unmanaged={"handmade.service"})
     assert plan.changes == []
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
 
 
 def test_plan_exit_codes_follow_terraform(tmp_path: Path) -> None:
