@@ -119,6 +119,19 @@ def render_container(name: str, c: Container, spec: Spec, mode: Mode) -> str:
     return unit.text()
 
 
+SECRETS_DIR = "/run/secrets"
+
+
+def _secrets_need_a_directory(c: Container) -> bool:
+    """On a read-only root, podman 4.3 with runc cannot create /run/secrets/NAME and the
+    container fails to start (podman#15541); a tmpfs on /run/secrets gives it a place."""
+    mounted = any(
+        s.type == "mount" and (s.target is None or not s.target.startswith("/")) for s in c.secrets
+    )
+    taken = {m.target for m in c.volumes} | {t.partition(":")[0] for t in c.tmpfs}
+    return mounted and SECRETS_DIR not in taken
+
+
 def podman_run_argv(name: str, c: Container) -> list[str]:
     """The `podman run` command line of a container unit, flags in a fixed order."""
     argv = [
@@ -155,6 +168,8 @@ def podman_run_argv(name: str, c: Container) -> list[str]:
         argv.append(f"--entrypoint={entrypoint}")
     if c.read_only:
         argv.append("--read-only")
+        if _secrets_need_a_directory(c):
+            argv.append(f"--tmpfs={SECRETS_DIR}:rw,nosuid,nodev,noexec,mode=0755")
     argv += [f"--cap-add={cap}" for cap in c.cap_add]
     argv += [f"--cap-drop={cap}" for cap in c.cap_drop]
     if c.no_new_privileges:

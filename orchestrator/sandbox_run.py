@@ -63,11 +63,16 @@ def install(sandbox: Sandbox, path: str) -> Spec:
     return spec
 
 
-def units_of(spec: Spec) -> dict[str, str]:
-    """unit -> kind, dependencies' units first where the spec order allows."""
+def units_of(spec: Spec, *, enabled_only: bool = False) -> dict[str, str]:
+    """unit -> kind. With enabled_only, the containers that start at boot (and what they need:
+    volume and network units are pulled in by Requires=, so all of them count)."""
     found = {unit_name("volume", n): "volume" for n in spec.volumes}
     found |= {unit_name("network", n): "network" for n in spec.networks}
-    found |= {unit_name("container", n): "container" for n in spec.containers}
+    found |= {
+        unit_name("container", n): "container"
+        for n, c in spec.containers.items()
+        if c.enabled or not enabled_only
+    }
     return found
 
 
@@ -75,8 +80,8 @@ def start(sandbox: Sandbox, spec: Spec) -> None:
     sandbox.run(["systemctl", "start", "--no-block", *units_of(spec)])
 
 
-def observe(sandbox: Sandbox, spec: Spec) -> list[UnitReport]:
-    kinds = units_of(spec)
+def observe(sandbox: Sandbox, spec: Spec, *, enabled_only: bool = False) -> list[UnitReport]:
+    kinds = units_of(spec, enabled_only=enabled_only)
     result = sandbox.run(["systemctl", "show", *[f"-p{p}" for p in SHOW], *kinds])
     reports = []
     for block in result.stdout.strip().split("\n\n"):
@@ -106,11 +111,14 @@ def health(sandbox: Sandbox, container: str) -> str:
     return "starting"
 
 
-def wait(sandbox: Sandbox, spec: Spec, timeout: float) -> list[UnitReport]:
-    """Until every unit is up or failed, or timeout; journal tails attached to the failures."""
+def wait(
+    sandbox: Sandbox, spec: Spec, timeout: float, *, enabled_only: bool = False
+) -> list[UnitReport]:
+    """Until every unit is up or failed, or timeout; journal tails attached to the failures.
+    enabled_only: watch only what starts at boot (after a reboot)."""
     deadline = time.monotonic() + timeout
     while True:
-        reports = observe(sandbox, spec)
+        reports = observe(sandbox, spec, enabled_only=enabled_only)
         settled = all(r.up or r.failed for r in reports)
         if settled or time.monotonic() > deadline:
             break

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -91,6 +90,7 @@ def _image_options(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from orchestrator.errors import UsageError
     from orchestrator.sandbox import Sandbox, check_host, list_sandboxes
 
     if args.action == "list":
@@ -118,19 +118,17 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "exec":
         argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
         if not argv:
-            print("usage: orchestrator sandbox exec NAME -- CMD...", file=sys.stderr)
-            return 2
+            raise UsageError("sandbox exec needs a command: sandbox exec NAME -- CMD...")
         from orchestrator import run as runner
 
         result = runner.run(box.command(argv), check=False, capture=False, interactive=True)
         return result.returncode
+    if args.action in ("reboot", "down") and not box.exists:
+        raise UsageError(f"sandbox {box.name} does not exist (`sandbox list` shows them)")
     if args.action == "reboot":
         down, up = box.reboot()
         print(f"sandbox {box.name} rebooted (down {down:.2f} s, up {up:.2f} s)")
         return 0
-    if not box.exists:
-        print(f"sandbox {box.name} does not exist", file=sys.stderr)
-        return 1
     box.destroy()
     print(f"sandbox {box.name} is down and removed")
     return 0

@@ -4,13 +4,16 @@ systemd, survives a reboot, and nothing of the sandbox is left on the host after
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -72,24 +75,55 @@ def bring_up(box: Sandbox) -> list[sandbox_run.UnitReport]:
     return sandbox_run.wait(box, spec, 90)
 
 
-def state(box: Sandbox, unit: str) -> dict[str, str]:
-    out = box.run(["systemctl", "show", "-pActiveState", "-pNRestarts", "-pMainPID", unit]).stdout
+def state(box: Sandbox, unit: str, *extra: str) -> dict[str, str]:
+    names = ["ActiveState", "NRestarts", "MainPID", *extra]
+    out = box.run(["systemctl", "show", *[f"-p{n}" for n in names], unit]).stdout
     return dict(line.split("=", 1) for line in out.splitlines())
 
 
 def test_sandbox_run_command_exits_0_on_the_offline_example(before: dict[str, object]) -> None:
     """First, before the shared sandbox publishes the same host port."""
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "sandbox", "run", str(OFFLINE), "--test-image",
-         "--name", "cmd"],
-        capture_output=True, text=True, check=False,
-        env={**os.environ, "ORCHESTRATOR_SANDBOX_ROOT": STATE},
+    result = run_cli(
+        "sandbox", "run", str(OFFLINE), "--test-image", "--name", "cmd",
+        ORCHESTRATOR_SANDBOX_ROOT=STATE,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all units are up" in result.stdout
+
+
+def test_sandbox_commands_up_exec_reboot_list_down() -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("sandbox", *args, ORCHESTRATOR_SANDBOX_ROOT=STATE)
+
+    def listed() -> dict[str, bool]:
+        entries = json.loads(cli("list", "--json").stdout)
+        return {entry["name"]: entry["running"] for entry in entries}
+
+    missing = cli("reboot", "cli")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert not Path(STATE, "cli").exists()
+    try:
+        up = cli("up", "cli", "--test-image")
+        assert up.returncode == 0 and "is up" in up.stdout, up.stderr
+        assert listed()["cli"] is True
+        again = cli("up", "cli")
+        assert again.returncode == 1 and "already running" in again.stderr
+        assert cli("exec", "cli", "--", "sh", "-c", "exit 7").returncode == 7
+        assert cli("exec", "cli").returncode == 1
+        assert cli("exec", "cli", "--", "touch", "/run/fresh-after-reboot").returncode == 0
+        pid1 = cli("exec", "cli", "--", "cat", "/proc/1/comm")
+        assert pid1.stdout.strip() == "systemd"
+        rebooted = cli("reboot", "cli")
+        assert rebooted.returncode == 0 and "rebooted" in rebooted.stdout, rebooted.stderr
+        assert cli("exec", "cli", "--", "test", "-e", "/run/fresh-after-reboot").returncode == 1
+        kept = cli("exec", "cli", "--", "podman", "image", "exists", DEFAULT_REF)
+        assert kept.returncode == 0, "the image storage survives a reboot"
+    finally:
+        down = cli("down", "cli")
+    assert down.returncode == 0 and "removed" in down.stdout
+    assert "cli" not in listed() and not Path(STATE, "cli").exists()
+    stopped = cli("exec", "cli", "--", "true")
+    assert stopped.returncode == 1 and "not running" in stopped.stderr
 
 
 def test_offline_example_comes_up_and_answers_from_the_host(box: Sandbox) -> None:
@@ -116,11 +150,108 @@ def test_systemd_restarts_a_killed_container(box: Sandbox) -> None:
         pytest.fail(f"web.service was not restarted: {state(box, 'web.service')}")
 
 
-def test_enabled_containers_come_back_after_a_reboot(box: Sandbox) -> None:
-    box.reboot()
-    spec = load([str(box.share / "definitions" / OFFLINE.name)])
+SETS = Path(__file__).parent / "sets"
+
+
+def install_and_wait(box: Sandbox, name: str) -> dict[str, sandbox_run.UnitReport]:
+    spec = sandbox_run.install(box, str(SETS / name))
+    sandbox_run.start(box, spec)
     reports = sandbox_run.wait(box, spec, 90)
-    assert all(r.up for r in reports), sandbox_run.table(reports)
+    assert all(r.up for r in reports), (
+        sandbox_run.table(reports) + "\n" + "\n".join(r.journal for r in reports if not r.up)
+    )
+    return {r.unit: r for r in reports}
+
+
+def inside(box: Sandbox, container: str, *argv: str) -> str:
+    return box.run(["podman", "exec", container, *argv]).stdout
+
+
+def test_every_key_group_comes_up_and_takes_effect(box: Sandbox) -> None:
+    for name, value in (("tls-cert", "CERT"), ("db-password", "s3cret")):
+        box.run(["sh", "-c", f"printf %s {value} | podman secret create {name} -"])
+    reports = install_and_wait(box, "every-key")
+    assert reports["api.service"].health == "healthy"
+    assert set(reports) >= {"app-data-volume.service", "internal-network.service", "idle.service"}
+    with urllib.request.urlopen("http://127.0.0.1:8091/", timeout=10) as response:
+        assert b"every key" in response.read()
+    env = inside(box, "api", "env").splitlines()
+    for line in ("GREETING=hello world", "WORKERS=4", "DEBUG=false", "FROM_ENV_FILE=yes",
+                 "DB_PASSWORD=s3cret", "HOSTNAME=api-1"):  # fmt: skip
+        assert line in env
+    assert inside(box, "api", "cat", "/run/secrets/tls-cert") == "CERT"
+    assert inside(box, "api", "id", "-u").strip() == "1000"
+    assert inside(box, "api", "pwd").strip() == "/srv"
+    assert inside(box, "api", "cat", "/cache/cached.txt").strip() == "cached"
+    assert inside(box, "api", "sh", "-c", "test -c /dev/xnull && echo device").strip() == "device"
+    read_only = box.run(["podman", "exec", "api", "touch", "/probe"], check=False)
+    assert read_only.returncode != 0 and "Read-only" in read_only.stderr
+    capabilities = inside(box, "api", "grep", "CapEff", "/proc/self/status")
+    assert capabilities.split()[-1] == "0000000000000400"  # only CAP_NET_BIND_SERVICE
+    labels = box.run(["podman", "inspect", "--format", "{{json .Config.Labels}}", "api"]).stdout
+    assert '"tier":"backend"' in labels and '"io.containers.autoupdate":"local"' in labels
+    # the worker reached api by its network alias and keeps the page in its scratch volume
+    assert "every key" in inside(box, "worker", "cat", "/scratch/page")
+    networks = box.run(["podman", "network", "inspect", "internal"]).stdout
+    assert "10.213.7.0/24" in networks and '"internal": true' in networks
+    shown = state(box, "api.service", "Documentation", "TimeoutStopUSec", "TasksMax")
+    assert shown["Documentation"] == "https://example.com/api"
+    assert shown["TimeoutStopUSec"] == "20s" and shown["TasksMax"] == "64"
+
+
+def test_restart_no_leaves_a_killed_container_dead(box: Sandbox) -> None:
+    """Both are killed at once; once systemd has restarted the one, the other must still be dead."""
+    install_and_wait(box, "supervision")
+    for name in ("restarted", "left-dead"):
+        pid = box.run(["podman", "inspect", "--format", "{{.State.Pid}}", name]).stdout.strip()
+        box.run(["kill", "-9", pid])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = state(box, "restarted.service")
+        if int(now["NRestarts"]) > 0 and now["ActiveState"] == "active":
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"restarted.service was not restarted: {state(box, 'restarted.service')}")
+    dead = state(box, "left-dead.service")
+    assert dead["ActiveState"] in ("failed", "inactive") and dead["NRestarts"] == "0", dead
+
+
+def test_healthy_dependency_waits_for_the_health_check(box: Sandbox) -> None:
+    """slow serves (and turns healthy) only 4 s after it starts; eager fetches its page once at
+    start and dies if it is not there, with restart = "no"."""
+    install_and_wait(box, "slow-health")
+    slow = state(box, "slow.service", "ExecMainStartTimestampMonotonic")
+    eager = state(box, "eager.service", "ExecMainStartTimestampMonotonic", "NRestarts")
+    waited = int(eager["ExecMainStartTimestampMonotonic"]) - int(
+        slow["ExecMainStartTimestampMonotonic"]
+    )
+    assert waited >= 4_000_000, f"eager started {waited} us after slow"
+    assert eager["ActiveState"] == "active" and eager["NRestarts"] == "0"
+
+
+def test_a_chain_starts_in_dependency_order(box: Sandbox) -> None:
+    install_and_wait(box, "chain")
+    assert_chain_order(box)
+
+
+def assert_chain_order(box: Sandbox) -> None:
+    stamps = ("ExecMainStartTimestampMonotonic", "ActiveEnterTimestampMonotonic")
+    times = {name: state(box, f"{name}.service", *stamps) for name in ("first", "second", "third")}
+    for before, after in (("first", "second"), ("second", "third")):
+        started = int(times[after]["ExecMainStartTimestampMonotonic"])
+        assert started >= int(times[before]["ActiveEnterTimestampMonotonic"]) > 0, times
+
+
+def test_enabled_containers_come_back_after_a_reboot(box: Sandbox) -> None:
+    """Every set installed so far comes back at boot, the chain in order; idle is not enabled."""
+    box.reboot()
+    for name in (OFFLINE.name, "every-key", "chain", "slow-health", "supervision"):
+        spec = load([str(box.share / "definitions" / name)])
+        reports = sandbox_run.wait(box, spec, 90, enabled_only=True)
+        assert all(r.up for r in reports), sandbox_run.table(reports)
+    assert_chain_order(box)
+    assert state(box, "idle.service")["ActiveState"] == "inactive"
 
 
 PRINTABLE = st.text(
@@ -153,7 +284,7 @@ def test_quoting_round_trips_through_real_systemd(box: Sandbox, batch: list[list
 def test_zz_nothing_leaks(before: dict[str, object], box: Sandbox) -> None:
     box.destroy()
     assert not cgroup_dirs()
-    assert not Path(STATE, "it").exists() and not Path(STATE, "cmd").exists()
+    assert not [n for n in ("it", "cmd", "cli") if Path(STATE, n).exists()]
     assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_sandbox(p)]
     marker = before["marker"]
     assert isinstance(marker, Path) and marker.read_text() == "still here"
