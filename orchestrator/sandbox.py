@@ -352,6 +352,22 @@ class Sandbox:
         finally:
             archive.unlink(missing_ok=True)
 
+    def create_secret(self, name: str, source: str) -> None:
+        """A podman secret inside the sandbox, from a file on the host (replaced if it exists)."""
+        copy = self.share / f".secret-{name}"
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise UsageError(f"secret {name}: cannot read {source}: {exc.strerror}") from None
+        try:
+            fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            self.run(["podman", "secret", "rm", name], check=False)
+            self.run(["podman", "secret", "create", name, str(copy)])
+        finally:
+            copy.unlink(missing_ok=True)
+
     def import_test_image(self, reference: str) -> None:
         """Build the busybox test image straight into the sandbox's storage."""
         from orchestrator.testimage import import_argv, write_rootfs

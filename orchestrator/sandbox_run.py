@@ -18,7 +18,13 @@ from orchestrator.render import render
 from orchestrator.sandbox import Sandbox
 from orchestrator.unitdir import write_units
 
-SHOW = ["Id", "ActiveState", "SubState", "Result", "NRestarts", "ExecMainStartTimestampMonotonic"]
+SHOW = [
+    "Id", "ActiveState", "SubState", "Result", "NRestarts", "ExecMainStartTimestampMonotonic",
+    "ActiveEnterTimestampMonotonic",
+]  # fmt: skip
+# A unit counts as up once it has stayed active this long: a container that exits right after
+# it started is briefly active.
+STEADY_US = 1_500_000
 
 
 @dataclass
@@ -31,6 +37,7 @@ class UnitReport:
     restarts: int = 0
     health: str = ""  # "", starting, healthy, unhealthy
     started_us: int = 0
+    active_since_us: int = 0
     journal: str = ""
 
     @property
@@ -93,6 +100,7 @@ def observe(sandbox: Sandbox, spec: Spec, *, enabled_only: bool = False) -> list
             unit, kinds[unit], fields.get("ActiveState", "unknown"), fields.get("SubState", ""),
             fields.get("Result", ""), int(fields.get("NRestarts") or 0),
             started_us=int(fields.get("ExecMainStartTimestampMonotonic") or 0),
+            active_since_us=int(fields.get("ActiveEnterTimestampMonotonic") or 0),
         ))  # fmt: skip
     for report in reports:
         name = report.unit.removesuffix(".service")
@@ -119,7 +127,10 @@ def wait(
     deadline = time.monotonic() + timeout
     while True:
         reports = observe(sandbox, spec, enabled_only=enabled_only)
-        settled = all(r.up or r.failed for r in reports)
+        now_us = time.monotonic_ns() // 1000  # the host's CLOCK_MONOTONIC is the sandbox's
+        settled = all(
+            r.failed or (r.up and now_us - r.active_since_us >= STEADY_US) for r in reports
+        )
         if settled or time.monotonic() > deadline:
             break
         time.sleep(0.25)

@@ -29,6 +29,7 @@ EPILOG = """\
 examples:
   orchestrator sandbox image
   orchestrator sandbox run examples/offline --load-image localhost/busybox:test
+  orchestrator sandbox run my-definitions/ --secret db-password=./db-password.txt
   orchestrator sandbox up try --load-image localhost/busybox:test
   orchestrator sandbox exec try -- systemctl list-units --type=service
   orchestrator sandbox down try"""
@@ -68,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=120,
         help="seconds to wait for every unit to come up (default 120)",
+    )
+    trial.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="NAME=FILE",
+        help="create podman secret NAME inside from the host's FILE (repeatable)",
     )
     trial.add_argument("--keep", action="store_true", help="leave the sandbox running")
     trial.add_argument("--name", default=None, help="sandbox name (default run-PID)")
@@ -165,6 +173,7 @@ def _trial(args: argparse.Namespace) -> int:
     from orchestrator.sandbox import Sandbox, check_host
 
     load([args.path])  # every error before anything boots
+    secrets = _secrets(args.secret)
     check_host()
     box = Sandbox(args.name or f"run-{os.getpid()}")
     say = (lambda *_: None) if args.json else print
@@ -172,6 +181,8 @@ def _trial(args: argparse.Namespace) -> int:
         booted = box.boot()
         say(f"sandbox {box.name}: booted in {booted:.2f} s")
         _load_images(box, args)
+        for name, source in secrets:
+            box.create_secret(name, source)
         spec = sandbox_run.install(box, args.path)
         sandbox_run.start(box, spec)
         reports = sandbox_run.wait(box, spec, args.timeout)
@@ -192,3 +203,20 @@ def _trial(args: argparse.Namespace) -> int:
             print(f"\n--- {report.unit}: journal (last lines)\n{report.journal or '(empty)'}")
     print(f"\n{'all units are up' if ok else 'some units did not come up'}")
     return 0 if ok else 1
+
+
+def _secrets(given: list[str]) -> list[tuple[str, str]]:
+    from orchestrator.errors import UsageError
+    from orchestrator.values import name as check_name
+
+    pairs = []
+    for entry in given:
+        name, equals, source = entry.partition("=")
+        try:
+            check_name(name, "a secret name")
+        except ValueError as exc:
+            raise UsageError(f"--secret {entry!r}: {exc}") from None
+        if not equals or not os.path.isfile(source):
+            raise UsageError(f"--secret {entry!r}: expected NAME=FILE with an existing file")
+        pairs.append((name, source))
+    return pairs

@@ -30,6 +30,7 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 STATE = "/var/lib/orchestrator-sandboxes-test"
 OFFLINE = ROOT / "examples" / "offline"
+SETS = Path(__file__).parent / "sets"
 
 
 def cgroup_dirs() -> list[str]:
@@ -81,14 +82,44 @@ def state(box: Sandbox, unit: str, *extra: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines())
 
 
-def test_sandbox_run_command_exits_0_on_the_offline_example(before: dict[str, object]) -> None:
-    """First, before the shared sandbox publishes the same host port."""
+@pytest.mark.parametrize("path", [OFFLINE, *sorted((SETS).iterdir())], ids=lambda p: p.name)
+def test_sandbox_run_exits_0_on_the_example_and_the_test_sets(
+    before: dict[str, object], path: Path, tmp_path: Path
+) -> None:
+    """First, before the shared sandbox publishes the same host ports."""
+    secrets = []
+    for name, value in (("tls-cert", "CERT"), ("db-password", "s3cret")):
+        (tmp_path / name).write_text(value)
+        secrets += ["--secret", f"{name}={tmp_path / name}"]
     result = run_cli(
-        "sandbox", "run", str(OFFLINE), "--test-image", "--name", "cmd",
+        "sandbox", "run", str(path), "--test-image", "--name", f"cmd-{path.name}", *secrets,
         ORCHESTRATOR_SANDBOX_ROOT=STATE,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "all units are up" in result.stdout
+    assert "torn down" in result.stdout and not Path(STATE, f"cmd-{path.name}").exists()
+
+
+def test_sandbox_run_fails_with_the_journal_of_what_did_not_come_up(tmp_path: Path) -> None:
+    (tmp_path / "broken.toml").write_text(
+        '[container.broken]\nimage = "localhost/busybox:test"\n'
+        'command = ["sh", "-c", "echo giving up now; exit 3"]\nrestart = "no"\n'
+    )
+    result = run_cli(
+        "sandbox", "run", str(tmp_path), "--test-image", "--name", "cmd-broken", "--timeout", "30",
+        ORCHESTRATOR_SANDBOX_ROOT=STATE,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "some units did not come up" in result.stdout
+    assert "giving up now" in result.stdout and "broken.service" in result.stdout
+
+
+def test_sandbox_run_refuses_a_bad_secret_before_booting(tmp_path: Path) -> None:
+    result = run_cli(
+        "sandbox", "run", str(OFFLINE), "--secret", f"x={tmp_path / 'missing'}",
+        ORCHESTRATOR_SANDBOX_ROOT=STATE,
+    )  # fmt: skip
+    assert result.returncode == 1 and "NAME=FILE" in result.stderr
 
 
 def test_sandbox_commands_up_exec_reboot_list_down() -> None:
@@ -148,9 +179,6 @@ def test_systemd_restarts_a_killed_container(box: Sandbox) -> None:
         time.sleep(0.2)
     else:
         pytest.fail(f"web.service was not restarted: {state(box, 'web.service')}")
-
-
-SETS = Path(__file__).parent / "sets"
 
 
 def install_and_wait(box: Sandbox, name: str) -> dict[str, sandbox_run.UnitReport]:
@@ -284,7 +312,7 @@ def test_quoting_round_trips_through_real_systemd(box: Sandbox, batch: list[list
 def test_zz_nothing_leaks(before: dict[str, object], box: Sandbox) -> None:
     box.destroy()
     assert not cgroup_dirs()
-    assert not [n for n in ("it", "cmd", "cli") if Path(STATE, n).exists()]
+    assert not os.path.exists(STATE) or not os.listdir(STATE)
     assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_sandbox(p)]
     marker = before["marker"]
     assert isinstance(marker, Path) and marker.read_text() == "still here"
