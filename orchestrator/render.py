@@ -116,6 +116,10 @@ def render_container(name: str, c: Container, spec: Spec, mode: Mode) -> str:
             for value in items:
                 unit.add(section, key, value)
     _mark(unit, "container", name)
+    unit.add(MARK_SECTION, "Image", c.image)  # what apply pre-pulls and status shows
+    unit.add(MARK_SECTION, "Pull", c.pull or "missing")
+    if c.health is not None:
+        unit.add(MARK_SECTION, "Health", "yes")
     return unit.text()
 
 
