@@ -36,9 +36,19 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 
 
 def _commands() -> list[ModuleType]:
-    from orchestrator.commands import plan, render, sandbox, validate
+    from orchestrator.commands import (
+        apply,
+        history,
+        logs,
+        plan,
+        render,
+        rollback,
+        sandbox,
+        status,
+        validate,
+    )
 
-    return [validate, render, plan, sandbox]
+    return [validate, render, plan, apply, status, logs, history, rollback, sandbox]
 
 
 class Parser(argparse.ArgumentParser):

@@ -15,3 +15,13 @@ def definitions_dir(user: bool) -> str:
 
 def unit_dir(user: bool) -> str:
     return os.path.join(_config_home(), "systemd", "user") if user else "/etc/systemd/system"
+
+
+def state_dir(user: bool) -> str:
+    """Generations, the apply lock and the record of an unfinished apply."""
+    if not user:
+        return "/var/lib/orchestrator"
+    home = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(home, "orchestrator")

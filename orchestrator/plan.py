@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import difflib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from orchestrator.errors import ConflictError
 from orchestrator.unitfile import mark_fields
 
 ChangeKind = Literal["create", "change", "remove", "unchanged"]
-Verb = Literal["stop", "disable", "remove", "write", "daemon-reload", "enable", "start", "restart"]
+Verb = Literal[
+    "pull", "stop", "disable", "remove", "write", "daemon-reload", "enable", "start", "restart"
+]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,25 @@ class Action:
     reason: str = ""
 
 
+class Observed(Protocol):
+    """What systemd says of a unit (orchestrator.systemd.UnitState has these)."""
+
+    @property
+    def active(self) -> str: ...
+    @property
+    def enablement(self) -> str: ...
+    @property
+    def need_reload(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What an interrupted apply had set out to do (STATE/pending.json)."""
+
+    reload: bool = False
+    restarts: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True)
 class Plan:
     changes: list[UnitChange]
@@ -48,6 +69,14 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return any(c.action != "unchanged" for c in self.changes)
+
+    @property
+    def has_work(self) -> bool:
+        """Anything to do: file changes, or a unit not running or enabled as declared."""
+        return bool(self.actions)
+
+    def units(self, verb: Verb) -> list[str]:
+        return [a.unit for a in self.actions if a.verb == verb and a.unit is not None]
 
     def count(self, action: ChangeKind) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -105,12 +134,19 @@ def _installed(text: str) -> bool:
 
 
 def make_plan(
-    desired: dict[str, str], current: dict[str, str], unmanaged: Iterable[str] = ()
+    desired: dict[str, str],
+    current: dict[str, str],
+    unmanaged: Iterable[str] = (),
+    observed: Mapping[str, Observed] | None = None,
+    pending: Pending = Pending(),
 ) -> Plan:
     """Compare desired unit texts with the managed units found (current) and plan the changes.
 
     unmanaged are unit names present in the unit directory without our mark: declaring one of them
-    is a conflict, and they are never changed or removed.
+    is a conflict, and they are never changed or removed. With observed (systemd's view of the
+    units), the plan also converges the host: it starts declared units that are not running,
+    fixes enablement, reloads when systemd's loaded units are stale, pre-pulls images, and
+    finishes what an interrupted apply (pending) had set out to do.
     """
     clashes = sorted(set(desired) & set(unmanaged))
     if clashes:
@@ -134,8 +170,14 @@ def make_plan(
         c.unit for c in changes if c.action == "change" and _runtime(c.old) != _runtime(c.new)
     ]
     created = {c.unit for c in changes if c.action == "create"}
-    restarts = {u: r for u, r in _restarts(desired, changed).items() if u not in created}
-    return Plan(changes, _actions(changes, restarts), restarts)
+    interrupted = [u for u in pending.restarts if u in desired and u not in changed]
+    restarts = _restarts(desired, changed)
+    for unit in interrupted:
+        restarts.setdefault(unit, "an interrupted apply had not restarted it yet")
+    restarts = {u: r for u, r in restarts.items() if u not in created}
+    if observed is None:
+        return Plan(changes, _actions(changes, restarts), restarts)
+    return Plan(changes, _converge(changes, restarts, observed, pending), restarts)
 
 
 def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
@@ -184,3 +226,74 @@ def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action
             actions.append(Action("start", c.unit, "new unit"))
     actions += [Action("restart", u, reason) for u, reason in restarts.items()]
     return actions
+
+
+def _converge(
+    changes: list[UnitChange],
+    restarts: dict[str, str],
+    observed: Mapping[str, Observed],
+    pending: Pending,
+) -> list[Action]:
+    """The actions that bring systemd to the desired state, given what it reports."""
+    actions: list[Action] = []
+    for c in changes:
+        if c.action in ("create", "change") and (c.action == "create" or c.unit in restarts):
+            pull = _pull(c.new or "")
+            if pull is not None:
+                actions.append(Action("pull", c.unit, pull))
+    removed = [c for c in changes if c.action == "remove"]
+    for c in removed:
+        state = observed.get(c.unit)
+        if state is not None and state.active not in ("inactive", "failed"):
+            actions.append(Action("stop", c.unit, "no longer declared"))
+        if state is not None and _is_enabled(state.enablement):
+            actions.append(Action("disable", c.unit, "no longer declared"))
+        actions.append(Action("remove", c.unit, "no longer declared"))
+    for c in changes:
+        if c.action in ("create", "change"):
+            actions.append(
+                Action("write", c.unit, "new unit" if c.action == "create" else "changed")
+            )
+    stale = sorted(u for u, s in observed.items() if s.need_reload)
+    if any(c.action != "unchanged" for c in changes):
+        actions.append(Action("daemon-reload", None, "unit files changed"))
+    elif stale:
+        actions.append(Action("daemon-reload", None, f"systemd has stale units: {stale[0]}"))
+    elif pending.reload:
+        actions.append(Action("daemon-reload", None, "an interrupted apply had not reloaded"))
+    for c in changes:
+        if c.action == "remove":
+            continue
+        state = observed.get(c.unit)
+        wanted, enabled = (
+            _installed(c.new or ""),
+            state is not None and _is_enabled(state.enablement),
+        )
+        if wanted and not enabled:
+            actions.append(Action("enable", c.unit, "enabled = true"))
+        elif enabled and not wanted:
+            actions.append(Action("disable", c.unit, "enabled = false"))
+    for c in changes:
+        if c.action == "remove" or c.unit in restarts:
+            continue
+        state = observed.get(c.unit)
+        if c.action == "create":
+            actions.append(Action("start", c.unit, "new unit"))
+        elif state is None or state.active not in ("active", "activating", "reloading"):
+            active = state.active if state is not None else "not loaded"
+            actions.append(Action("start", c.unit, f"declared but {active}"))
+    actions += [Action("restart", u, reason) for u, reason in restarts.items()]
+    return actions
+
+
+def _is_enabled(enablement: str) -> bool:
+    return enablement in ("enabled", "enabled-runtime", "linked", "linked-runtime")
+
+
+def _pull(text: str) -> str | None:
+    """For a container unit: "IMAGE missing|always|newer", or None when pull = "never"."""
+    fields = mark_fields(text)
+    image, policy = fields.get("Image"), fields.get("Pull", "missing")
+    if fields.get("Kind") != "container" or not image or policy == "never":
+        return None
+    return f"{image} {policy}"

@@ -45,6 +45,11 @@ class UnitState:
     job: str = ""
 
     @property
+    def changing(self) -> bool:
+        """A job is queued for it, or it is on its way up or down."""
+        return bool(self.job) or self.active in ("activating", "deactivating", "reloading")
+
+    @property
     def running(self) -> bool:
         return self.active == "active"
 
@@ -192,7 +197,12 @@ class Systemd:
             self._call(b"Subscribe")
             self._subscribed = True
 
-    def run_jobs(self, jobs: list[tuple[str, str]], timeout: float) -> JobResults:
+    def run_jobs(
+        self,
+        jobs: list[tuple[str, str]],
+        timeout: float,
+        enqueued: Callable[[], None] = lambda: None,
+    ) -> JobResults:
         """Enqueue every (verb, unit) job at once (verb: start, restart, stop), so systemd orders
         them by After=, and wait until each has ended or timeout seconds have passed."""
         methods = {"start": b"StartUnit", "restart": b"RestartUnit", "stop": b"StopUnit"}
@@ -208,6 +218,7 @@ class Systemd:
         waiting: dict[str, str] = {}  # job path -> unit
         for verb, unit in jobs:
             waiting[_text(self._call(methods[verb], b"ss", unit.encode(), b"replace"))] = unit
+        enqueued()
         deadline = time.monotonic() + timeout
         while waiting:
             self.bus.process()  # dispatches queued signals to the handler

@@ -127,3 +127,20 @@ def write_units(directory: str, units: dict[str, str], *, durable: bool = True) 
     except OSError as exc:
         raise UsageError(f"cannot write into {directory}: {exc.strerror}") from None
     return written
+
+
+def remove_temp_files(directory: str) -> list[str]:
+    """Remove the .NAME.tmp files write_atomic leaves when it is killed mid-write."""
+    removed = []
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(directory):
+            name = entry.name
+            if (
+                name.startswith(".")
+                and name.endswith(".tmp")
+                and name[1:-4].endswith(UNIT_SUFFIXES)
+            ):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                removed.append(name)
+    return removed

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cli_runner import run_cli
 
 from orchestrator.errors import ConflictError
-from orchestrator.plan import make_plan
+from orchestrator.plan import Pending, Plan, make_plan
 
 ROOT = Path(__file__).parent.parent
 
@@ -184,3 +185,83 @@ def test_units_of_the_system_are_not_shadowed(tmp_path: Path) -> None:
 
 def test_usage_errors_do_not_look_like_pending_changes() -> None:
     assert run_cli("plan", "a", "b").returncode == 1
+
+
+@dataclass
+class Seen:
+    """systemd's view of a unit, as orchestrator.systemd.UnitState gives it."""
+
+    active: str = "active"
+    enablement: str = "enabled"
+    need_reload: bool = False
+
+
+def image_unit(image: str, pull: str, *lines: str) -> str:
+    return unit("container", *lines) + f"Image={image}\nPull={pull}\n"
+
+
+def verbs_of(plan: Plan) -> list[tuple[str, str | None]]:
+    return [(a.verb, a.unit) for a in plan.actions]
+
+
+def test_with_systemds_view_a_converged_host_needs_nothing() -> None:
+    units = {"a.service": unit("container"), "b.service": unit("volume", install=False)}
+    seen = {"a.service": Seen(), "b.service": Seen(enablement="static")}
+    plan = make_plan(units, dict(units), observed=seen)
+    assert plan.actions == [] and not plan.has_work
+
+
+def test_declared_units_not_running_are_started_and_enablement_is_fixed() -> None:
+    units = {"a.service": unit("container"), "b.service": unit("container", install=False)}
+    seen = {"a.service": Seen(active="failed", enablement="disabled"), "b.service": Seen()}
+    plan = make_plan(units, dict(units), observed=seen)
+    assert verbs_of(plan) == [
+        ("enable", "a.service"), ("disable", "b.service"), ("start", "a.service"),
+    ]  # fmt: skip
+    assert plan.actions[-1].reason == "declared but failed"
+
+
+def test_stale_units_in_systemd_are_reloaded_without_writing() -> None:
+    units = {"a.service": unit("container")}
+    plan = make_plan(units, dict(units), observed={"a.service": Seen(need_reload=True)})
+    assert verbs_of(plan) == [("daemon-reload", None)]
+
+
+def test_an_interrupted_apply_is_finished() -> None:
+    units = {"a.service": unit("container"), "b.service": unit("container")}
+    seen = {"a.service": Seen(), "b.service": Seen()}
+    pending = Pending(reload=True, restarts=("a.service", "gone.service"))
+    plan = make_plan(units, dict(units), observed=seen, pending=pending)
+    assert verbs_of(plan) == [("daemon-reload", None), ("restart", "a.service")]
+    assert plan.restarts == {"a.service": "an interrupted apply had not restarted it yet"}
+
+
+def test_images_are_pulled_for_new_and_restarting_containers_only() -> None:
+    desired = {
+        "new.service": image_unit("localhost/a:1", "missing"),
+        "changed.service": image_unit("localhost/b:2", "always", "Wants=x.target"),
+        "described.service": image_unit("localhost/c:1", "newer", "Description=new words"),
+        "never.service": image_unit("localhost/d:1", "never"),
+    }
+    current = {
+        "changed.service": image_unit("localhost/b:1", "always"),
+        "described.service": image_unit("localhost/c:1", "newer", "Description=old words"),
+    }
+    seen = {unit: Seen() for unit in desired}
+    plan = make_plan(desired, current, observed=seen)
+    pulls = [(a.unit, a.reason) for a in plan.actions if a.verb == "pull"]
+    assert pulls == [
+        ("changed.service", "localhost/b:2 always"),
+        ("new.service", "localhost/a:1 missing"),
+    ]
+    assert verbs_of(plan)[:2] == [("pull", "changed.service"), ("pull", "new.service")]
+
+
+def test_removed_units_are_stopped_and_disabled_only_when_they_need_it() -> None:
+    current = {"on.service": unit("container"), "off.service": unit("container")}
+    seen = {"on.service": Seen(), "off.service": Seen(active="inactive", enablement="disabled")}
+    plan = make_plan({}, current, observed=seen)
+    assert verbs_of(plan) == [
+        ("remove", "off.service"), ("stop", "on.service"), ("disable", "on.service"),
+        ("remove", "on.service"), ("daemon-reload", None),
+    ]  # fmt: skip

@@ -1,0 +1,177 @@
+"""`orchestrator apply`: make the host run exactly what the definitions declare."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from orchestrator import paths
+from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
+
+if TYPE_CHECKING:
+    from orchestrator.apply import ApplyReport, Options
+    from orchestrator.plan import Plan
+
+NAME = "apply"
+HELP = "reconcile the host with the definitions: write units, reload, start, restart, remove"
+DESCRIPTION = """\
+Load and validate every definition (nothing is touched if anything is invalid), render the units,
+ask systemd for the state of the managed ones, print the plan and carry it out:
+
+  - pre-pull the images of new and changed containers (per `pull`), before anything is stopped;
+  - stop, disable and remove the units that are no longer declared;
+  - write new and changed unit files atomically and reload systemd once, only if a file changed;
+  - enable or disable per `enabled`; start new units and any declared unit that is not running,
+    restart changed ones, all enqueued at once so that systemd orders them by After=; services
+    that did not change are left alone (same main PID, same invocation);
+  - wait for every job, then for each started unit to stay up, and be healthy where it has a
+    health check; print a line per unit and the journal tail of each failure.
+
+A unit file without orchestrator's mark is never touched; declaring a unit of its name is an
+error. One apply runs at a time. Each apply that changed something is recorded as a generation
+(`orchestrator history`, `orchestrator rollback`).
+
+Exit 0 when everything runs as declared, 1 otherwise."""
+EPILOG = """\
+examples:
+  orchestrator apply examples/web-stack
+  orchestrator apply --dry-run                # /etc/orchestrator: print the plan, change nothing
+  orchestrator apply --rollback-on-failure --json
+  orchestrator apply --user                   # ~/.config/orchestrator, the user's manager"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="definition files or directories")
+    add_common(parser)
+    parser.add_argument(
+        "--rollback-on-failure",
+        action="store_true",
+        help="if the new state does not come up, apply the previous generation again",
+    )
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300,
+        metavar="S",
+        help="seconds to wait for the jobs and for units to come up (default 300)",
+    )
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+    add_json_flag(parser)
+
+
+def options(args: argparse.Namespace) -> Options:
+    from orchestrator.apply import Options
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
+
+    return Options(
+        user=args.user,
+        unit_dir=args.unit_dir or paths.unit_dir(args.user),
+        state_dir=args.state_dir or paths.state_dir(args.user),
+        timeout=args.timeout,
+        quiet_pull=args.json,
+        say=say,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator import history
+    from orchestrator.apply import apply
+    from orchestrator.render import render
+
+    _, spec = load_paths(args, args.paths)
+    desired = render(spec, mode(args))  # type: ignore[arg-type]
+    opts = options(args)
+    before = history.generations(opts.state_dir)
+    report = apply(
+        desired, opts, sources=list(spec.files), dry_run=args.dry_run, show_plan=_shower(args)
+    )
+    reports = [report]
+    if not report.ok and args.rollback_on_failure and not args.dry_run:
+        previous = before[-1].number if before else None
+        if previous is None:
+            opts.say("rollback: there is no earlier generation to go back to")
+        else:
+            opts.say(f"the new state did not come up: rolling back to generation {previous}")
+            units = history.units_of(opts.state_dir, previous)
+            reports.append(apply(units, opts, note=f"rollback to {previous}"))
+    return finish(args, reports)
+
+
+def _shower(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    def show(plan: Plan) -> None:
+        if not args.json:
+            print_plan(plan)
+
+    return show
+
+
+def print_plan(plan: Plan) -> None:
+    from orchestrator.commands.plan import SYMBOLS
+
+    width = max((len(c.unit) for c in plan.changes), default=0)
+    for c in plan.changes:
+        if c.action != "unchanged":
+            print(f"  {SYMBOLS[c.action]} {c.unit:<{width}}  {c.action} ({c.kind})")
+    for action in plan.actions:
+        if action.verb in ("start", "restart") and action.unit:
+            print(f"  {action.verb} {action.unit}: {action.reason}")
+    if not plan.has_work:
+        unchanged = plan.count("unchanged")
+        print(f"No changes: {unchanged} unit(s) up to date and running; "
+              "nothing written, reloaded or restarted.")  # fmt: skip
+
+
+def finish(args: argparse.Namespace, reports: list[ApplyReport]) -> int:
+    last = reports[-1]
+    if args.json:
+        data = last.as_dict()
+        if len(reports) > 1:
+            data = {**data, "rolled_back": True, "failed_apply": reports[0].as_dict()}
+        print(json.dumps(data, indent=2))
+        return 0 if reports[0].ok else 1
+    for report in reports:
+        print_report(report)
+    return 0 if reports[0].ok else 1
+
+
+def print_report(report: ApplyReport) -> None:
+    if report.dry_run:
+        print("Dry run: nothing was changed.")
+        return
+    width = max((len(o.unit) for o in report.outcomes), default=0)
+    states = {o.unit: f"{o.active}/{o.sub}" + (f", {o.health}" if o.health else "")
+              for o in report.outcomes}  # fmt: skip
+    state_width = max((len(s) for s in states.values()), default=0)
+    for o in report.outcomes:
+        if o.change == "remove":
+            print(f"  ok   {o.unit:<{width}}  {'removed':<{state_width}}  {', '.join(o.done)}")
+            continue
+        doing = ", ".join(o.done) if o.done else "unchanged"
+        flag = "ok  " if o.ok else "FAIL"
+        print(f"  {flag} {o.unit:<{width}}  {states[o.unit]:<{state_width}}  {doing}")
+    for o in report.outcomes:
+        if not o.ok:
+            print(f"\n--- {o.unit} (job {o.job or '-'}, result {o.result or '-'}): journal\n"
+                  f"{o.journal or '(empty)'}")  # fmt: skip
+    steps = []
+    if report.wrote:
+        steps.append(f"wrote {len(report.wrote)}")
+    if report.removed:
+        steps.append(f"removed {len(report.removed)}")
+    if report.reloaded:
+        steps.append("reloaded systemd")
+    if report.generation is not None:
+        steps.append(f"generation {report.generation}")
+    summary = "; ".join(steps) or "nothing written"
+    verdict = "everything runs as declared" if report.ok else "NOT everything runs as declared"
+    print(f"\n{verdict} ({summary}; {report.seconds:.2f} s)")

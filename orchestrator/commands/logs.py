@@ -1,0 +1,53 @@
+"""`orchestrator logs`: a managed service's journal."""
+
+from __future__ import annotations
+
+import argparse
+
+from orchestrator import paths
+from orchestrator.commands.common import add_user_flag
+
+NAME = "logs"
+HELP = "show a service's journal (its container's output included)"
+DESCRIPTION = """\
+Show the journal of a managed service: systemd's messages about it and the output of its
+container. NAME is the container's name as declared (or its unit name)."""
+EPILOG = """\
+examples:
+  orchestrator logs web -n 50
+  orchestrator logs web -f"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", metavar="NAME", help="the container (or unit) name")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new entries")
+    parser.add_argument(
+        "-n", "--lines", type=int, default=None, metavar="N", help="the last N entries"
+    )
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    import difflib
+
+    from orchestrator import journal
+    from orchestrator import run as runner
+    from orchestrator.errors import UsageError
+    from orchestrator.unitdir import read_unit_dir
+    from orchestrator.unitfile import mark_fields
+
+    managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
+    names = {mark_fields(t).get("Name", u): u for u, t in managed.items()}
+    unit = names.get(args.name) or (args.name if args.name in managed else None)
+    if unit is None:
+        hint = difflib.get_close_matches(args.name, list(names), n=1)
+        known = ", ".join(sorted(names)) or "none"
+        raise UsageError(
+            f"{args.name!r} is not a managed service"
+            + (f' (did you mean "{hint[0]}"?)' if hint else f" (managed: {known})")
+        )
+    if args.lines is not None and args.lines < 0:
+        raise UsageError(f"--lines expects a number of entries >= 0, got {args.lines}")
+    argv = journal.argv(unit, user=args.user, lines=args.lines, follow=args.follow)
+    return runner.run(argv, check=False, capture=False, interactive=True).returncode

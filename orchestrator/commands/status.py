@@ -1,0 +1,87 @@
+"""`orchestrator status`: how each managed service is doing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from orchestrator import paths
+from orchestrator.commands.common import add_json_flag, add_user_flag
+
+NAME = "status"
+HELP = "one row per managed service: state, health, restarts, uptime, image"
+DESCRIPTION = """\
+List the containers orchestrator manages (the unit files carrying its mark) with systemd's view
+of each: active state, health (where a health check is declared), restarts, uptime and image.
+
+Exit 0 when every managed service runs (and is healthy where it has a health check), 1
+otherwise."""
+EPILOG = """\
+examples:
+  orchestrator status
+  orchestrator status --json | jq '.services[] | select(.ok | not)'"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+    add_json_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator import podman
+    from orchestrator.systemd import Systemd
+    from orchestrator.unitdir import read_unit_dir
+    from orchestrator.unitfile import mark_fields
+
+    managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
+    containers = {u: mark_fields(t) for u, t in managed.items()}
+    containers = {u: f for u, f in containers.items() if f.get("Kind") == "container"}
+    with Systemd(args.user) as systemd:
+        states = systemd.units(sorted(containers))
+    now_us = time.time_ns() // 1000
+    rows = []
+    for unit, fields in containers.items():
+        state = states[unit]
+        health = ""
+        if fields.get("Health") == "yes":
+            health = podman.health(fields.get("Name", "")) if state.running else "-"
+        uptime = (now_us - state.active_since_realtime_us) / 1e6 if state.running else None
+        ok = state.running and health in ("", "healthy")
+        rows.append({
+            "name": fields.get("Name", unit), "unit": unit, "state": state.active,
+            "sub": state.sub, "health": health, "restarts": state.restarts,
+            "uptime_seconds": round(uptime, 1) if uptime is not None else None,
+            "image": fields.get("Image", ""), "enabled": state.enablement, "ok": ok,
+        })  # fmt: skip
+    ok = all(row["ok"] for row in rows)
+    if args.json:
+        print(json.dumps({"ok": ok, "services": rows}, indent=2))
+        return 0 if ok else 1
+    table = [("NAME", "STATE", "HEALTH", "RESTARTS", "UPTIME", "IMAGE")]
+    for row in rows:
+        seconds = row["uptime_seconds"]
+        table.append((
+            str(row["name"]), f"{row['state']}/{row['sub']}", str(row["health"] or "-"),
+            str(row["restarts"]), _duration(seconds) if isinstance(seconds, float) else "-",
+            str(row["image"]),
+        ))  # fmt: skip
+    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    if not rows:
+        print("(no managed services)")
+    return 0 if ok else 1
+
+
+def _duration(seconds: float) -> str:
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"

@@ -1,0 +1,37 @@
+"""One apply at a time: an exclusive flock on STATE/apply.lock, released by the kernel when the
+holder exits, however it exits, so a killed apply never leaves a stale lock."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import Iterator
+
+from orchestrator.errors import OrchestratorError
+
+
+class BusyError(OrchestratorError):
+    pass
+
+
+@contextlib.contextmanager
+def exclusive(state_dir: str, what: str = "apply") -> Iterator[None]:
+    try:
+        os.makedirs(state_dir, exist_ok=True)
+        fd = os.open(os.path.join(state_dir, "apply.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+    except OSError as exc:
+        raise OrchestratorError(f"cannot open the lock in {state_dir}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise BusyError(
+                f"another apply is running (PID {holder}); wait for it to finish and try again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)

@@ -1,0 +1,28 @@
+"""The podman commands apply and status need, through the one subprocess helper."""
+
+from __future__ import annotations
+
+from orchestrator import run as runner
+
+PODMAN = "podman"
+HEALTH_TEMPLATES = ("{{.State.Health.Status}}", "{{.State.Healthcheck.Status}}")
+
+
+def image_exists(image: str) -> bool:
+    return runner.run([PODMAN, "image", "exists", image], check=False).returncode == 0
+
+
+def pull(image: str, *, quiet: bool) -> None:
+    """Pull image; progress goes to the terminal unless quiet. Raises CommandError on failure."""
+    argv = [PODMAN, "pull", *(["--quiet"] if quiet else []), image]
+    runner.run(argv, capture=quiet)
+
+
+def health(container: str) -> str:
+    """healthy, unhealthy, starting, or "" when podman reports nothing (no container)."""
+    for template in HEALTH_TEMPLATES:
+        result = runner.run([PODMAN, "inspect", "--format", template, container], check=False)
+        status = result.stdout.strip()
+        if result.returncode == 0 and status and "no value" not in status:
+            return status
+    return ""
