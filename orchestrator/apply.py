@@ -131,23 +131,22 @@ def apply(
     plan cannot be made (clash with a foreign unit, shadowing, a pull that fails)."""
     started = time.monotonic()
     mode = "user" if options.user else "system"
-    with lock.exclusive(options.state_dir):
+    with Systemd(options.user) as systemd, lock.exclusive(options.state_dir):
         remove_temp_files(options.unit_dir)  # left by an apply killed mid-write
         refuse_shadowing(list(desired), mode)
         current, foreign = read_unit_dir(options.unit_dir)
-        with Systemd(options.user) as systemd:
-            observed = systemd.units(sorted(set(desired) | set(current)))
-            plan = make_plan(desired, current, foreign, observed, _read_pending(options))
-            show_plan(plan)
-            if dry_run or not plan.has_work:
-                busy = {u for u, st in observed.items() if st.changing}
-                if busy and not dry_run:  # e.g. still starting at boot: let it finish
-                    observed = _settle(systemd, desired, busy, options, time.monotonic())
-                outcomes = _outcomes(plan, observed, {}, options, checked=set())
-                ok = all(o.ok for o in outcomes)
-                return ApplyReport(plan, outcomes, ok, dry_run, seconds=time.monotonic() - started)
-            _pull(plan, options)
-            report = _execute(plan, desired, current, systemd, options)
+        observed = systemd.units(sorted(set(desired) | set(current)))
+        plan = make_plan(desired, current, foreign, observed, _read_pending(options))
+        show_plan(plan)
+        if dry_run or not plan.has_work:
+            busy = {u for u, st in observed.items() if st.changing}
+            if busy and not dry_run:  # e.g. still starting at boot: let it finish
+                observed = _settle(systemd, desired, busy, options, time.monotonic())
+            outcomes = _outcomes(plan, observed, {}, options, checked=set())
+            ok = all(o.ok for o in outcomes)
+            return ApplyReport(plan, outcomes, ok, dry_run, seconds=time.monotonic() - started)
+        _pull(plan, options)
+        report = _execute(plan, desired, current, systemd, options)
         if plan.has_changes:
             report.generation = history.record(
                 options.state_dir, desired, list(sources), "ok" if report.ok else "failed", note

@@ -1,22 +1,25 @@
-"""`orchestrator sandbox run`: boot a sandbox, install definitions, start them, report, tear down.
+"""`orchestrator sandbox run`: boot a sandbox, apply definitions in it, report, tear down.
 
-Until `apply` exists, installing is a plain write of the rendered units into the sandbox's
-/etc/systemd/system, one daemon-reload, enable, and one start job per unit, all enqueued at once
-so that systemd orders them by After=.
+Definitions are copied into the sandbox's share directory (its /tmp is private), one
+subdirectory per installed path, and `orchestrator apply` runs inside on all of them: exactly
+what an operator runs on a host.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import sys
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import orchestrator
+from orchestrator.errors import OrchestratorError, UsageError
 from orchestrator.loader import load
 from orchestrator.models import Spec, unit_name
-from orchestrator.render import render
-from orchestrator.sandbox import Sandbox
-from orchestrator.unitdir import write_units
+from orchestrator.sandbox import HIDDEN_INSIDE, Sandbox
 
 SHOW = [
     "Id", "ActiveState", "SubState", "Result", "NRestarts", "ExecMainStartTimestampMonotonic",
@@ -49,10 +52,14 @@ class UnitReport:
         return self.active == "failed" or (self.active == "inactive" and self.result != "success")
 
 
-def install(sandbox: Sandbox, path: str) -> Spec:
-    """Copy the definitions where the sandbox sees them, render, write units, reload, enable."""
+def definitions(sandbox: Sandbox) -> Path:
+    return sandbox.share / "definitions"
+
+
+def copy_in(sandbox: Sandbox, path: str) -> Path:
+    """Copy a definition file or directory into the sandbox's share; returns where it is."""
     source = Path(path).resolve()
-    target = sandbox.share / "definitions" / source.name
+    target = definitions(sandbox) / source.name
     if target.exists():
         shutil.rmtree(target) if target.is_dir() else target.unlink()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -60,14 +67,45 @@ def install(sandbox: Sandbox, path: str) -> Spec:
         shutil.copytree(source, target, symlinks=True)
     else:
         shutil.copy2(source, target)
-    spec = load([str(target)])
-    units = render(spec, "system")
-    write_units(str(sandbox.root / "etc-systemd-system"), units, durable=False)
-    sandbox.run(["systemctl", "daemon-reload"])
-    enabled = [unit_name("container", n) for n, c in spec.containers.items() if c.enabled]
-    if enabled:
-        sandbox.run(["systemctl", "enable", "--quiet", *enabled])
-    return spec
+    return target
+
+
+def orchestrator_argv(*args: str) -> list[str]:
+    """This very orchestrator, run inside the sandbox (which sees the host's files, except the
+    directories it replaces)."""
+    for place in (sys.executable, str(Path(orchestrator.__file__).parent)):
+        hidden = [
+            h for h in HIDDEN_INSIDE if Path(h) == Path(place) or Path(h) in Path(place).parents
+        ]
+        if hidden:
+            raise UsageError(
+                f"{place} is under {hidden[0]}, which a sandbox replaces: install orchestrator "
+                "elsewhere to use sandboxes"
+            )
+    return [sys.executable, "-m", "orchestrator", *args]
+
+
+def apply_inside(sandbox: Sandbox, timeout: float) -> dict[str, object]:
+    """Run `orchestrator apply --json` inside on every installed definition; its report."""
+    argv = orchestrator_argv(
+        "apply", str(definitions(sandbox)), "--json", "--timeout", str(timeout)
+    )
+    result = sandbox.run(argv, check=False, timeout=timeout + 60)
+    try:
+        report: dict[str, object] = json.loads(result.stdout)
+    except ValueError:
+        raise OrchestratorError(
+            f"apply inside sandbox {sandbox.name} failed (exit {result.returncode}):\n"
+            + (result.stderr or result.stdout).strip()
+        ) from None
+    return report
+
+
+def install(sandbox: Sandbox, path: str, timeout: float = 120) -> Spec:
+    """Copy path in and apply everything installed so far; the spec of path."""
+    target = copy_in(sandbox, path)
+    apply_inside(sandbox, timeout)
+    return load([str(target)])
 
 
 def units_of(spec: Spec, *, enabled_only: bool = False) -> dict[str, str]:
@@ -81,10 +119,6 @@ def units_of(spec: Spec, *, enabled_only: bool = False) -> dict[str, str]:
         if c.enabled or not enabled_only
     }
     return found
-
-
-def start(sandbox: Sandbox, spec: Spec) -> None:
-    sandbox.run(["systemctl", "start", "--no-block", *units_of(spec)])
 
 
 def observe(sandbox: Sandbox, spec: Spec, *, enabled_only: bool = False) -> list[UnitReport]:
@@ -149,13 +183,19 @@ def journal_tail(sandbox: Sandbox, unit: str, lines: int = 20) -> str:
 
 
 def table(reports: list[UnitReport]) -> str:
-    rows = [("UNIT", "STATE", "SUB", "RESULT", "RESTARTS", "HEALTH")]
-    rows += [(r.unit, r.active, r.sub, r.result, str(r.restarts), r.health or "-") for r in reports]
+    rows = [(r.unit, r.active, r.sub, r.result, str(r.restarts), r.health or "-") for r in reports]
+    return _table(rows)
+
+
+def apply_table(units: list[dict[str, object]]) -> str:
+    """The per-unit table of apply's JSON report."""
+    keys = ("unit", "active", "sub", "result", "restarts", "health")
+    return _table([tuple(str(u.get(k, "")) or "-" for k in keys) for u in units])
+
+
+def _table(body: Sequence[tuple[str, ...]]) -> str:
+    rows = [("UNIT", "STATE", "SUB", "RESULT", "RESTARTS", "HEALTH"), *body]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     )
-
-
-def as_json(reports: list[UnitReport]) -> list[dict[str, object]]:
-    return [{**asdict(r), "up": r.up} for r in reports]

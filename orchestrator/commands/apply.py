@@ -11,6 +11,8 @@ from orchestrator import paths
 from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from orchestrator.apply import ApplyReport, Options
     from orchestrator.plan import Plan
 
@@ -54,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+    parser.add_argument(
+        "--no-diff", action="store_true", help="do not print the diffs of changed units"
+    )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -107,21 +112,24 @@ def run(args: argparse.Namespace) -> int:
     return finish(args, reports)
 
 
-def _shower(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _shower(args: argparse.Namespace) -> Callable[[Plan], None]:
     def show(plan: Plan) -> None:
         if not args.json:
-            print_plan(plan)
+            print_plan(plan, diffs=not args.no_diff)
 
     return show
 
 
-def print_plan(plan: Plan) -> None:
+def print_plan(plan: Plan, *, diffs: bool) -> None:
     from orchestrator.commands.plan import SYMBOLS
 
     width = max((len(c.unit) for c in plan.changes), default=0)
     for c in plan.changes:
         if c.action != "unchanged":
             print(f"  {SYMBOLS[c.action]} {c.unit:<{width}}  {c.action} ({c.kind})")
+    for c in plan.changes if diffs else []:
+        if c.action == "change":
+            print("".join(f"    {line}" for line in c.diff().splitlines(keepends=True)), end="")
     for action in plan.actions:
         if action.verb in ("start", "restart") and action.unit:
             print(f"  {action.verb} {action.unit}: {action.reason}")

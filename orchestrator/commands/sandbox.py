@@ -174,6 +174,7 @@ def _trial(args: argparse.Namespace) -> int:
 
     load([args.path])  # every error before anything boots
     secrets = _secrets(args.secret)
+    sandbox_run.orchestrator_argv()  # refuses an installation the sandbox cannot see
     check_host()
     box = Sandbox(args.name or f"run-{os.getpid()}")
     say = (lambda *_: None) if args.json else print
@@ -183,9 +184,8 @@ def _trial(args: argparse.Namespace) -> int:
         _load_images(box, args)
         for name, source in secrets:
             box.create_secret(name, source)
-        spec = sandbox_run.install(box, args.path)
-        sandbox_run.start(box, spec)
-        reports = sandbox_run.wait(box, spec, args.timeout)
+        sandbox_run.copy_in(box, args.path)
+        report = sandbox_run.apply_inside(box, args.timeout)
     finally:
         if not args.keep:
             seconds = box.poweroff()
@@ -193,14 +193,18 @@ def _trial(args: argparse.Namespace) -> int:
             say(f"sandbox {box.name}: torn down in {seconds:.2f} s")
         else:
             say(f"sandbox {box.name} kept: orchestrator sandbox down {box.name} removes it")
-    ok = all(r.up for r in reports)
+    ok = report.get("ok") is True
+    units = report.get("units")
+    rows = [u for u in units if isinstance(u, dict)] if isinstance(units, list) else []
     if args.json:
-        print(json.dumps({"ok": ok, "units": sandbox_run.as_json(reports)}, indent=2))
+        print(json.dumps({"ok": ok, "units": rows}, indent=2))
         return 0 if ok else 1
-    print(sandbox_run.table(reports))
-    for report in reports:
-        if not report.up:
-            print(f"\n--- {report.unit}: journal (last lines)\n{report.journal or '(empty)'}")
+    print(sandbox_run.apply_table(rows))
+    for row in rows:
+        if not row.get("ok"):
+            print(
+                f"\n--- {row.get('unit')}: journal (last lines)\n{row.get('journal') or '(empty)'}"
+            )
     print(f"\n{'all units are up' if ok else 'some units did not come up'}")
     return 0 if ok else 1
 
