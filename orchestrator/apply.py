@@ -205,15 +205,17 @@ def _execute(
         write_atomic(options.unit_dir, unit, desired[unit])
         checkpoint("wrote-one")
     did("write", wrote)
-    reloaded = any(a.verb == "daemon-reload" for a in plan.actions)
-    if reloaded:
-        systemd.reload()
-        checkpoint("reloaded")
+    # Enablement first: like `systemctl enable`, it changes what systemd has loaded, and the one
+    # reload below picks it up (a reload before it leaves the units marked NeedDaemonReload).
     enable, disable = plan.units("enable"), [u for u in plan.units("disable") if u not in removed]
     systemd.enable(enable)
     systemd.disable(disable)
     did("enable", enable)
     did("disable", disable)
+    reloaded = any(a.verb == "daemon-reload" for a in plan.actions)
+    if reloaded:
+        systemd.reload()
+        checkpoint("reloaded")
     jobs = [("start", u) for u in plan.units("start")] + [("restart", u) for u in plan.restarts]
     for _, unit in jobs:
         systemd.reset_failed(unit)  # a unit that hit its start limit may start again
@@ -295,7 +297,13 @@ def _outcomes(
         if state is not None:
             outcome.active, outcome.sub, outcome.result = state.active, state.sub, state.result
             outcome.restarts = state.restarts
-        outcome.ok = outcome.active == "active" and outcome.job in ("", "done")
+        # Judged by where the unit ended up, not by its job alone: a start that failed once and
+        # that systemd's Restart= recovered is up (its job still reads "failed"). A started unit
+        # must also have stayed active for the settle time, so a crash loop is not up.
+        outcome.ok = outcome.active == "active"
+        if outcome.ok and change.unit in checked and state is not None:
+            steady_us = time.monotonic_ns() // 1000 - state.active_since_us
+            outcome.ok = steady_us >= options.settle * 1e6
         text = change.new or ""
         if outcome.ok and change.unit in checked and _health_declared(text):
             outcome.health = podman.health(_container(text) or "")

@@ -211,8 +211,6 @@ def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action
             actions.append(
                 Action("write", c.unit, "new unit" if c.action == "create" else "changed")
             )
-    if any(c.action != "unchanged" for c in changes):
-        actions.append(Action("daemon-reload", None, "unit files changed"))
     for c in changes:
         if c.action not in ("create", "change"):
             continue
@@ -221,6 +219,8 @@ def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action
             actions.append(Action("enable", c.unit, "enabled = true"))
         elif before and not now:
             actions.append(Action("disable", c.unit, "enabled = false"))
+    if any(c.action != "unchanged" for c in changes):
+        actions.append(Action("daemon-reload", None, "unit files changed"))
     for c in changes:
         if c.action == "create":
             actions.append(Action("start", c.unit, "new unit"))
@@ -254,13 +254,6 @@ def _converge(
             actions.append(
                 Action("write", c.unit, "new unit" if c.action == "create" else "changed")
             )
-    stale = sorted(u for u, s in observed.items() if s.need_reload)
-    if any(c.action != "unchanged" for c in changes):
-        actions.append(Action("daemon-reload", None, "unit files changed"))
-    elif stale:
-        actions.append(Action("daemon-reload", None, f"systemd has stale units: {stale[0]}"))
-    elif pending.reload:
-        actions.append(Action("daemon-reload", None, "an interrupted apply had not reloaded"))
     for c in changes:
         if c.action == "remove":
             continue
@@ -273,6 +266,15 @@ def _converge(
             actions.append(Action("enable", c.unit, "enabled = true"))
         elif enabled and not wanted:
             actions.append(Action("disable", c.unit, "enabled = false"))
+    stale = sorted(u for u, s in observed.items() if s.need_reload)
+    if any(c.action != "unchanged" for c in changes):
+        actions.append(Action("daemon-reload", None, "unit files changed"))
+    elif stale:
+        actions.append(Action("daemon-reload", None, f"systemd has stale units: {stale[0]}"))
+    elif pending.reload:
+        actions.append(Action("daemon-reload", None, "an interrupted apply had not reloaded"))
+    elif any(a.verb in ("enable", "disable") for a in actions):
+        actions.append(Action("daemon-reload", None, "enablement changed"))
     for c in changes:
         if c.action == "remove" or c.unit in restarts:
             continue

@@ -49,7 +49,8 @@ def render(spec: Spec, mode: Mode = "system") -> dict[str, str]:
 
 def _common_unit(unit: UnitFile, description: str) -> None:
     unit.add("Unit", "Description", escape_specifiers(description))
-    unit.add("Unit", "SourcePath", escape_specifiers(unit.source))
+    # No SourcePath=: systemd would mark the unit NeedDaemonReload whenever the definition file
+    # is touched, even when the unit is unchanged. The source is in the mark instead.
 
 
 def _mark(unit: UnitFile, kind: str, name: str) -> None:
@@ -101,7 +102,7 @@ def render_container(name: str, c: Container, spec: Spec, mode: Mode) -> str:
     for dep, condition in c.depends_on.items():
         if condition == "healthy":
             service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
-    service.append(("ExecStart", quote_argv(podman_run_argv(name, c))))
+    service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode))))
     stop = ["--ignore", f"--time={stop_seconds}", Raw("--cidfile=%t/%n.ctr-id")]
     service.append(("ExecStop", quote_argv([PODMAN, "stop", *stop])))
     service.append(("ExecStopPost", "-" + quote_argv([PODMAN, "rm", "--force", *stop])))
@@ -136,7 +137,15 @@ def _secrets_need_a_directory(c: Container) -> bool:
     return mounted and SECRETS_DIR not in taken
 
 
-def podman_run_argv(name: str, c: Container) -> list[str]:
+# Where conmon and the container go. System mode: split, as Quadlet does (conmon stays in the
+# unit's cgroup, the container in a sub-cgroup). User mode: no-conmon, as `podman generate systemd
+# --new` did; split makes rootless podman create a sub-cgroup in every v1 hierarchy, where the
+# user owns only name=systemd, and the container fails to start ("mkdir .../runtime: permission
+# denied"), seen on Debian 12 with cgroup v1.
+CGROUPS = {"system": "--cgroups=split", "user": "--cgroups=no-conmon"}
+
+
+def podman_run_argv(name: str, c: Container, mode: Mode = "system") -> list[str]:
     """The `podman run` command line of a container unit, flags in a fixed order."""
     argv = [
         PODMAN,
@@ -145,7 +154,7 @@ def podman_run_argv(name: str, c: Container) -> list[str]:
         Raw("--cidfile=%t/%n.ctr-id"),
         "--replace",
         "--rm",
-        "--cgroups=split",
+        CGROUPS[mode],
         "--sdnotify=conmon",
         "-d",
     ]

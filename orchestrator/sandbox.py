@@ -64,6 +64,7 @@ container-getty@.service sys-kernel-config.mount sys-kernel-debug.mount
 sys-kernel-tracing.mount sys-fs-fuse-connections.mount dev-hugepages.mount dev-mqueue.mount
 swap.target podman-auto-update.timer
 """.split()
+ACCOUNT_FILES = ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
 CONTAINERS_CONF = """\
 # Written by orchestrator for this sandbox: runc (crun refuses a hybrid cgroup layout) and
 # ulimits the sandbox may set (it cannot raise its hard limits).
@@ -95,6 +96,17 @@ while [ $# -ge 3 ]; do
   mount -t "$2" -o "$3" cgroup "/sys/fs/cgroup/$1"
   shift 3
 done
+if [ -d "$state/etc-private" ]; then  # test users (Sandbox.add_user): this sandbox only
+  for f in passwd group shadow gshadow subuid subgid; do
+    if [ -f "$state/etc-private/$f" ] && [ -f "/etc/$f" ]; then
+      mount --bind "$state/etc-private/$f" "/etc/$f"
+    fi
+  done
+  if [ -c /dev/net/tun ]; then  # rootless networking opens it as the user; the host's is 0600
+    mount -t tmpfs -o mode=0755,nosuid,size=4k tmpfs /dev/net
+    mknod -m 0666 /dev/net/tun c 10 200
+  fi
+fi
 exec env -i container="orchestrator-$name" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   /lib/systemd/systemd --unit=multi-user.target
 """
@@ -211,6 +223,40 @@ class Sandbox:
             (containers / "containers.conf").write_text(CONTAINERS_CONF)
         for target in ("/var/lib/containers", "/var/lib/orchestrator"):
             os.makedirs(target, exist_ok=True)  # the mount points must exist on the host
+
+    def add_user(self, user: str, uid: int, subids: str = "200000:65536") -> Path:
+        """A user for trying user mode, in this sandbox only: private copies of the account files
+        (password hashes blanked) with the user added are bound over /etc's when the sandbox
+        boots, so the host's are never written. Call before boot. Returns the home directory,
+        which lives in the state directory."""
+        private = self.root / "etc-private"
+        if not private.exists():
+            private.mkdir(parents=True)
+            for name in ACCOUNT_FILES:
+                source = Path("/etc", name)
+                lines = source.read_text().splitlines() if source.exists() else []
+                if name in ("shadow", "gshadow"):
+                    lines = [_blank_password(line) for line in lines]
+                (private / name).write_text("".join(f"{line}\n" for line in lines))
+                (private / name).chmod(0o640 if "shadow" in name else 0o644)
+        home = self.root / "home" / user
+        entries = {
+            "passwd": f"{user}:x:{uid}:{uid}:{user}:{home}:/bin/sh",
+            "group": f"{user}:x:{uid}:",
+            "shadow": f"{user}:!:20000:0:99999:7:::",
+            "gshadow": f"{user}:!::",
+            "subuid": f"{user}:{subids}",
+            "subgid": f"{user}:{subids}",
+        }
+        for name, entry in entries.items():
+            path = private / name
+            if not any(line.split(":")[0] == user for line in path.read_text().splitlines()):
+                with open(path, "a") as handle:
+                    handle.write(entry + "\n")
+        home.mkdir(parents=True, exist_ok=True)
+        os.chown(home, uid, uid)
+        home.chmod(0o700)
+        return home
 
     def boot(self, timeout: float = 60) -> float:
         """Start the sandbox's systemd and wait until it has booted; returns the seconds taken."""
@@ -414,6 +460,13 @@ class Sandbox:
         self.poweroff(timeout)
         if self.root.exists():
             shutil.rmtree(self.root)
+
+
+def _blank_password(line: str) -> str:
+    fields = line.split(":")
+    if len(fields) > 1:
+        fields[1] = "*"
+    return ":".join(fields)
 
 
 def remove_cgroups(directories: list[str], timeout: float = 10) -> None:

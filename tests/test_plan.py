@@ -51,8 +51,8 @@ def test_create_change_remove_unchanged() -> None:
         ("remove", "old.service"),
         ("write", "a.service"),
         ("write", "b.service"),
-        ("daemon-reload", None),
         ("enable", "a.service"),
+        ("daemon-reload", None),
         ("start", "a.service"),
         ("restart", "b.service"),
     ]
@@ -216,7 +216,8 @@ def test_declared_units_not_running_are_started_and_enablement_is_fixed() -> Non
     seen = {"a.service": Seen(active="failed", enablement="disabled"), "b.service": Seen()}
     plan = make_plan(units, dict(units), observed=seen)
     assert verbs_of(plan) == [
-        ("enable", "a.service"), ("disable", "b.service"), ("start", "a.service"),
+        ("enable", "a.service"), ("disable", "b.service"), ("daemon-reload", None),
+        ("start", "a.service"),
     ]  # fmt: skip
     assert plan.actions[-1].reason == "declared but failed"
 

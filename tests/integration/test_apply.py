@@ -157,6 +157,7 @@ def test_apply_from_nothing(box: Sandbox) -> None:
 
 
 def test_a_second_apply_writes_reloads_and_restarts_nothing(box: Sandbox) -> None:
+    declare(box, STATE_A)  # the same definitions written again: newer files, same content
     before_files, before_reloads = files(box), reloads(box)
     before = {n: show(box, f"{n}.service") for n in ("web", "db", "app", "extra")}
     result = apply(box, "--json")
@@ -234,6 +235,32 @@ def test_invalid_definitions_touch_nothing(box: Sandbox) -> None:
     assert result.returncode == 1 and "app.toml" in result.stderr and "ports[0]" in result.stderr
     assert "Traceback" not in result.stderr
     assert files(box) == before
+
+
+def test_an_image_that_cannot_be_pulled_changes_nothing(box: Sandbox) -> None:
+    """Pulls come first: a missing image (no registry here) stops the apply before any unit is
+    written, stopped or restarted."""
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    before = files(box)
+    app_before = show(box, "app.service")
+    absent = container("absent").replace(IMAGE, "localhost/absent:1")
+    declare(box, {**STATE_A, "app.toml": app("pull"), "absent.toml": absent})
+    result = apply(box)
+    assert result.returncode == 1
+    assert (
+        "cannot pull localhost/absent:1" in result.stderr and "nothing was changed" in result.stderr
+    )
+    assert files(box) == before
+    assert show(box, "app.service")["InvocationID"] == app_before["InvocationID"]
+    declare(
+        box,
+        {**STATE_A, "absent.toml": absent.replace("stop_timeout", 'pull = "never"\nstop_timeout')},
+    )
+    never = apply(box)
+    assert never.returncode == 1 and "FAIL absent.service" in never.stdout, "pull = never: no pull"
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
 
 
 def test_two_applies_at_once_the_second_is_refused(box: Sandbox) -> None:

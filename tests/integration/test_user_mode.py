@@ -1,0 +1,183 @@
+"""User mode: `orchestrator apply --user` as an ordinary user, with rootless podman under that
+user's own systemd manager (lingering), in a sandbox whose test user exists only inside it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.sandbox import Sandbox
+from orchestrator.testimage import DEFAULT_REF
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
+]
+ROOT = Path(__file__).resolve().parents[2]
+STATE = "/var/lib/orchestrator-sandboxes-test"
+USER, UID = "tester", 1500
+RUNTIME = f"/run/user/{UID}"
+SOURCE = "/run/orchestrator-source"  # the repository, bound where the user can read it
+SYSTEM_PYTHON = "/usr/bin/python3"
+LOOP = "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"
+DEFINITION = f"""\
+[container.hello]
+image = "{DEFAULT_REF}"
+command = ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+ports = ["127.0.0.1:18189:8080"]
+stop_timeout = 1
+
+[container.ticker]
+image = "{DEFAULT_REF}"
+command = ["sh", "-c", "{LOOP}"]
+depends_on = ["hello"]
+stop_timeout = 1
+"""
+
+
+def site_packages() -> str:
+    """The venv's packages, for the system's python (the venv's own interpreter may live where
+    the user cannot read, e.g. under /root)."""
+    version = subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if version != mine:
+        pytest.skip(f"{SYSTEM_PYTHON} is {version or 'missing'}, the venv is {mine}")
+    return f"{SOURCE}/.venv/lib/python{mine}/site-packages"
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    packages = site_packages()
+    sandbox = Sandbox("user", STATE)
+    sandbox.destroy()
+    try:
+        home = sandbox.add_user(USER, UID)
+        sandbox.boot()
+        sandbox.import_test_image(DEFAULT_REF)
+        sandbox.run(["sh", "-c", f'mkdir -p {SOURCE} && mount --bind "$0" {SOURCE}', str(ROOT)])
+        sandbox.run(["loginctl", "enable-linger", USER])
+        wait_for_user_manager(sandbox)
+        archive = sandbox.share / "image.tar"
+        sandbox.run(["podman", "save", "--quiet", "-o", str(archive), DEFAULT_REF])
+        archive.chmod(0o644)
+        sandbox.share.chmod(0o755)
+        sandbox.home = home  # type: ignore[attr-defined]
+        sandbox.packages = packages  # type: ignore[attr-defined]
+        as_user(sandbox, "podman", "load", "--quiet", "-i", str(archive))
+        archive.unlink()
+        yield sandbox
+    finally:
+        sandbox.destroy()
+        if os.path.isdir(STATE) and not os.listdir(STATE):
+            os.rmdir(STATE)
+
+
+def wait_for_user_manager(box: Sandbox) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if box.run(["test", "-S", f"{RUNTIME}/systemd/private"], check=False).returncode == 0:
+            return
+        time.sleep(0.1)
+    pytest.fail("the user's systemd manager did not start: " + box.run(
+        ["systemctl", "status", f"user@{UID}.service", "--no-pager"], check=False
+    ).stdout)  # fmt: skip
+
+
+def as_user(box: Sandbox, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """argv as the test user, in its home, with the environment a login would give it."""
+    home = box.home  # type: ignore[attr-defined]
+    env = [
+        f"HOME={home}", f"USER={USER}", f"LOGNAME={USER}", "PATH=/usr/local/bin:/usr/bin:/bin",
+        f"XDG_RUNTIME_DIR={RUNTIME}", f"DBUS_SESSION_BUS_ADDRESS=unix:path={RUNTIME}/bus",
+        "SYSTEMD_PAGER=", f"PYTHONPATH={SOURCE}:{box.packages}",  # type: ignore[attr-defined]
+    ]  # fmt: skip
+    command = ["setpriv", f"--reuid={UID}", f"--regid={UID}", "--init-groups", "--reset-env", "--",
+               "env", "-i", *env, "sh", "-c", 'cd "$HOME" && exec "$@"', "sh", *argv]  # fmt: skip
+    result = box.run(command, check=False, timeout=300)
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+    return result
+
+
+def orchestrator(box: Sandbox, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return as_user(box, SYSTEM_PYTHON, "-m", "orchestrator", *args, check=check)
+
+
+def declare(box: Sandbox, text: str | None) -> Path:
+    directory = box.share / "user-defs"
+    directory.mkdir(exist_ok=True)
+    directory.chmod(0o755)
+    definition = directory / "app.toml"
+    if text is None:
+        definition.unlink(missing_ok=True)
+    else:
+        definition.write_text(text)
+        definition.chmod(0o644)
+    return directory
+
+
+def user_units(box: Sandbox) -> Path:
+    return box.home / ".config" / "systemd" / "user"  # type: ignore[attr-defined,no-any-return]
+
+
+def test_apply_user_runs_rootless_containers_under_the_users_manager(box: Sandbox) -> None:
+    result = orchestrator(box, "apply", "--user", str(declare(box, DEFINITION)))
+    assert "everything runs as declared" in result.stdout, result.stdout
+    assert (user_units(box) / "hello.service").is_file()
+    assert (user_units(box) / "default.target.wants" / "hello.service").is_symlink()
+    active = as_user(box, "systemctl", "--user", "is-active", "hello.service", "ticker.service")
+    assert active.stdout.split() == ["active", "active"]
+    # rootless: the container's processes belong to the user's subordinate ids, not to root
+    pid = as_user(box, "podman", "inspect", "--format", "{{.State.Pid}}", "hello").stdout.strip()
+    owner = box.run(["stat", "-c", "%u", f"/proc/{pid}"]).stdout.strip()
+    assert owner == str(UID), f"container PID 1 runs as uid {owner}"
+    assert box.run(["podman", "container", "exists", "hello"], check=False).returncode == 1
+    with urllib.request.urlopen("http://127.0.0.1:18189/hostname", timeout=10) as response:
+        assert response.read().strip()
+
+
+def test_user_mode_no_op_status_and_history(box: Sandbox) -> None:
+    again = orchestrator(box, "apply", "--user", str(declare(box, DEFINITION)), "--json")
+    report = json.loads(again.stdout)
+    assert report["plan"]["actions"] == [], report["plan"]
+    assert report["ok"] and report["wrote"] == [] and report["reloaded"] is False
+    status = json.loads(orchestrator(box, "status", "--user", "--json").stdout)
+    assert {s["name"]: s["ok"] for s in status["services"]} == {"hello": True, "ticker": True}
+    history = json.loads(orchestrator(box, "history", "--user", "--json").stdout)
+    assert len(history) == 1 and history[0]["result"] == "ok"
+    state = box.home / ".local" / "state" / "orchestrator" / "generations" / "1"  # type: ignore[attr-defined]
+    assert (state / "units" / "hello.service").is_file()
+
+
+def test_lingering_brings_the_users_containers_back_after_a_reboot(box: Sandbox) -> None:
+    box.reboot()
+    box.run(["sh", "-c", f'mkdir -p {SOURCE} && mount --bind "$0" {SOURCE}', str(ROOT)])
+    wait_for_user_manager(box)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        states = as_user(box, "systemctl", "--user", "is-active", "hello.service",
+                         "ticker.service", check=False).stdout.split()  # fmt: skip
+        if states == ["active", "active"]:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"after the reboot: {states}")
+
+
+def test_apply_user_removes_what_is_no_longer_declared(box: Sandbox) -> None:
+    result = orchestrator(box, "apply", "--user", str(declare(box, None)))
+    assert "everything runs as declared" in result.stdout, result.stdout
+    assert not (user_units(box) / "hello.service").exists()
+    exists = as_user(box, "podman", "container", "exists", "hello", check=False)
+    assert exists.returncode == 1

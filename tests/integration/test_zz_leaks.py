@@ -1,0 +1,51 @@
+"""Runs last (file order): after every sandbox of the integration tests is gone, nothing of them
+is left on the host, and the host itself is as it was."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes need root"),
+]
+STATE = "/var/lib/orchestrator-sandboxes-test"
+
+
+def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
+    host_before: dict[str, object],
+) -> None:
+    before_cgroups = host_before["sandbox_cgroups"]
+    assert isinstance(before_cgroups, set)
+    assert not set(cgroup_dirs()) - before_cgroups, "sandbox cgroup directories left"
+    assert not os.path.exists(STATE) or not os.listdir(STATE), os.listdir(STATE)
+    assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_sandbox(p)]
+    with open("/proc/self/mountinfo") as handle:
+        assert STATE not in handle.read()
+    marker = host_before["marker"]
+    assert isinstance(marker, Path) and marker.read_text() == "still here", "/tmp was emptied"
+    marker.unlink()
+    assert Path("/proc/1/cgroup").read_text() == host_before["pid1"]
+    old = host_before["cgroups"]
+    assert isinstance(old, dict)
+    moved = {pid for pid, text in host_cgroups().items() if pid in old and old[pid] != text}
+    assert not moved, f"host processes changed cgroup: {sorted(moved)}"
+    accounts = host_before["accounts"]
+    assert isinstance(accounts, dict)
+    for name in ACCOUNTS:
+        if name in accounts:
+            assert Path("/etc", name).read_bytes() == accounts[name], f"/etc/{name} changed"
+    if host_before["tun"] is not None:
+        assert os.stat("/dev/net/tun").st_mode == host_before["tun"], "/dev/net/tun changed"
+
+
+def _is_sandbox(pid: str) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"sandbox-setup" in cmdline or cmdline.startswith(b"/lib/systemd/systemd")
