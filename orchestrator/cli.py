@@ -39,16 +39,22 @@ def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
         history,
+        install_units,
         logs,
         plan,
         render,
         rollback,
         sandbox,
         status,
+        uninstall_units,
         validate,
+        watch,
     )
 
-    return [validate, render, plan, apply, status, logs, history, rollback, sandbox]
+    return [
+        validate, render, plan, apply, status, logs, history, rollback, watch,
+        install_units, uninstall_units, sandbox,
+    ]  # fmt: skip
 
 
 class Parser(argparse.ArgumentParser):

@@ -37,7 +37,8 @@ _TYPE_WORDS = {
 
 
 def find_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
-    """Every definition file named by paths: files as given, directories' *.toml recursively."""
+    """Every definition file named by paths: files as given, directories' *.toml recursively,
+    except hidden ones (editors' lock and swap files such as .#web.toml, version control)."""
     files: list[str] = []
     problems: list[Problem] = []
     for path in paths:
@@ -46,7 +47,9 @@ def find_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
             for root, dirs, names in os.walk(path):
                 dirs[:] = [d for d in dirs if not d.startswith(".")]
                 found += [
-                    os.path.normpath(os.path.join(root, n)) for n in names if n.endswith(".toml")
+                    os.path.normpath(os.path.join(root, n))
+                    for n in names
+                    if n.endswith(".toml") and not n.startswith(".")
                 ]
             files += sorted(found)
         elif os.path.isfile(path):

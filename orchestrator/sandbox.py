@@ -107,6 +107,11 @@ if [ -d "$state/etc-private" ]; then  # test users (Sandbox.add_user): this sand
     mknod -m 0666 /dev/net/tun c 10 200
   fi
 fi
+if [ -f "$state/hidden" ]; then  # Sandbox.hide: an empty directory over each path listed
+  while IFS= read -r path; do
+    mount -t tmpfs -o mode=0755,size=4k,ro tmpfs "$path"
+  done < "$state/hidden"
+fi
 exec env -i container="orchestrator-$name" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   /lib/systemd/systemd --unit=multi-user.target
 """
@@ -223,6 +228,15 @@ class Sandbox:
             (containers / "containers.conf").write_text(CONTAINERS_CONF)
         for target in ("/var/lib/containers", "/var/lib/orchestrator"):
             os.makedirs(target, exist_ok=True)  # the mount points must exist on the host
+
+    def hide(self, path: str) -> None:
+        """From the next boot on, the sandbox sees an empty directory at path (e.g. to show that
+        containers start at boot with orchestrator itself uninstalled)."""
+        if not os.path.isdir(path) or "\n" in path:
+            raise UsageError(f"cannot hide {path!r}: not a directory")
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "hidden", "a") as handle:
+            handle.write(os.path.abspath(path) + "\n")
 
     def add_user(self, user: str, uid: int, subids: str = "200000:65536") -> Path:
         """A user for trying user mode, in this sandbox only: private copies of the account files

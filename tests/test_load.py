@@ -157,3 +157,11 @@ def test_key_hints_come_from_the_table_the_key_is_in(tmp_path: Path) -> None:
 @pytest.mark.parametrize("ms", [1001, 1003, 1005, 2999])
 def test_durations_are_exact(ms: int) -> None:
     assert values.duration_ms(f"{ms / 1000:.3f}s") == ms
+
+
+def test_hidden_files_such_as_editor_lock_files_are_not_definitions(tmp_path: Path) -> None:
+    write(tmp_path / "web.toml", '[container.web]\nimage = "docker.io/library/nginx:1.27"\n')
+    (tmp_path / ".#web.toml").symlink_to("root@host.1234:1700000000")  # what Emacs leaves
+    write(tmp_path / ".web.toml.swp.toml", "not toml at all [")
+    spec = load([str(tmp_path)])
+    assert list(spec.containers) == ["web"]

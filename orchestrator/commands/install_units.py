@@ -1,0 +1,76 @@
+"""`orchestrator install-units`: install orchestrator's own units, for watch or path mode."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from orchestrator import paths
+from orchestrator.commands.common import add_user_flag
+
+NAME = "install-units"
+HELP = "install orchestrator's own units: a resident watcher, or a path unit that applies"
+DESCRIPTION = """\
+Install orchestrator's own systemd units (units/ in the source) into /etc/systemd/system (or,
+with --user, ~/.config/systemd/user), then enable and start the one the mode asks for:
+
+  watch  orchestrator-watch.service: `orchestrator watch` as a supervised service (Type=notify);
+         applies at start and after every change, subdirectories included, debounced.
+  path   orchestrator-apply.path: systemd watches the definitions directory and runs
+         orchestrator-apply.service (one `orchestrator apply`) after a change; nothing of ours
+         stays resident. systemd watches that directory only, not its subdirectories.
+
+Installing again switches the mode. The containers never depend on these units: they start at
+boot by their own units, and `uninstall-units` changes nothing for them."""
+EPILOG = """\
+examples:
+  orchestrator install-units                      # watch /etc/orchestrator
+  orchestrator install-units --mode path
+  orchestrator install-units --user --definitions ~/deploy"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=("watch", "path"), default="watch",
+                        help="watch (default) or path")  # fmt: skip
+    parser.add_argument(
+        "--definitions",
+        metavar="DIR",
+        help="the definitions directory (default /etc/orchestrator, or ~/.config/orchestrator)",
+    )
+    parser.add_argument("--no-start", action="store_true", help="enable, but do not start now")
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator import selfunits
+    from orchestrator.errors import UsageError
+    from orchestrator.systemd import Systemd
+    from orchestrator.unitdir import write_atomic
+
+    definitions = os.path.abspath(args.definitions or paths.definitions_dir(args.user))
+    if not os.path.isdir(definitions):
+        raise UsageError(f"{definitions}: no such directory (create it, or pass --definitions)")
+    unit_dir = args.unit_dir or paths.unit_dir(args.user)
+    units = selfunits.rendered(definitions, args.user)
+    with Systemd(args.user) as systemd:
+        selfunits.refuse_foreign(unit_dir)
+        os.makedirs(unit_dir, exist_ok=True)
+        for name, text in units.items():
+            write_atomic(unit_dir, name, text)
+        entry = selfunits.ENTRY[args.mode]
+        other = next(u for m, u in selfunits.ENTRY.items() if m != args.mode)
+        systemd.disable([other])
+        systemd.enable([entry])
+        systemd.reload()
+        jobs = [("stop", other)] + ([] if args.no_start else [("start", entry)])
+        results = systemd.run_jobs(jobs, 120)
+    started = results.results.get(entry)
+    if not args.no_start and started != "done":
+        print(f"installed into {unit_dir}, but {entry} did not start ({started or 'timeout'}): "
+              f"see `journalctl {'--user-unit' if args.user else '-u'} {entry}`")  # fmt: skip
+        return 1
+    state = "enabled" if args.no_start else "enabled and started"
+    print(f"installed {', '.join(units)} into {unit_dir}; {entry} {state} ({args.mode} mode, "
+          f"definitions in {definitions})")  # fmt: skip
+    return 0

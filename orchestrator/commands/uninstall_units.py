@@ -1,0 +1,46 @@
+"""`orchestrator uninstall-units`: remove orchestrator's own units; containers stay as they are."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+
+from orchestrator import paths
+from orchestrator.commands.common import add_user_flag
+
+NAME = "uninstall-units"
+HELP = "stop and remove orchestrator's own units (the containers are not touched)"
+DESCRIPTION = """\
+Stop, disable and remove orchestrator-watch.service, orchestrator-apply.service and
+orchestrator-apply.path. The containers' units are left exactly as they are: running containers
+keep running and still start at boot."""
+EPILOG = """\
+examples:
+  orchestrator uninstall-units
+  orchestrator uninstall-units --user"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator import selfunits
+    from orchestrator.systemd import Systemd
+
+    unit_dir = args.unit_dir or paths.unit_dir(args.user)
+    present = [n for n in selfunits.NAMES if os.path.lexists(os.path.join(unit_dir, n))]
+    ours = [n for n in present if selfunits.is_ours(os.path.join(unit_dir, n))]
+    with Systemd(args.user) as systemd:
+        systemd.run_jobs([("stop", n) for n in selfunits.NAMES], 120)
+        systemd.disable(ours)
+        for name in ours:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(unit_dir, name))
+        systemd.reload()
+    left = sorted(set(present) - set(ours))
+    note = f"; left alone (not installed by orchestrator): {', '.join(left)}" if left else ""
+    print(f"removed {len(ours)} unit file(s) from {unit_dir}{note}")
+    return 0

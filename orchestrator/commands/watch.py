@@ -1,0 +1,75 @@
+"""`orchestrator watch`: keep the host converged while the definitions change."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from orchestrator.commands.common import add_user_flag, mode
+
+NAME = "watch"
+HELP = "apply now, then again on every change to the definitions"
+DESCRIPTION = """\
+Apply the definitions once, then watch them (inotify, through watchfiles) and apply again after
+every change. Changes that come together (an editor's save, a `git checkout` of many files) make
+one apply. An invalid edit is reported with its file and key and changes nothing: the last good
+state stays in place. A failing apply is reported and retried on the next change. SIGTERM and
+SIGINT stop the watcher between applies.
+
+Under systemd (orchestrator-watch.service, `orchestrator install-units`) it reports readiness
+(Type=notify) after the first apply, and logs one line per apply to the journal.
+Only *.toml files count; hidden files (editors' lock and swap files) are ignored."""
+EPILOG = """\
+examples:
+  orchestrator watch                       # /etc/orchestrator
+  orchestrator watch examples/offline --debounce 300
+  orchestrator watch --user"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="definition files or directories")
+    parser.add_argument(
+        "--debounce",
+        type=int,
+        default=100,
+        metavar="MS",
+        help="apply once no change has come for MS milliseconds (default 100)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=300, metavar="S", help="per apply, as for apply"
+    )
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from orchestrator import paths
+    from orchestrator.apply import Options
+    from orchestrator.errors import UsageError
+    from orchestrator.loader import find_files
+    from orchestrator.watch import Watcher, stop_on_signals
+
+    sources = args.paths or [paths.definitions_dir(args.user)]
+    _, missing = find_files(sources)
+    if missing:
+        raise UsageError("; ".join(f"{p.file}: {p.message}" for p in missing))
+    if not 10 <= args.debounce <= 60000:
+        raise UsageError(f"--debounce expects 10 to 60000 milliseconds, got {args.debounce}")
+
+    def log(line: str) -> None:
+        print(line, flush=True)
+
+    options = Options(
+        user=args.user,
+        unit_dir=args.unit_dir or paths.unit_dir(args.user),
+        state_dir=args.state_dir or paths.state_dir(args.user),
+        timeout=args.timeout,
+        quiet_pull=True,
+        say=lambda _: None,
+    )
+    stop = stop_on_signals()
+    watcher = Watcher(sources, options, mode(args), step_ms=args.debounce, log=log)  # type: ignore[arg-type]
+    watcher.run(stop)
+    sys.stdout.flush()
+    return 0

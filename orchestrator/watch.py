@@ -1,0 +1,135 @@
+"""`orchestrator watch`: apply once, then again whenever the definitions change.
+
+Changes are grouped (an editor's save, a `git checkout` of many files: one apply). An invalid
+edit is reported and changes nothing: the last good state stays. A failing apply is reported
+and retried on the next change. SIGTERM and SIGINT stop the watcher between applies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.apply import Options, apply
+from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.loader import load
+from orchestrator.notify import notify
+from orchestrator.render import Mode, render
+
+
+@dataclass
+class Watcher:
+    paths: list[str]
+    options: Options
+    mode: Mode
+    step_ms: int = 100  # quiet time that ends a group of changes
+    max_group_ms: int = 2000  # a group never waits longer than this
+    log: Callable[[str], None] = print
+    applies: int = 0
+
+    def apply_once(self, why: str) -> bool:
+        """One load + apply; a line in the log either way. True when everything came up."""
+        self.applies += 1
+        number = self.applies
+        started = time.monotonic()
+        try:
+            spec = load(self.paths)
+        except DefinitionError as exc:
+            problems = "; ".join(str(p) for p in exc.problems)
+            self.log(f"apply #{number} ({why}): definitions invalid, nothing changed: {problems}")
+            notify(f"STATUS=apply #{number}: definitions invalid; the last good state stays")
+            return False
+        try:
+            report = apply(render(spec, self.mode), self.options, sources=list(spec.files))
+        except OrchestratorError as exc:
+            self.log(f"apply #{number} ({why}): failed, will retry on the next change: {exc}")
+            notify(f"STATUS=apply #{number} failed: {exc}")
+            return False
+        done = [f"{verb} {', '.join(units)}" for verb, units in _summary(report.outcomes)]
+        what = "; ".join(done) if done else "no changes"
+        verdict = "ok" if report.ok else "NOT everything runs as declared"
+        failed = [o.unit for o in report.outcomes if not o.ok]
+        tail = f" (failed: {', '.join(failed)})" if failed else ""
+        seconds = time.monotonic() - started
+        self.log(f"apply #{number} ({why}): {verdict}{tail}: {what} ({seconds:.2f} s)")
+        notify(f"STATUS=apply #{number}: {verdict}, {what}")
+        return report.ok
+
+    def run(self, stop: threading.Event) -> None:
+        import watchfiles
+
+        self.apply_once("start")
+        notify("READY=1")
+        roots = _roots(self.paths)
+        self.log(f"watching {', '.join(roots)}")
+        changes = watchfiles.watch(
+            *roots,
+            watch_filter=_definition_filter(self.paths),
+            step=self.step_ms,
+            debounce=self.max_group_ms,
+            stop_event=stop,
+            rust_timeout=1000,
+            raise_interrupt=False,
+        )
+        for group in changes:
+            if stop.is_set():
+                break
+            self.apply_once(_describe(group))
+        notify("STOPPING=1")
+        self.log("stopped")
+
+
+def _summary(outcomes: Iterable[object]) -> list[tuple[str, list[str]]]:
+    verbs: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        for verb in getattr(outcome, "done", []):
+            if verb in ("start", "restart", "remove"):
+                verbs.setdefault(verb, []).append(str(getattr(outcome, "unit", "")))
+    return list(verbs.items())
+
+
+def _roots(paths: list[str]) -> list[str]:
+    """What to watch: directories as given, a file through its directory (editors replace files
+    by renaming, which a watch on the file itself would lose)."""
+    roots = [p if os.path.isdir(p) else os.path.dirname(os.path.abspath(p)) for p in paths]
+    return sorted(set(roots))
+
+
+def _definition_filter(paths: list[str]) -> Callable[[object, str], bool]:
+    files = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
+    dirs = [os.path.abspath(p) for p in paths if os.path.isdir(p)]
+
+    def wanted(_change: object, path: str) -> bool:
+        name = os.path.basename(path)
+        if name.startswith(".") or any(part.startswith(".") for part in Path(path).parts[1:-1]):
+            return False  # editors' lock and swap files, version control
+        full = os.path.abspath(path)
+        if full in files:
+            return True
+        inside = any(full == d or full.startswith(d + os.sep) for d in dirs)
+        return inside and (name.endswith(".toml") or os.path.isdir(full))
+
+    return wanted
+
+
+def _describe(group: Iterable[tuple[object, str]]) -> str:
+    names = sorted({os.path.basename(path) for _, path in group})
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"changed: {shown}"
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT; the watcher finishes its apply and stops."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop

@@ -1,0 +1,226 @@
+"""Keeping a host converged: `orchestrator watch` as orchestrator-watch.service, the path unit,
+and boot without orchestrator, in a real sandbox with real watchfiles, podman and systemd."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.sandbox import Sandbox
+from orchestrator.testimage import DEFAULT_REF
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
+]
+ROOT = Path(__file__).resolve().parents[2]
+STATE = "/var/lib/orchestrator-sandboxes-test"
+LOOP = "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"
+PORT = 8194
+
+
+def echo(version: str) -> str:
+    """A web server that answers /v with its VERSION."""
+    command = f"mkdir -p /tmp/w && echo $VERSION > /tmp/w/v && exec httpd -f -p {PORT} -h /tmp/w"
+    return (
+        f'[container.echo]\nimage = "{DEFAULT_REF}"\n'
+        f"command = {json.dumps(['sh', '-c', command])}\n"
+        f'ports = ["127.0.0.1:{PORT}:{PORT}"]\nenvironment = {{ VERSION = "{version}" }}\n'
+        "stop_timeout = 1\n"
+    )
+
+
+def looper(name: str, **extra: str) -> str:
+    lines = [f"[container.{name}]", f'image = "{DEFAULT_REF}"', "stop_timeout = 1",
+             f"command = {json.dumps(['sh', '-c', LOOP])}"]  # fmt: skip
+    return "\n".join(lines + [f"{k} = {v}" for k, v in extra.items()]) + "\n"
+
+
+@pytest.fixture(scope="module")
+def box() -> Iterator[Sandbox]:
+    sandbox = Sandbox("watch", STATE)
+    sandbox.destroy()
+    try:
+        sandbox.boot()
+        sandbox.import_test_image(DEFAULT_REF)
+        yield sandbox
+    finally:
+        sandbox.destroy()
+        if os.path.isdir(STATE) and not os.listdir(STATE):
+            os.rmdir(STATE)
+
+
+def defs(box: Sandbox) -> Path:
+    return box.share / "defs"
+
+
+def orchestrator(box: Sandbox, *args: str) -> str:
+    result = box.run([sys.executable, "-m", "orchestrator", *args], check=False, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def journal(box: Sandbox, unit: str) -> list[str]:
+    out = box.run(["journalctl", "-u", unit, "-o", "cat", "--no-pager"]).stdout
+    return out.splitlines()
+
+
+def applies(box: Sandbox) -> list[str]:
+    return [
+        line for line in journal(box, "orchestrator-watch.service") if line.startswith("apply #")
+    ]
+
+
+def show(box: Sandbox, unit: str) -> dict[str, str]:
+    props = ["ActiveState", "SubState", "Result", "MainPID", "InvocationID", "UnitFileState"]
+    out = box.run(["systemctl", "show", *[f"-p{p}" for p in props], unit]).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def answer() -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/v", timeout=2) as response:
+            return str(response.read().decode().strip())
+    except (urllib.error.URLError, OSError):
+        return ""
+
+
+def until(check: Callable[[], bool], what: str, timeout: float = 60) -> float:
+    """Seconds until check() holds; fails the test after timeout."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if check():
+            return time.monotonic() - start
+        time.sleep(0.05)
+    pytest.fail(f"{what}: not within {timeout} s")
+
+
+def write(box: Sandbox, name: str, text: str) -> None:
+    """As an editor saves: a new file renamed over the old one."""
+    temp = defs(box) / f".{name}.swp"
+    temp.write_text(text)
+    os.replace(temp, defs(box) / name)
+
+
+def test_install_units_starts_the_watcher_which_applies(box: Sandbox) -> None:
+    defs(box).mkdir(parents=True)
+    write(box, "echo.toml", echo("1"))
+    write(box, "db.toml", looper("db"))
+    out = orchestrator(box, "install-units", "--definitions", str(defs(box)))
+    assert "orchestrator-watch.service enabled and started" in out
+    state = show(box, "orchestrator-watch.service")
+    assert (state["ActiveState"], state["UnitFileState"]) == ("active", "enabled")
+    assert applies(box)[0].startswith("apply #1 (start): ok")
+    until(lambda: answer() == "1", "echo answers 1")
+
+
+def test_an_edit_is_live_within_seconds(box: Sandbox) -> None:
+    db = show(box, "db.service")
+    write(box, "echo.toml", echo("2"))
+    seconds = until(lambda: answer() == "2", "the edited container answers 2", timeout=60)
+    print(f"save -> new container answering: {seconds:.2f} s")
+    assert show(box, "db.service")["InvocationID"] == db["InvocationID"], "db was not touched"
+
+
+def test_a_burst_of_edits_is_one_apply(box: Sandbox) -> None:
+    until(lambda: len(applies(box)) >= 2, "the previous apply is logged")
+    before = len(applies(box))
+    for i in range(6):
+        write(box, f"burst{i}.toml", looper(f"burst{i}"))
+    until(lambda: len(applies(box)) > before, "the burst is applied")
+    time.sleep(1)  # a second apply, if the burst were split, would have started by now
+    assert all(show(box, f"burst{i}.service")["ActiveState"] == "active" for i in range(6))
+    new = applies(box)[before:]
+    assert len(new) == 1, new
+    assert "burst0.service" in new[0] and "burst5.service" in new[0]
+
+
+def test_an_invalid_edit_is_reported_and_the_old_container_keeps_serving(box: Sandbox) -> None:
+    before = len(applies(box))
+    echo_before = show(box, "echo.service")
+    write(box, "echo.toml", echo("3").replace('ports = ["', 'ports = ["eighty:'))
+    until(lambda: len(applies(box)) > before, "the invalid edit is reported")
+    line = applies(box)[before]
+    assert "definitions invalid, nothing changed" in line
+    assert "echo.toml" in line and "container.echo.ports[0]" in line
+    assert answer() == "2"
+    assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
+    assert show(box, "orchestrator-watch.service")["ActiveState"] == "active"
+    write(box, "echo.toml", echo("2"))  # fixed again: one more apply, which changes nothing
+    until(lambda: len(applies(box)) > before + 1, "the fix is applied")
+
+
+def test_a_deleted_definition_removes_its_container(box: Sandbox) -> None:
+    for i in range(6):
+        (defs(box) / f"burst{i}.toml").unlink()
+    until(lambda: show(box, "burst0.service")["ActiveState"] == "inactive", "burst0 is gone")
+    until(lambda: all(not (box.root / "etc-systemd-system" / f"burst{i}.service").exists()
+                      for i in range(6)), "the unit files are removed")  # fmt: skip
+    exists = box.run(["podman", "container", "exists", "burst0"], check=False)
+    assert exists.returncode == 1
+
+
+def test_sigterm_stops_the_watcher_cleanly_and_leaves_containers_alone(box: Sandbox) -> None:
+    echo_before = show(box, "echo.service")
+    box.run(["systemctl", "stop", "orchestrator-watch.service"])
+    state = show(box, "orchestrator-watch.service")
+    assert (state["ActiveState"], state["Result"]) == ("inactive", "success"), state
+    assert "stopped" in journal(box, "orchestrator-watch.service")
+    assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
+
+
+def test_the_path_unit_applies_on_a_change_with_nothing_resident(box: Sandbox) -> None:
+    out = orchestrator(box, "install-units", "--mode", "path", "--definitions", str(defs(box)))
+    assert "orchestrator-apply.path enabled and started" in out
+    assert show(box, "orchestrator-watch.service")["UnitFileState"] == "disabled"
+    assert show(box, "orchestrator-apply.path")["ActiveState"] == "active"
+    write(box, "echo.toml", echo("4"))
+    seconds = until(lambda: answer() == "4", "the path unit applied the edit", timeout=60)
+    print(f"save -> new container answering (path unit): {seconds:.2f} s")
+    until(lambda: show(box, "orchestrator-apply.service")["ActiveState"] == "inactive",
+          "the oneshot apply finished")  # fmt: skip
+    assert show(box, "orchestrator-apply.service")["Result"] == "success"
+
+
+def test_containers_boot_without_orchestrator_installed(box: Sandbox) -> None:
+    """Uninstalling changes nothing for the containers, now or at the next boot: with orchestrator
+    hidden from the sandbox, enabled containers come back in dependency order and a disabled one
+    stays down."""
+    write(box, "chain.toml", looper("first") + looper("second", depends_on='["first"]')
+          + looper("third", depends_on='["second"]') + looper("off", enabled="false"))  # fmt: skip
+    until(lambda: show(box, "third.service")["ActiveState"] == "active", "the chain runs")
+    until(lambda: show(box, "orchestrator-apply.service")["ActiveState"] == "inactive",
+          "the oneshot apply finished")  # fmt: skip
+    echo_before = show(box, "echo.service")
+    out = orchestrator(box, "uninstall-units")
+    assert "removed 3 unit file(s)" in out
+    assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
+    box.hide(str(ROOT))
+    shutil.rmtree(defs(box))
+    box.reboot()
+    gone = box.run([sys.executable, "-c", "import orchestrator"], check=False)
+    assert gone.returncode != 0, "orchestrator is still importable inside"
+    names = ("echo", "db", "first", "second", "third")
+    until(lambda: all(show(box, f"{n}.service")["ActiveState"] == "active" for n in names),
+          "every enabled container is back")  # fmt: skip
+    until(lambda: answer() == "4", "echo answers after the reboot")
+    stamps = {}
+    for name in ("first", "second", "third"):
+        out = box.run(["systemctl", "show", "-pExecMainStartTimestampMonotonic",
+                       "-pActiveEnterTimestampMonotonic", f"{name}.service"]).stdout  # fmt: skip
+        stamps[name] = dict(line.split("=", 1) for line in out.splitlines())
+    for before, after in (("first", "second"), ("second", "third")):
+        started = int(stamps[after]["ExecMainStartTimestampMonotonic"])
+        assert started >= int(stamps[before]["ActiveEnterTimestampMonotonic"]) > 0, stamps
+    assert show(box, "off.service")["ActiveState"] == "inactive"
+    for name in ("orchestrator-watch.service", "orchestrator-apply.path"):
+        assert show(box, name)["ActiveState"] == "inactive"
