@@ -7,6 +7,7 @@ verify checks the unit syntax, every directive's value and that the ExecStart bi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -57,3 +58,21 @@ def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "KillMode" in result.stderr or "sometimes" in result.stderr
     assert "no-such" in result.stderr
+
+
+@pytest.mark.parametrize("user", [False, True], ids=["system", "user"])
+def test_orchestrators_own_units_pass_verify(user: bool, tmp_path: Path) -> None:
+    from orchestrator.selfunits import NAMES, rendered
+
+    definitions = tmp_path / "definitions with a space %"
+    definitions.mkdir()
+    units = rendered(str(definitions), user)
+    assert sorted(units) == sorted(NAMES)
+    for name, text in units.items():
+        assert not re.search("@[A-Z]+@", text), f"{name}: a field was left unfilled"
+        (tmp_path / name).write_text(text)
+    result = verify(tmp_path, user)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "", result.stderr
+    path_unit = units["orchestrator-apply.path"]
+    assert f"PathChanged={definitions}".replace("%", "%%") in path_unit
