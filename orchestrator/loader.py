@@ -240,6 +240,10 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
 
 
 def _display(path: str) -> str:
+    """Relative to the working directory when below it (what the user typed, usually), else
+    absolute; never relative to / (a service runs there)."""
+    if os.getcwd() == "/":
+        return path
     relative = os.path.relpath(path)
     return relative if not relative.startswith("..") else path
 

@@ -165,3 +165,13 @@ def test_hidden_files_such_as_editor_lock_files_are_not_definitions(tmp_path: Pa
     write(tmp_path / ".web.toml.swp.toml", "not toml at all [")
     spec = load([str(tmp_path)])
     assert list(spec.containers) == ["web"]
+
+
+def test_errors_name_absolute_paths_when_run_from_the_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = write(tmp_path / "web.toml", '[container.web]\nimage = "x:1"\nports = ["eighty:80"]\n')
+    monkeypatch.chdir("/")
+    with pytest.raises(DefinitionError) as caught:
+        load([str(bad)])
+    assert caught.value.problems[0].file == str(bad)
