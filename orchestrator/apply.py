@@ -15,13 +15,13 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from orchestrator import history, journal, lock, podman
 from orchestrator.errors import OrchestratorError
-from orchestrator.plan import Pending, Plan, make_plan
+from orchestrator.plan import Pending, Plan, as_declared, make_plan
 from orchestrator.systemd import Systemd, UnitState
 from orchestrator.unitdir import read_unit_dir, refuse_shadowing, remove_temp_files, write_atomic
 from orchestrator.unitfile import mark_fields
@@ -72,10 +72,12 @@ class ApplyReport:
     reloaded: bool = False
     generation: int | None = None
     seconds: float = 0.0
+    error: str = ""  # what stopped the apply part-way, if anything
 
     def as_dict(self) -> dict[str, object]:
         return {
             "ok": self.ok,
+            "error": self.error,
             "dry_run": self.dry_run,
             "changed": self.plan.has_changes,
             "wrote": self.wrote,
@@ -97,6 +99,7 @@ class Options:
     settle: float = SETTLE_SECONDS
     quiet_pull: bool = False
     say: Callable[[str], None] = lambda _: None  # progress lines
+    deadline: float = 0.0  # time.monotonic() by which the apply gives up waiting (set by apply)
 
 
 def _pending_path(options: Options) -> Path:
@@ -104,18 +107,28 @@ def _pending_path(options: Options) -> Path:
 
 
 def _read_pending(options: Options) -> Pending:
+    """What an interrupted apply set out to do; anything unreadable means: reload, to be safe."""
+    path = _pending_path(options)
     try:
-        data = json.loads(_pending_path(options).read_text())
-        return Pending(bool(data.get("reload")), tuple(data.get("restarts", [])))
-    except (FileNotFoundError, ValueError, AttributeError):
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
         return Pending()
+    except (OSError, ValueError):
+        return Pending(reload=True)
+    restarts = data.get("restarts") if isinstance(data, dict) else None
+    if not isinstance(restarts, list) or not all(isinstance(u, str) for u in restarts):
+        return Pending(reload=True)
+    return Pending(bool(data.get("reload")), tuple(restarts))
 
 
 def _write_pending(options: Options, plan: Plan) -> None:
     path = _pending_path(options)
     temp = path.with_name(".pending.json.tmp")
-    temp.write_text(json.dumps({"reload": True, "restarts": sorted(plan.restarts)}))
-    os.replace(temp, path)
+    try:
+        temp.write_text(json.dumps({"reload": True, "restarts": sorted(plan.restarts)}))
+        os.replace(temp, path)
+    except OSError as exc:
+        raise ApplyError(f"cannot write {path}: {exc.strerror}; nothing was changed") from None
 
 
 def apply(
@@ -125,41 +138,78 @@ def apply(
     sources: list[str] = (),  # type: ignore[assignment]
     dry_run: bool = False,
     note: str = "",
+    allow_empty: bool = True,
     show_plan: Callable[[Plan], None] = lambda _: None,
 ) -> ApplyReport:
     """Make the host run exactly the desired units. Raises before touching anything when the
-    plan cannot be made (clash with a foreign unit, shadowing, a pull that fails)."""
+    plan cannot be made (clash with a foreign unit, shadowing, a pull that fails). Once
+    something has been changed, errors become a failed report (and a recorded generation)."""
     started = time.monotonic()
+    options = replace(options, deadline=started + options.timeout)
     mode = "user" if options.user else "system"
-    with Systemd(options.user) as systemd, lock.exclusive(options.state_dir):
-        remove_temp_files(options.unit_dir)  # left by an apply killed mid-write
+    with Systemd(options.user) as systemd, _maybe_lock(options, dry_run):
         refuse_shadowing(list(desired), mode)
         current, foreign = read_unit_dir(options.unit_dir)
+        if not dry_run:  # left by an apply killed mid-write
+            remove_temp_files(options.unit_dir, sorted(set(desired) | set(current)))
+        if not desired and current and not allow_empty:
+            raise ApplyError(
+                f"the definitions declare nothing, which would remove all {len(current)} managed "
+                "unit(s); pass --allow-empty if that is what you want"
+            )
         observed = systemd.units(sorted(set(desired) | set(current)))
         plan = make_plan(desired, current, foreign, observed, _read_pending(options))
         show_plan(plan)
-        if dry_run or not plan.has_work:
+        if dry_run:
+            return ApplyReport(plan, [], True, True, seconds=time.monotonic() - started)
+        if not plan.has_work:
             busy = {u for u, st in observed.items() if st.changing}
-            if busy and not dry_run:  # e.g. still starting at boot: let it finish
-                observed = _settle(systemd, desired, busy, options, time.monotonic())
+            if busy:  # e.g. still starting at boot: let it finish
+                observed = _settle(systemd, desired, busy, options)
             outcomes = _outcomes(plan, observed, {}, options, checked=set())
             ok = all(o.ok for o in outcomes)
-            return ApplyReport(plan, outcomes, ok, dry_run, seconds=time.monotonic() - started)
+            return ApplyReport(plan, outcomes, ok, seconds=time.monotonic() - started)
         _pull(plan, options)
-        report = _execute(plan, desired, current, systemd, options)
+        try:
+            report = _execute(plan, desired, systemd, options)
+        except OrchestratorError as exc:  # part of the plan was carried out: say what failed
+            report = ApplyReport(plan, [], False, error=str(exc))
         if plan.has_changes:
-            report.generation = history.record(
-                options.state_dir, desired, list(sources), "ok" if report.ok else "failed", note
-            )
+            try:
+                report.generation = history.record(
+                    options.state_dir, desired, list(sources), "ok" if report.ok else "failed",
+                    note,
+                )  # fmt: skip
+            except OSError as exc:
+                report.error = (report.error + "; " if report.error else "") + (
+                    f"could not record the generation: {exc}"
+                )
     report.seconds = time.monotonic() - started
     return report
 
 
+@contextlib.contextmanager
+def _maybe_lock(options: Options, dry_run: bool) -> Iterator[None]:
+    if dry_run:  # reads only: no lock, nothing created (a user without rights may look)
+        yield
+        return
+    with lock.exclusive(options.state_dir):
+        yield
+
+
+def _left(options: Options) -> float:
+    return max(options.deadline - time.monotonic(), 0.0)
+
+
 def _pull(plan: Plan, options: Options) -> None:
+    pulled: set[str] = set()
     for action in plan.actions:
         if action.verb != "pull":
             continue
         image, policy = action.reason.rsplit(" ", 1)
+        if image in pulled:
+            continue
+        pulled.add(image)
         if policy == "missing" and podman.image_exists(image):
             continue
         options.say(f"pulling {image} for {action.unit}")
@@ -174,7 +224,6 @@ def _pull(plan: Plan, options: Options) -> None:
 def _execute(
     plan: Plan,
     desired: dict[str, str],
-    current: dict[str, str],
     systemd: Systemd,
     options: Options,
 ) -> ApplyReport:
@@ -189,21 +238,27 @@ def _execute(
     stops = plan.units("stop")
     if stops:
         options.say(f"stopping {', '.join(stops)}")
-        systemd.run_jobs([("stop", u) for u in stops], options.timeout)
+        systemd.run_jobs([("stop", u) for u in stops], _left(options))
         did("stop", stops)
         checkpoint("stopped")
     removed = plan.units("remove")
     systemd.disable([u for u in plan.units("disable") if u in removed])
-    for unit in removed:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(options.unit_dir, unit))
-        did("remove", [unit])
     wrote = plan.units("write")
-    if wrote:
-        os.makedirs(options.unit_dir, exist_ok=True)
-    for unit in wrote:
-        write_atomic(options.unit_dir, unit, desired[unit])
-        checkpoint("wrote-one")
+    try:
+        for unit in removed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(options.unit_dir, unit))
+            systemd.reset_failed(unit)  # else it lingers as "not-found failed"
+            did("remove", [unit])
+        if wrote:
+            os.makedirs(options.unit_dir, exist_ok=True)
+        for unit in wrote:
+            write_atomic(options.unit_dir, unit, desired[unit])
+            checkpoint("wrote-one")
+    except OSError as exc:
+        raise ApplyError(
+            f"cannot change {options.unit_dir}: {exc}; the next apply finishes what this one began"
+        ) from None
     did("write", wrote)
     # Enablement first: like `systemctl enable`, it changes what systemd has loaded, and the one
     # reload below picks it up (a reload before it leaves the units marked NeedDaemonReload).
@@ -221,12 +276,12 @@ def _execute(
         systemd.reset_failed(unit)  # a unit that hit its start limit may start again
     if jobs:
         options.say(f"starting {len(jobs)} unit(s)")
-    results = systemd.run_jobs(jobs, options.timeout, enqueued=lambda: checkpoint("enqueued"))
+    results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"))
     for verb, unit in jobs:
         did(verb, [unit])
     _pending_path(options).unlink(missing_ok=True)
     touched = {u for _, u in jobs}
-    observed = _settle(systemd, desired, touched, options, time.monotonic())
+    observed = _settle(systemd, desired, touched, options)
     outcomes = _outcomes(plan, observed, results.results, options, checked=touched, done=done)
     for unit in results.unfinished:
         for outcome in outcomes:
@@ -250,11 +305,10 @@ def _settle(
     desired: dict[str, str],
     touched: set[str],
     options: Options,
-    since: float,
 ) -> dict[str, UnitState]:
     """Wait until each started or restarted unit has stayed up for the settle time (and is
     healthy where it has a health check) or has failed, or the timeout has passed."""
-    deadline = since + options.timeout
+    deadline = options.deadline
     names = sorted(desired)
     while True:
         observed = systemd.units(names)
@@ -300,11 +354,13 @@ def _outcomes(
         # Judged by where the unit ended up, not by its job alone: a start that failed once and
         # that systemd's Restart= recovered is up (its job still reads "failed"). A started unit
         # must also have stayed active for the settle time, so a crash loop is not up.
-        outcome.ok = outcome.active == "active"
-        if outcome.ok and change.unit in checked and state is not None:
+        text = change.new or ""
+        outcome.ok = as_declared(text, outcome.active, outcome.result)
+        if outcome.ok and change.unit in checked and state is not None and state.running:
             steady_us = time.monotonic_ns() // 1000 - state.active_since_us
             outcome.ok = steady_us >= options.settle * 1e6
-        text = change.new or ""
+        if outcome.job.startswith("refused"):
+            outcome.ok = False  # systemd would not start or restart it: not as declared
         if outcome.ok and change.unit in checked and _health_declared(text):
             outcome.health = podman.health(_container(text) or "")
             outcome.ok = outcome.health == "healthy"

@@ -63,7 +63,32 @@ def units_of(state_dir: str, number: int) -> dict[str, str]:
     if not directory.is_dir():
         known = ", ".join(str(g.number) for g in generations(state_dir)) or "none"
         raise UsageError(f"there is no generation {number} (generations: {known})")
-    return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.iterdir())}
+    try:
+        return {p.name: p.read_text(encoding="utf-8") for p in sorted(directory.iterdir())}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"generation {number} cannot be read: {exc}") from None
+
+
+def rollback_target(state_dir: str, before: int | None = None) -> Generation | None:
+    """The newest generation that came up (result ok), older than `before` (default: the newest
+    generation), whose units differ from that generation's: where a rollback goes."""
+    found = generations(state_dir)
+    if not found:
+        return None
+    newest = before if before is not None else found[-1].number
+    try:
+        reference = units_of(state_dir, newest)
+    except UsageError:
+        reference = {}
+    for generation in reversed(found):
+        if generation.number >= newest or generation.result != "ok":
+            continue
+        try:
+            if units_of(state_dir, generation.number) != reference:
+                return generation
+        except UsageError:
+            continue
+    return None
 
 
 def record(
@@ -73,8 +98,8 @@ def record(
     root.mkdir(parents=True, exist_ok=True)
     for leftover in root.glob(".new-*"):
         shutil.rmtree(leftover, ignore_errors=True)
-    existing = [g.number for g in generations(state_dir)]
-    number = max(existing, default=0) + 1
+    existing = [int(entry.name) for entry in root.iterdir() if entry.name.isdigit()]
+    number = max(existing, default=0) + 1  # from the directories: a damaged one keeps its number
     work = root / f".new-{number}"
     (work / "units").mkdir(parents=True)
     for name, text in units.items():

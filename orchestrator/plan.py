@@ -50,6 +50,8 @@ class Observed(Protocol):
     def enablement(self) -> str: ...
     @property
     def need_reload(self) -> bool: ...
+    @property
+    def result(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -281,11 +283,31 @@ def _converge(
         state = observed.get(c.unit)
         if c.action == "create":
             actions.append(Action("start", c.unit, "new unit"))
-        elif state is None or state.active not in ("active", "activating", "reloading"):
-            active = state.active if state is not None else "not loaded"
-            actions.append(Action("start", c.unit, f"declared but {active}"))
+        elif state is None:
+            actions.append(Action("start", c.unit, "declared but not loaded"))
+        elif state.active in ("activating", "reloading"):
+            continue  # on its way up
+        elif state.active == "deactivating" or not as_declared(c.new or "", state.active,
+                                                               state.result):  # fmt: skip
+            actions.append(Action("start", c.unit, f"declared but {state.active}"))
     actions += [Action("restart", u, reason) for u, reason in restarts.items()]
     return actions
+
+
+def restart_policy(text: str) -> str:
+    values = _directive_values(text, "Restart")
+    return values[-1] if values else "no"
+
+
+def as_declared(text: str, active: str, result: str) -> bool:
+    """Whether a unit in this state is as its definition wants it: running; or, having run,
+    finished successfully when it is a job (restart = "no"); or stopped but not failed when it is
+    not enabled (enabled = false: apply starts it when new or changed, and leaves it be)."""
+    if active in ("active", "reloading"):
+        return True
+    if active != "inactive" or result not in ("", "success"):
+        return False
+    return restart_policy(text) == "no" or not _installed(text)
 
 
 def _is_enabled(enablement: str) -> bool:

@@ -94,10 +94,12 @@ def apply_inside(sandbox: Sandbox, timeout: float) -> dict[str, object]:
     try:
         report: dict[str, object] = json.loads(result.stdout)
     except ValueError:
+        report = {}
+    if not report or ("units" not in report and report.get("error")):
+        said = str(report.get("error") or "") or (result.stderr or result.stdout).strip()
         raise OrchestratorError(
-            f"apply inside sandbox {sandbox.name} failed (exit {result.returncode}):\n"
-            + (result.stderr or result.stdout).strip()
-        ) from None
+            f"apply inside sandbox {sandbox.name} failed (exit {result.returncode}): {said}"
+        )
     return report
 
 

@@ -131,14 +131,17 @@ class Systemd:
         try:
             return self.bus.call_method(DEST, path, interface, method, call_args).body
         except Exception as exc:
-            raise SystemdError(f"systemd {method.decode()} {_describe(args)}: {exc}") from None
+            raise SystemdError(
+                f"systemd {method.decode()} {_describe(args)}: {_reason(exc)}"
+            ) from None
 
     def reload(self) -> None:
         self._call(b"Reload")
 
     def enable(self, units: list[str]) -> None:
         if units:
-            self._call(b"EnableUnitFiles", b"asbb", [u.encode() for u in units], False, True)
+            # force=False: never replace a link that points elsewhere (e.g. a system alias)
+            self._call(b"EnableUnitFiles", b"asbb", [u.encode() for u in units], False, False)
 
     def disable(self, units: list[str]) -> None:
         if units:
@@ -217,7 +220,10 @@ class Systemd:
         self._subscribe(on_removed)
         waiting: dict[str, str] = {}  # job path -> unit
         for verb, unit in jobs:
-            waiting[_text(self._call(methods[verb], b"ss", unit.encode(), b"replace"))] = unit
+            try:
+                waiting[_text(self._call(methods[verb], b"ss", unit.encode(), b"replace"))] = unit
+            except SystemdError as exc:  # refused (e.g. RefuseManualStart): the others go on
+                outcome.results[unit] = f"refused: {exc}"
         enqueued()
         deadline = time.monotonic() + timeout
         while waiting:
@@ -230,6 +236,21 @@ class Systemd:
             self.bus.wait(int(min(0.1, left) * 1_000_000))
         outcome.unfinished = sorted(waiting.values())
         return outcome
+
+
+def _reason(exc: Exception) -> str:
+    """What systemd said, without pystemd's boilerplate."""
+    name, message = getattr(exc, "err_name", ""), getattr(exc, "err_message", "")
+    if isinstance(name, bytes):
+        name = name.decode(errors="replace")
+    if isinstance(message, bytes):
+        message = message.decode(errors="replace")
+    if message:
+        return f"{message} ({name})" if name else str(message)
+    errno = getattr(exc, "errno", None)
+    if isinstance(errno, int) and errno:
+        return os.strerror(abs(errno))
+    return str(exc)
 
 
 def _describe(args: tuple[Any, ...]) -> str:

@@ -129,18 +129,16 @@ def write_units(directory: str, units: dict[str, str], *, durable: bool = True) 
     return written
 
 
-def remove_temp_files(directory: str) -> list[str]:
-    """Remove the .NAME.tmp files write_atomic leaves when it is killed mid-write."""
+def remove_temp_files(directory: str, names: list[str]) -> list[str]:
+    """Remove the .NAME.tmp files write_atomic leaves when it is killed mid-write, for these unit
+    names only (another program's temporary files are not ours to remove)."""
     removed = []
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(directory):
-            name = entry.name
-            if (
-                name.startswith(".")
-                and name.endswith(".tmp")
-                and name[1:-4].endswith(UNIT_SUFFIXES)
-            ):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-                removed.append(name)
+    for name in names:
+        try:
+            os.unlink(os.path.join(directory, f".{name}.tmp"))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UsageError(f"cannot clean up {directory}: {exc.strerror}") from None
+        removed.append(f".{name}.tmp")
     return removed

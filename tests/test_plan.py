@@ -10,7 +10,7 @@ import pytest
 from cli_runner import run_cli
 
 from orchestrator.errors import ConflictError
-from orchestrator.plan import Pending, Plan, make_plan
+from orchestrator.plan import Pending, Plan, as_declared, make_plan
 
 ROOT = Path(__file__).parent.parent
 
@@ -194,6 +194,7 @@ class Seen:
     active: str = "active"
     enablement: str = "enabled"
     need_reload: bool = False
+    result: str = "success"
 
 
 def image_unit(image: str, pull: str, *lines: str) -> str:
@@ -266,3 +267,17 @@ def test_removed_units_are_stopped_and_disabled_only_when_they_need_it() -> None
         ("remove", "off.service"), ("stop", "on.service"), ("disable", "on.service"),
         ("remove", "on.service"), ("daemon-reload", None),
     ]  # fmt: skip
+
+
+def test_jobs_that_finished_and_disabled_units_that_are_stopped_are_as_declared() -> None:
+    job = unit("container", install=True).replace("ExecStart=/bin/true", "Restart=no")
+    service = unit("container").replace("ExecStart=/bin/true", "Restart=on-failure")
+    disabled = unit("container", install=False).replace("ExecStart=/bin/true", "Restart=always")
+    units = {"job.service": job, "svc.service": service, "off.service": disabled}
+    seen = {name: Seen(active="inactive") for name in units}
+    plan = make_plan(units, dict(units), observed=seen)
+    assert [a for a in verbs_of(plan) if a[0] == "start"] == [("start", "svc.service")]
+    assert as_declared(job, "inactive", "success") and not as_declared(job, "failed", "exit-code")
+    assert as_declared(disabled, "inactive", "success")
+    assert not as_declared(disabled, "inactive", "exit-code")
+    assert not as_declared(service, "inactive", "success") and as_declared(service, "active", "")

@@ -35,7 +35,13 @@ A unit file without orchestrator's mark is never touched; declaring a unit of it
 error. One apply runs at a time. Each apply that changed something is recorded as a generation
 (`orchestrator history`, `orchestrator rollback`).
 
-Exit 0 when everything runs as declared, 1 otherwise."""
+A unit is as declared when it runs; a job with restart = "no" also when it has run and finished
+successfully; a container with enabled = false also when it is stopped (apply starts it when it
+is new or changed, and does not start it otherwise). Definitions that declare nothing are refused
+while managed units exist, unless --allow-empty (which removes them all).
+
+Exit 0 when everything runs as declared, 1 otherwise; with --dry-run, 0 when nothing would
+change and 2 when something would (as `orchestrator plan`)."""
 EPILOG = """\
 examples:
   orchestrator apply examples/web-stack
@@ -50,7 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rollback-on-failure",
         action="store_true",
-        help="if the new state does not come up, apply the previous generation again",
+        help="if the new state does not come up, apply the newest generation that did",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="allow definitions that declare nothing (which removes every managed unit)",
     )
 
 
@@ -91,25 +102,33 @@ def options(args: argparse.Namespace) -> Options:
 def run(args: argparse.Namespace) -> int:
     from orchestrator import history
     from orchestrator.apply import apply
+    from orchestrator.errors import OrchestratorError
     from orchestrator.render import render
 
     _, spec = load_paths(args, args.paths)
     desired = render(spec, mode(args))  # type: ignore[arg-type]
     opts = options(args)
-    before = history.generations(opts.state_dir)
     report = apply(
-        desired, opts, sources=list(spec.files), dry_run=args.dry_run, show_plan=_shower(args)
-    )
-    reports = [report]
-    if not report.ok and args.rollback_on_failure and not args.dry_run:
-        previous = before[-1].number if before else None
-        if previous is None:
-            opts.say("rollback: there is no earlier generation to go back to")
-        else:
-            opts.say(f"the new state did not come up: rolling back to generation {previous}")
-            units = history.units_of(opts.state_dir, previous)
-            reports.append(apply(units, opts, note=f"rollback to {previous}"))
-    return finish(args, reports)
+        desired, opts, sources=list(spec.files), dry_run=args.dry_run,
+        allow_empty=args.allow_empty, show_plan=_shower(args),
+    )  # fmt: skip
+    if report.ok or not args.rollback_on_failure or args.dry_run:
+        return finish(args, report)
+    if report.generation is None:
+        opts.say("rollback: this apply changed no unit file, so there is nothing to roll back")
+        return finish(args, report)
+    target = history.rollback_target(opts.state_dir, before=report.generation)
+    if target is None:
+        opts.say("rollback: no earlier generation came up; nothing to roll back to")
+        return finish(args, report)
+    opts.say(f"the new state did not come up: rolling back to generation {target.number}")
+    try:
+        units = history.units_of(opts.state_dir, target.number)
+        rollback = apply(units, opts, note=f"rollback to {target.number}")
+    except OrchestratorError as exc:
+        opts.say(f"rollback to generation {target.number} failed: {exc}")
+        return finish(args, report)
+    return finish(args, report, rollback)
 
 
 def _shower(args: argparse.Namespace) -> Callable[[Plan], None]:
@@ -139,23 +158,33 @@ def print_plan(plan: Plan, *, diffs: bool) -> None:
               "nothing written, reloaded or restarted.")  # fmt: skip
 
 
-def finish(args: argparse.Namespace, reports: list[ApplyReport]) -> int:
-    last = reports[-1]
+def finish(
+    args: argparse.Namespace, report: ApplyReport, rollback: ApplyReport | None = None
+) -> int:
+    """Print the report (and the rollback's); exit 0 when the apply brought everything up, 2 for a
+    dry run with changes pending (as `plan`), 1 otherwise."""
+    code = 0 if report.ok else 1
+    if report.dry_run:
+        code = 2 if report.plan.has_work else 0
     if args.json:
-        data = last.as_dict()
-        if len(reports) > 1:
-            data = {**data, "rolled_back": True, "failed_apply": reports[0].as_dict()}
+        data = report.as_dict()
+        if rollback is not None:
+            data = {"ok": False, "apply": data, "rollback": rollback.as_dict()}
         print(json.dumps(data, indent=2))
-        return 0 if reports[0].ok else 1
-    for report in reports:
-        print_report(report)
-    return 0 if reports[0].ok else 1
+        return code
+    print_report(report)
+    if rollback is not None:
+        print("\nRollback:")
+        print_report(rollback)
+    return code
 
 
 def print_report(report: ApplyReport) -> None:
     if report.dry_run:
         print("Dry run: nothing was changed.")
         return
+    if report.error:
+        print(f"error: {report.error}")
     width = max((len(o.unit) for o in report.outcomes), default=0)
     states = {o.unit: f"{o.active}/{o.sub}" + (f", {o.health}" if o.health else "")
               for o in report.outcomes}  # fmt: skip

@@ -38,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.unitfile import mark_fields
 
     managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
-    names = {mark_fields(t).get("Name", u): u for u, t in managed.items()}
+    names: dict[str, str] = {}
+    for name, text in sorted(managed.items(), key=lambda item: _kind_order(item[1])):
+        names.setdefault(mark_fields(text).get("Name", name), name)  # a container wins a name
     unit = names.get(args.name) or (args.name if args.name in managed else None)
     if unit is None:
         hint = difflib.get_close_matches(args.name, list(names), n=1)
@@ -51,3 +53,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--lines expects a number of entries >= 0, got {args.lines}")
     argv = journal.argv(unit, user=args.user, lines=args.lines, follow=args.follow)
     return runner.run(argv, check=False, capture=False, interactive=True).returncode
+
+
+def _kind_order(text: str) -> int:
+    from orchestrator.unitfile import mark_fields
+
+    return 0 if mark_fields(text).get("Kind") == "container" else 1

@@ -10,9 +10,10 @@ NAME = "rollback"
 HELP = "apply a recorded generation again (default: the one before the current)"
 DESCRIPTION = """\
 Apply the units of generation N again, exactly as they were rendered then (the definition files
-are not read). Without N, the generation before the current one. The rollback is an apply like
-any other: it prints the plan, restarts only what differs, reports each unit, and is recorded as
-a new generation.
+are not read; files they refer to, such as env files, are used as they are now). Without N, the
+newest earlier generation that came up (result ok) and differs from the current one. The
+rollback is an apply like any other: it prints the plan, restarts only what differs, reports
+each unit, and is recorded as a new generation when it changed something.
 
 Exit 0 when everything runs as declared, 1 otherwise."""
 EPILOG = """\
@@ -34,13 +35,16 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.errors import UsageError
 
     opts = options(args)
-    found = history.generations(opts.state_dir)
     target = args.generation
     if target is None:
-        if len(found) < 2:
-            raise UsageError("there is no generation before the current one to roll back to")
-        target = found[-2].number
+        previous = history.rollback_target(opts.state_dir)
+        if previous is None:
+            raise UsageError(
+                "there is no earlier generation that came up and differs from the current one "
+                "(`orchestrator history` lists them; `orchestrator rollback N` picks one)"
+            )
+        target = previous.number
     units = history.units_of(opts.state_dir, target)
     report = apply(units, opts, dry_run=args.dry_run, note=f"rollback to {target}",
                    show_plan=_shower(args))  # fmt: skip
-    return finish(args, [report])
+    return finish(args, report)

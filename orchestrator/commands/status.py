@@ -15,8 +15,9 @@ DESCRIPTION = """\
 List the containers orchestrator manages (the unit files carrying its mark) with systemd's view
 of each: active state, health (where a health check is declared), restarts, uptime and image.
 
-Exit 0 when every managed service runs (and is healthy where it has a health check), 1
-otherwise."""
+Exit 0 when every managed service is as declared, 1 otherwise: running (and healthy where it
+has a health check); a job with restart = "no" may also have finished successfully, and a
+container with enabled = false may be stopped (not failed)."""
 EPILOG = """\
 examples:
   orchestrator status
@@ -31,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator import podman
+    from orchestrator.plan import as_declared
     from orchestrator.systemd import Systemd
     from orchestrator.unitdir import read_unit_dir
     from orchestrator.unitfile import mark_fields
@@ -48,7 +50,13 @@ def run(args: argparse.Namespace) -> int:
         if fields.get("Health") == "yes":
             health = podman.health(fields.get("Name", "")) if state.running else "-"
         uptime = (now_us - state.active_since_realtime_us) / 1e6 if state.running else None
-        ok = state.running and health in ("", "healthy")
+        ok = as_declared(managed[unit], state.active, state.result) and health in (
+            "",
+            "-",
+            "healthy",
+        )
+        if state.running and health == "-":
+            ok = False
         rows.append({
             "name": fields.get("Name", unit), "unit": unit, "state": state.active,
             "sub": state.sub, "health": health, "restarts": state.restarts,

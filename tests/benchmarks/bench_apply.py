@@ -147,7 +147,16 @@ class Bench:
 
     def apply(self, directory: Path, what: str) -> tuple[float, dict[str, Any]]:
         """One `orchestrator apply DIR --json` inside the sandbox: (host seconds, its JSON)."""
-        argv = ["env", sys.executable, "-m", "orchestrator", "apply", str(directory), "--json"]
+        argv = [
+            "env",
+            sys.executable,
+            "-m",
+            "orchestrator",
+            "apply",
+            str(directory),
+            "--json",
+            "--allow-empty",
+        ]
         seconds, proc = self.inside(argv, timeout=APPLY_TIMEOUT)
         try:
             data: dict[str, Any] = json.loads(proc.stdout)

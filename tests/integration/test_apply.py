@@ -177,7 +177,7 @@ def test_dry_run_changes_nothing(box: Sandbox) -> None:
     before = files(box)
     declare(box, {**STATE_A, "app.toml": app("dry")})
     result = apply(box, "--dry-run")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 2, result.stdout + result.stderr  # changes pending, as plan
     assert "app.service" in result.stdout and "Dry run" in result.stdout
     assert files(box) == before and "VERSION=A" in env_of(box, "app")
 
@@ -374,3 +374,51 @@ def test_logs_show_the_container_output(box: Sandbox) -> None:
     assert logs.returncode == 0 and "hello from talker" in logs.stdout
     missing = orchestrator(box, "logs", "talkr")
     assert missing.returncode == 1 and 'did you mean "talker"' in missing.stderr
+
+
+def test_definitions_that_declare_nothing_are_refused_unless_allowed(box: Sandbox) -> None:
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    before = files(box)
+    declare(box, {})
+    refused = apply(box)
+    assert refused.returncode == 1 and "--allow-empty" in refused.stderr
+    assert files(box) == before
+
+
+def test_a_unit_systemd_refuses_to_start_fails_alone(box: Sandbox) -> None:
+    """systemd refuses the restart of one unit: the others are still carried out, the apply is
+    recorded as failed and a rollback goes back to the last state that came up."""
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    refusing = container("picky", unit="{ Unit = { RefuseManualStart = true } }")
+    declare(box, {**STATE_A, "app.toml": app("picky"), "picky.toml": refusing})
+    result = apply(box, "--json")
+    data = report(result)
+    assert result.returncode == 1 and data["ok"] is False and data["generation"]
+    units = {u["unit"]: u for u in data["units"]}  # type: ignore[union-attr]
+    assert units["picky.service"]["job"].startswith("refused") and not units["picky.service"]["ok"]
+    assert units["app.service"]["ok"] and "VERSION=picky" in env_of(box, "app")
+    generations = json.loads(orchestrator(box, "history", "--json").stdout)
+    assert generations[-1]["result"] == "failed"
+    back = orchestrator(box, "rollback")
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "VERSION=A" in env_of(box, "app") and not (unit_dir(box) / "picky.service").exists()
+    assert orchestrator(box, "rollback").returncode == 0  # not back to the failed generation
+    assert not (unit_dir(box) / "picky.service").exists()
+
+
+def test_a_job_that_finishes_and_a_disabled_container_are_as_declared(box: Sandbox) -> None:
+    once = container("once", command=json.dumps(["sh", "-c", "echo ran once"]), restart='"no"')
+    idle = container("idle", enabled="false")
+    declare(box, {**STATE_A, "once.toml": once, "idle.toml": idle})
+    first = apply(box)
+    assert first.returncode == 0, first.stdout + first.stderr
+    box.run(["systemctl", "stop", "idle.service"])
+    again = apply(box, "--json")
+    assert again.returncode == 0 and report(again)["plan"]["actions"] == []  # type: ignore[index]
+    runs = box.run(["journalctl", "-u", "once.service", "-o", "cat", "--no-pager"]).stdout
+    assert runs.count("ran once") == 1, "a finished job is not run again"
+    assert orchestrator(box, "status").returncode == 0
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0

@@ -176,7 +176,7 @@ def test_lingering_brings_the_users_containers_back_after_a_reboot(box: Sandbox)
 
 
 def test_apply_user_removes_what_is_no_longer_declared(box: Sandbox) -> None:
-    result = orchestrator(box, "apply", "--user", str(declare(box, None)))
+    result = orchestrator(box, "apply", "--user", "--allow-empty", str(declare(box, None)))
     assert "everything runs as declared" in result.stdout, result.stdout
     assert not (user_units(box) / "hello.service").exists()
     exists = as_user(box, "podman", "container", "exists", "hello", check=False)
