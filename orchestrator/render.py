@@ -32,11 +32,14 @@ CREATE_VOLUME = f'{PODMAN} volume exists "$0" || exec {PODMAN} volume create "$@
 CREATE_NETWORK = f'{PODMAN} network exists "$0" || exec {PODMAN} network create "$@" "$0"'
 
 
-def render(spec: Spec, mode: Mode = "system") -> dict[str, str]:
-    """Every unit file the spec asks for, keyed by unit name, sorted by name."""
+def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> dict[str, str]:
+    """Every unit file the spec asks for, keyed by unit name, sorted by name. cgroups_v1: the
+    host has a v1 (or hybrid) cgroup layout, which changes how user-mode units run podman."""
     units: dict[str, str] = {}
     for name, container in spec.containers.items():
-        units[unit_name("container", name)] = render_container(name, container, spec, mode)
+        units[unit_name("container", name)] = render_container(
+            name, container, spec, mode, cgroups_v1
+        )
     for name, volume in spec.volumes.items():
         units[unit_name("volume", name)] = render_volume(
             name, volume, spec.sources[("volume", name)]
@@ -59,7 +62,9 @@ def _mark(unit: UnitFile, kind: str, name: str) -> None:
     unit.add(MARK_SECTION, "Source", escape_specifiers(unit.source))
 
 
-def render_container(name: str, c: Container, spec: Spec, mode: Mode) -> str:
+def render_container(
+    name: str, c: Container, spec: Spec, mode: Mode, cgroups_v1: bool = False
+) -> str:
     unit = UnitFile(spec.sources[("container", name)])
     _common_unit(unit, c.description or f"Container {name} ({c.image})")
     if mode == "system":
@@ -102,7 +107,7 @@ def render_container(name: str, c: Container, spec: Spec, mode: Mode) -> str:
     for dep, condition in c.depends_on.items():
         if condition == "healthy":
             service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
-    service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode))))
+    service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode, cgroups_v1))))
     stop = ["--ignore", f"--time={stop_seconds}", Raw("--cidfile=%t/%n.ctr-id")]
     service.append(("ExecStop", quote_argv([PODMAN, "stop", *stop])))
     service.append(("ExecStopPost", "-" + quote_argv([PODMAN, "rm", "--force", *stop])))
@@ -137,15 +142,18 @@ def _secrets_need_a_directory(c: Container) -> bool:
     return mounted and SECRETS_DIR not in taken
 
 
-# Where conmon and the container go. System mode: split, as Quadlet does (conmon stays in the
-# unit's cgroup, the container in a sub-cgroup). User mode: no-conmon, as `podman generate systemd
-# --new` did; split makes rootless podman create a sub-cgroup in every v1 hierarchy, where the
+# Where conmon and the container go: split, as Quadlet does (conmon stays in the unit's cgroup,
+# the container in a sub-cgroup of it, so the unit's resource limits hold). Except for rootless
+# podman on a cgroup v1 host: split makes it create a sub-cgroup in every v1 hierarchy, where the
 # user owns only name=systemd, and the container fails to start ("mkdir .../runtime: permission
-# denied"), seen on Debian 12 with cgroup v1.
-CGROUPS = {"system": "--cgroups=split", "user": "--cgroups=no-conmon"}
+# denied", seen on Debian 12 with a hybrid layout); no-conmon, as `podman generate systemd --new`
+# did, works there (and v1 gives users no resource controllers anyway).
+SPLIT, NO_CONMON = "--cgroups=split", "--cgroups=no-conmon"
 
 
-def podman_run_argv(name: str, c: Container, mode: Mode = "system") -> list[str]:
+def podman_run_argv(
+    name: str, c: Container, mode: Mode = "system", cgroups_v1: bool = False
+) -> list[str]:
     """The `podman run` command line of a container unit, flags in a fixed order."""
     argv = [
         PODMAN,
@@ -154,7 +162,7 @@ def podman_run_argv(name: str, c: Container, mode: Mode = "system") -> list[str]
         Raw("--cidfile=%t/%n.ctr-id"),
         "--replace",
         "--rm",
-        CGROUPS[mode],
+        NO_CONMON if mode == "user" and cgroups_v1 else SPLIT,
         "--sdnotify=conmon",
         "-d",
     ]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from orchestrator.apply import Options, apply
 from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.host import cgroups_v1
 from orchestrator.loader import load
 from orchestrator.notify import notify
 from orchestrator.render import Mode, render
@@ -45,7 +46,8 @@ class Watcher:
             notify(f"STATUS=apply #{number}: definitions invalid; the last good state stays")
             return False
         try:
-            report = apply(render(spec, self.mode), self.options, sources=list(spec.files))
+            units = render(spec, self.mode, cgroups_v1=self.mode == "user" and cgroups_v1())
+            report = apply(units, self.options, sources=list(spec.files))
         except OrchestratorError as exc:
             self.log(f"apply #{number} ({why}): failed, will retry on the next change: {exc}")
             notify(f"STATUS=apply #{number} failed: {exc}")

@@ -8,7 +8,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from orchestrator import paths
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
+from orchestrator.commands.common import (
+    add_json_flag,
+    add_user_flag,
+    load_paths,
+    render_units,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -103,10 +108,9 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator import history
     from orchestrator.apply import apply
     from orchestrator.errors import OrchestratorError
-    from orchestrator.render import render
 
     _, spec = load_paths(args, args.paths)
-    desired = render(spec, mode(args))  # type: ignore[arg-type]
+    desired = render_units(spec, args)
     opts = options(args)
     report = apply(
         desired, opts, sources=list(spec.files), dry_run=args.dry_run,

@@ -33,3 +33,12 @@ def load_paths(args: argparse.Namespace, given: list[str]) -> tuple[list[str], S
 
 def mode(args: argparse.Namespace) -> str:
     return "user" if args.user else "system"
+
+
+def render_units(spec: Spec, args: argparse.Namespace) -> dict[str, str]:
+    """The units for this host: render with the mode and the host's cgroup layout."""
+    from orchestrator.host import cgroups_v1
+    from orchestrator.render import render
+
+    user = bool(args.user)
+    return render(spec, "user" if user else "system", cgroups_v1=user and cgroups_v1())

@@ -8,7 +8,13 @@ import sys
 from typing import TYPE_CHECKING
 
 from orchestrator import paths
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
+from orchestrator.commands.common import (
+    add_json_flag,
+    add_user_flag,
+    load_paths,
+    mode,
+    render_units,
+)
 
 if TYPE_CHECKING:
     from orchestrator.plan import Plan
@@ -47,12 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.plan import make_plan
-    from orchestrator.render import render
     from orchestrator.unitdir import read_unit_dir, refuse_shadowing
 
     _, spec = load_paths(args, [args.path] if args.path else [])
     unit_dir = args.unit_dir or paths.unit_dir(args.user)
-    desired = render(spec, mode(args))  # type: ignore[arg-type]
+    desired = render_units(spec, args)
     refuse_shadowing(list(desired), mode(args))
     current, foreign = read_unit_dir(unit_dir)
     plan = make_plan(desired, current, foreign)

@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths, mode
+from orchestrator.commands.common import (
+    add_json_flag,
+    add_user_flag,
+    load_paths,
+    mode,
+    render_units,
+)
 
 NAME = "render"
 HELP = "write the systemd unit files for definitions into a directory"
@@ -29,11 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.render import render
     from orchestrator.unitdir import refuse_shadowing, write_units
 
     _, spec = load_paths(args, [args.path])
-    units = render(spec, mode(args))  # type: ignore[arg-type]
+    units = render_units(spec, args)
     refuse_shadowing(list(units), mode(args))
     written = write_units(args.out, units, durable=False)
     if args.json:
