@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +81,23 @@ SETUP = r"""
 set -eu
 state=$1 name=$2
 shift 2
+# orchestrator itself (Sandbox.prepare lists it in $state/carry when it lives under /tmp,
+# /var/tmp or /run): held aside before those are replaced, put back at the same path after.
+i=0
+if [ -f "$state/carry" ]; then
+  while IFS= read -r path; do
+    i=$((i + 1)); mkdir -p "$state/carried/$i"; mount --bind "$path" "$state/carried/$i"
+  done < "$state/carry"
+fi
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp
+i=0
+if [ -f "$state/carry" ]; then
+  while IFS= read -r path; do
+    i=$((i + 1)); mkdir -p "$path"; mount --move "$state/carried/$i" "$path"
+  done < "$state/carry"
+fi
 if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=2755 tmpfs /var/log/journal; fi
 mount --bind "$state/etc-systemd-system" /etc/systemd/system
 mount --bind "$state/etc-containers" /etc/containers
@@ -206,6 +221,9 @@ class Sandbox:
 
     # ----- boot ----------------------------------------------------------------------------
     def prepare(self) -> None:
+        carry = carried_paths()
+        (self.root).mkdir(parents=True, exist_ok=True)
+        (self.root / "carry").write_text("".join(f"{path}\n" for path in carry))
         for sub in (
             "etc-systemd-system",
             "var-lib-containers",
@@ -474,6 +492,25 @@ class Sandbox:
         self.poweroff(timeout)
         if self.root.exists():
             shutil.rmtree(self.root)
+
+
+REPLACED_INSIDE = ("/tmp", "/var/tmp", "/run")
+
+
+def carried_paths() -> list[str]:
+    """Where this orchestrator lives (its source or installed package, its Python environment),
+    when that is below a directory the sandbox replaces: the sandbox carries them in, so that
+    `orchestrator apply` runs inside as on a host."""
+    import orchestrator
+
+    wanted = [str(Path(orchestrator.__file__).resolve().parent.parent), sys.prefix]
+    found: list[str] = []
+    for path in wanted:
+        real = os.path.realpath(path)
+        inside = any(real == r or real.startswith(r + "/") for r in REPLACED_INSIDE)
+        if inside and "\n" not in real and not any(real.startswith(f + "/") for f in found):
+            found = [f for f in found if not f.startswith(real + "/")] + [real]
+    return sorted(found)
 
 
 def _blank_password(line: str) -> str:

@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import orchestrator
-from orchestrator.errors import OrchestratorError, UsageError
+from orchestrator.errors import OrchestratorError
 from orchestrator.loader import load
 from orchestrator.models import Spec, unit_name
-from orchestrator.sandbox import HIDDEN_INSIDE, Sandbox
+from orchestrator.sandbox import Sandbox
 
 SHOW = [
     "Id", "ActiveState", "SubState", "Result", "NRestarts", "ExecMainStartTimestampMonotonic",
@@ -71,17 +70,8 @@ def copy_in(sandbox: Sandbox, path: str) -> Path:
 
 
 def orchestrator_argv(*args: str) -> list[str]:
-    """This very orchestrator, run inside the sandbox (which sees the host's files, except the
-    directories it replaces)."""
-    for place in (sys.executable, str(Path(orchestrator.__file__).parent)):
-        hidden = [
-            h for h in HIDDEN_INSIDE if Path(h) == Path(place) or Path(h) in Path(place).parents
-        ]
-        if hidden:
-            raise UsageError(
-                f"{place} is under {hidden[0]}, which a sandbox replaces: install orchestrator "
-                "elsewhere to use sandboxes"
-            )
+    """This very orchestrator, run inside the sandbox (which sees the host's files, and carries
+    in orchestrator's own when they live where the sandbox has directories of its own)."""
     return [sys.executable, "-m", "orchestrator", *args]
 
 

@@ -174,7 +174,6 @@ def _trial(args: argparse.Namespace) -> int:
 
     load([args.path])  # every error before anything boots
     secrets = _secrets(args.secret)
-    sandbox_run.orchestrator_argv()  # refuses an installation the sandbox cannot see
     check_host()
     box = Sandbox(args.name or f"run-{os.getpid()}")
     say = (lambda *_: None) if args.json else print

@@ -1,0 +1,24 @@
+"""Which of orchestrator's own directories a sandbox must carry in (pure path logic)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from orchestrator import sandbox
+
+
+def test_only_what_lives_under_replaced_directories_is_carried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "prefix", "/usr")
+    monkeypatch.setattr(sandbox.os.path, "realpath", lambda p, **_: p)
+    assert all(not p.startswith("/usr") for p in sandbox.carried_paths())
+    monkeypatch.setattr(sys, "prefix", "/var/tmp/clone/.venv")
+    carried = sandbox.carried_paths()
+    assert "/var/tmp/clone/.venv" in carried or any(
+        "/var/tmp/clone/.venv".startswith(p + "/") for p in carried
+    )
+    monkeypatch.setattr(sys, "prefix", "/tmpfoo/venv")  # not below /tmp
+    assert "/tmpfoo/venv" not in sandbox.carried_paths()
