@@ -50,13 +50,20 @@ def fill(template: str, *, definitions: str, user: bool, command: list[str]) -> 
 
 
 def rendered(definitions: str, user: bool) -> dict[str, str]:
+    """The units, running this very orchestrator: this interpreter, and the PYTHONPATH it runs
+    with, if any (so that an orchestrator that is not installed system-wide still runs)."""
     command = [sys.executable, "-m", "orchestrator"]
     directory = template_dir()
     texts = {name: (directory / name).read_text() for name in NAMES}
-    return {
+    units = {
         name: fill(text, definitions=definitions, user=user, command=command)
         for name, text in texts.items()
     }
+    pythonpath = os.environ.get("PYTHONPATH")
+    if pythonpath:
+        line = "Environment=" + quote_argv([f"PYTHONPATH={pythonpath}"]) + "\n"
+        units = {n: t.replace("[Service]\n", "[Service]\n" + line, 1) for n, t in units.items()}
+    return units
 
 
 def is_ours(path: str) -> bool:

@@ -181,3 +181,30 @@ def test_apply_user_removes_what_is_no_longer_declared(box: Sandbox) -> None:
     assert not (user_units(box) / "hello.service").exists()
     exists = as_user(box, "podman", "container", "exists", "hello", check=False)
     assert exists.returncode == 1
+
+
+def test_the_users_own_watcher_applies_edits(box: Sandbox) -> None:
+    """install-units --user: orchestrator-watch.service under the user's manager."""
+    with_v = DEFINITION.replace('depends_on = ["hello"]', 'environment = { V = "1" }')
+    directory = declare(box, with_v)
+    out = orchestrator(box, "install-units", "--user", "--definitions", str(directory)).stdout
+    assert "orchestrator-watch.service enabled and started" in out, out
+    active = as_user(box, "systemctl", "--user", "is-active", "orchestrator-watch.service")
+    assert active.stdout.strip() == "active"
+
+    def version() -> str:
+        result = as_user(box, "podman", "exec", "ticker", "sh", "-c", "echo $V", check=False)
+        return result.stdout.strip()
+
+    deadline = time.monotonic() + 60
+    while version() != "1" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert version() == "1"
+    declare(box, with_v.replace('V = "1"', 'V = "2"'))
+    deadline = time.monotonic() + 60
+    while version() != "2" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert version() == "2", "the watcher applied the edit"
+    out = orchestrator(box, "uninstall-units", "--user").stdout
+    assert "removed 3 unit file(s)" in out
+    assert as_user(box, "podman", "container", "exists", "ticker", check=False).returncode == 0
