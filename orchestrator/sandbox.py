@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -68,13 +69,26 @@ swap.target podman-auto-update.timer
 ACCOUNT_FILES = ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
 CONTAINERS_CONF = """\
 # Written by orchestrator for this sandbox: runc (crun refuses a hybrid cgroup layout) and
-# ulimits the sandbox may set (it cannot raise its hard limits).
+# ulimits no higher than the sandbox's own hard limits, which it cannot raise.
 [containers]
-default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
+default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]
 
 [engine]
 runtime = "runc"
 """
+
+
+def containers_conf() -> str:
+    """The sandbox's containers.conf. nproc counts every task of uid 0 on the host, podman's
+    threads included, and containers lack CAP_SYS_RESOURCE to exceed it: with nproc=1024 a
+    container's fork could fail while 50 containers started at once."""
+    limits = {}
+    for name, which in (("nofile", resource.RLIMIT_NOFILE), ("nproc", resource.RLIMIT_NPROC)):
+        hard = resource.getrlimit(which)[1]
+        limits[name] = 1048576 if hard == resource.RLIM_INFINITY else min(hard, 1048576)
+    return CONTAINERS_CONF.format(**limits)
+
+
 # Runs as PID 1 of the new namespaces, then becomes systemd. $1 state directory, $2 name, then
 # "DIR FSTYPE OPTIONS" triples for the cgroup hierarchies to mount again, rooted at our cgroup.
 SETUP = r"""
@@ -243,7 +257,7 @@ class Sandbox:
                 shutil.copytree("/etc/containers", containers, symlinks=True)
             else:
                 containers.mkdir()
-            (containers / "containers.conf").write_text(CONTAINERS_CONF)
+            (containers / "containers.conf").write_text(containers_conf())
         for target in ("/var/lib/containers", "/var/lib/orchestrator"):
             os.makedirs(target, exist_ok=True)  # the mount points must exist on the host
 
