@@ -8,6 +8,7 @@ way systemctl does: subscribe, match JobRemoved, then enqueue.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -115,6 +116,16 @@ class Systemd:
 
     def close(self) -> None:
         self.bus.close()
+
+    @staticmethod
+    def _interruptible(call: Callable[[], Any]) -> None:
+        """A bus wait or dispatch; a signal (SIGTERM to a watcher) interrupting it is no error."""
+        try:
+            call()
+        except Exception as exc:
+            if getattr(exc, "errno", None) in (-errno.EINTR, errno.EINTR):
+                return
+            raise SystemdError(f"talking to systemd: {_reason(exc)}") from None
 
     def __enter__(self) -> Systemd:
         return self
@@ -227,13 +238,14 @@ class Systemd:
         enqueued()
         deadline = time.monotonic() + timeout
         while waiting:
-            self.bus.process()  # dispatches queued signals to the handler
+            self._interruptible(self.bus.process)  # dispatches queued signals to the handler
             for job in [j for j in waiting if j in ended]:
                 outcome.results[waiting.pop(job)] = ended[job]
             left = deadline - time.monotonic()
             if not waiting or left <= 0:
                 break
-            self.bus.wait(int(min(0.1, left) * 1_000_000))
+            microseconds = int(min(0.1, left) * 1_000_000)
+            self._interruptible(lambda: self.bus.wait(microseconds))  # noqa: B023 - called here
         outcome.unfinished = sorted(waiting.values())
         return outcome
 

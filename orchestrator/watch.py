@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from orchestrator.apply import Options, apply
 from orchestrator.errors import DefinitionError, OrchestratorError
@@ -34,41 +35,47 @@ class Watcher:
     applies: int = 0
 
     def apply_once(self, why: str) -> bool:
-        """One load + apply; a line in the log either way. True when everything came up."""
+        """One load + apply; one line in the log either way. True when everything came up."""
         self.applies += 1
         number = self.applies
         started = time.monotonic()
         try:
+            ok, said = self._load_and_apply()
+        except Exception as exc:
+            ok, said = False, f"failed ({type(exc).__name__}), will retry on the next change: {exc}"
+        line = one_line(f"apply #{number} ({why}): {said} ({time.monotonic() - started:.2f} s)")
+        self.log(line)
+        notify("STATUS=" + line[:200])
+        return ok
+
+    def _load_and_apply(self) -> tuple[bool, str]:
+        try:
             spec = load(self.paths)
         except DefinitionError as exc:
             problems = "; ".join(str(p) for p in exc.problems)
-            self.log(f"apply #{number} ({why}): definitions invalid, nothing changed: {problems}")
-            notify(f"STATUS=apply #{number}: definitions invalid; the last good state stays")
-            return False
+            return False, f"definitions invalid, nothing changed: {problems}"
         try:
             units = render(spec, self.mode, cgroups_v1=self.mode == "user" and cgroups_v1())
             report = apply(units, self.options, sources=list(spec.files))
         except OrchestratorError as exc:
-            self.log(f"apply #{number} ({why}): failed, will retry on the next change: {exc}")
-            notify(f"STATUS=apply #{number} failed: {exc}")
-            return False
+            return False, f"failed, will retry on the next change: {exc}"
         done = [f"{verb} {', '.join(units)}" for verb, units in _summary(report.outcomes)]
         what = "; ".join(done) if done else "no changes"
         verdict = "ok" if report.ok else "NOT everything runs as declared"
         failed = [o.unit for o in report.outcomes if not o.ok]
         tail = f" (failed: {', '.join(failed)})" if failed else ""
-        seconds = time.monotonic() - started
-        self.log(f"apply #{number} ({why}): {verdict}{tail}: {what} ({seconds:.2f} s)")
-        notify(f"STATUS=apply #{number}: {verdict}, {what}")
-        return report.ok
+        return report.ok, f"{verdict}{tail}: {what}"
 
     def run(self, stop: threading.Event) -> None:
         import watchfiles
 
+        notify("READY=1")  # ready = watching: boot never waits for an apply of ours
+        before = fingerprint(self.paths)
         self.apply_once("start")
-        notify("READY=1")
         roots = _roots(self.paths)
         self.log(f"watching {', '.join(roots)}")
+        if fingerprint(self.paths) != before:  # edited during the first apply
+            self.apply_once("changed during the first apply")
         changes = watchfiles.watch(
             *roots,
             watch_filter=_definition_filter(self.paths),
@@ -102,21 +109,45 @@ def _roots(paths: list[str]) -> list[str]:
     return sorted(set(roots))
 
 
-def _definition_filter(paths: list[str]) -> Callable[[object, str], bool]:
+def _definition_filter(paths: list[str]) -> Callable[[Any, str], bool]:
     files = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
     dirs = [os.path.abspath(p) for p in paths if os.path.isdir(p)]
 
-    def wanted(_change: object, path: str) -> bool:
-        name = os.path.basename(path)
-        if name.startswith(".") or any(part.startswith(".") for part in Path(path).parts[1:-1]):
-            return False  # editors' lock and swap files, version control
+    def wanted(change: Any, path: str) -> bool:
         full = os.path.abspath(path)
         if full in files:
             return True
-        inside = any(full == d or full.startswith(d + os.sep) for d in dirs)
-        return inside and (name.endswith(".toml") or os.path.isdir(full))
+        for root in dirs:
+            if full == root or not full.startswith(root + os.sep):
+                continue
+            parts = Path(os.path.relpath(full, root)).parts
+            if any(part.startswith(".") for part in parts):
+                return False  # editors' lock and swap files, version control
+            deleted = getattr(change, "name", "") == "deleted"  # a directory moved away
+            return full.endswith(".toml") or os.path.isdir(full) or deleted
+        return False
 
     return wanted
+
+
+def fingerprint(paths: list[str]) -> list[tuple[str, int, int, int]]:
+    """What the definitions look like on disk (name, inode, size, mtime), to tell a change."""
+    from orchestrator.loader import find_files
+
+    found, _ = find_files(paths)
+    prints = []
+    for file in found:
+        try:
+            stat = os.stat(file)
+        except OSError:
+            continue
+        prints.append((file, stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return prints
+
+
+def one_line(text: str) -> str:
+    """Multi-line messages (a failed pull's output) as one journal line."""
+    return " | ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def _describe(group: Iterable[tuple[object, str]]) -> str:

@@ -64,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="if the new state does not come up, apply the newest generation that did",
     )
     parser.add_argument(
+        "--until-stable",
+        action="store_true",
+        help="apply again (up to 5 times) if the definitions changed while applying",
+    )
+    parser.add_argument(
         "--allow-empty",
         action="store_true",
         help="allow definitions that declare nothing (which removes every managed unit)",
@@ -108,14 +113,20 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator import history
     from orchestrator.apply import apply
     from orchestrator.errors import OrchestratorError
+    from orchestrator.watch import fingerprint
 
-    _, spec = load_paths(args, args.paths)
-    desired = render_units(spec, args)
     opts = options(args)
-    report = apply(
-        desired, opts, sources=list(spec.files), dry_run=args.dry_run,
-        allow_empty=args.allow_empty, show_plan=_shower(args),
-    )  # fmt: skip
+    for _ in range(5 if args.until_stable else 1):
+        before = fingerprint(args.paths or [paths.definitions_dir(args.user)])
+        sources, spec = load_paths(args, args.paths)
+        desired = render_units(spec, args)
+        report = apply(
+            desired, opts, sources=list(spec.files), dry_run=args.dry_run,
+            allow_empty=args.allow_empty, show_plan=_shower(args),
+        )  # fmt: skip
+        if fingerprint(sources) == before:
+            break
+        opts.say("the definitions changed while applying: applying again")
     if report.ok or not args.rollback_on_failure or args.dry_run:
         return finish(args, report)
     if report.generation is None:

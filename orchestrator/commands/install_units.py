@@ -55,15 +55,19 @@ def run(args: argparse.Namespace) -> int:
     units = selfunits.rendered(definitions, args.user)
     with Systemd(args.user) as systemd:
         selfunits.refuse_foreign(unit_dir)
-        os.makedirs(unit_dir, exist_ok=True)
-        for name, text in units.items():
-            write_atomic(unit_dir, name, text)
+        try:
+            os.makedirs(unit_dir, exist_ok=True)
+            for name, text in units.items():
+                write_atomic(unit_dir, name, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write into {unit_dir}: {exc.strerror}") from None
         entry = selfunits.ENTRY[args.mode]
         other = next(u for m, u in selfunits.ENTRY.items() if m != args.mode)
+        systemd.enable([entry])  # first, so that a failure never leaves neither mode enabled
         systemd.disable([other])
-        systemd.enable([entry])
         systemd.reload()
-        jobs = [("stop", other)] + ([] if args.no_start else [("start", entry)])
+        # restart: a watcher already running must pick up new definitions or a new interpreter
+        jobs = [("stop", other)] + ([] if args.no_start else [("restart", entry)])
         results = systemd.run_jobs(jobs, 120)
     started = results.results.get(entry)
     if not args.no_start and started != "done":

@@ -17,7 +17,8 @@ state stays in place. A failing apply is reported and retried on the next change
 SIGINT stop the watcher between applies.
 
 Under systemd (orchestrator-watch.service, `orchestrator install-units`) it reports readiness
-(Type=notify) after the first apply, and logs one line per apply to the journal.
+(Type=notify) once it watches, so boot never waits for it, and logs one line per apply to the
+journal.
 Only *.toml files count; hidden files (editors' lock and swap files) are ignored."""
 EPILOG = """\
 examples:
@@ -69,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
         say=lambda _: None,
     )
     stop = stop_on_signals()
-    watcher = Watcher(sources, options, mode(args), step_ms=args.debounce, log=log)  # type: ignore[arg-type]
+    watcher = Watcher(
+        sources, options, mode(args),  # type: ignore[arg-type]
+        step_ms=args.debounce, max_group_ms=max(2000, 5 * args.debounce), log=log,
+    )  # fmt: skip
     watcher.run(stop)
     sys.stdout.flush()
     return 0

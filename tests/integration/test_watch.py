@@ -119,6 +119,7 @@ def test_install_units_starts_the_watcher_which_applies(box: Sandbox) -> None:
     assert "orchestrator-watch.service enabled and started" in out
     state = show(box, "orchestrator-watch.service")
     assert (state["ActiveState"], state["UnitFileState"]) == ("active", "enabled")
+    until(lambda: bool(applies(box)), "the first apply is logged")  # ready = watching
     assert applies(box)[0].startswith("apply #1 (start): ok")
     until(lambda: answer() == "1", "echo answers 1")
 
