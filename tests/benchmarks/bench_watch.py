@@ -444,6 +444,9 @@ class Bench:
         if f"{WATCH} enabled and started" not in out:
             raise BenchError(f"install-units (watch) said:\n{out}")
         self.wait_answer("w0", us(time.monotonic()))
+        deadline = time.monotonic() + 60  # the watcher is ready before its first apply ends
+        while not self.apply_lines() and time.monotonic() < deadline:
+            time.sleep(0.05)
         edits = self.edits("watch", count)
         watcher = self.show([WATCH], ["ActiveState", "NRestarts"])[0]
         if watcher != {"ActiveState": "active", "NRestarts": "0"}:
