@@ -263,10 +263,13 @@ def _execute(
     # Enablement first: like `systemctl enable`, it changes what systemd has loaded, and the one
     # reload below picks it up (a reload before it leaves the units marked NeedDaemonReload).
     enable, disable = plan.units("enable"), [u for u in plan.units("disable") if u not in removed]
+    reenable = plan.units("reenable")
     systemd.enable(enable)
     systemd.disable(disable)
+    systemd.reenable(reenable)
     did("enable", enable)
     did("disable", disable)
+    did("reenable", reenable)
     reloaded = any(a.verb == "daemon-reload" for a in plan.actions)
     if reloaded:
         systemd.reload()

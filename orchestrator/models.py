@@ -230,6 +230,9 @@ def _directive_name(value: str) -> str:
         raise ValueError(f'expected a directive name like "Nice", got {values.show(value)}')
     if value in ("ExecStart", "Type", "NotifyAccess"):
         raise ValueError(f"{value}= is set by the orchestrator and cannot be overridden")
+    if value in ("Alias", "Also", "DefaultInstance"):
+        # enabling would then link, enable or disable unit names that are not ours
+        raise ValueError(f"{value}= is not supported: it reaches units orchestrator does not own")
     return value
 
 

@@ -16,7 +16,16 @@ from orchestrator.unitfile import mark_fields
 
 ChangeKind = Literal["create", "change", "remove", "unchanged"]
 Verb = Literal[
-    "pull", "stop", "disable", "remove", "write", "daemon-reload", "enable", "start", "restart"
+    "pull",
+    "stop",
+    "disable",
+    "remove",
+    "write",
+    "enable",
+    "reenable",
+    "daemon-reload",
+    "start",
+    "restart",
 ]
 
 
@@ -129,6 +138,16 @@ def _runtime(text: str | None) -> list[str]:
         if not skipping and line.strip() and not line.startswith(_NOT_RUNTIME_KEYS):
             kept.append(line)
     return kept
+
+
+def _section(text: str | None, header: str) -> list[str]:
+    lines, inside = [], False
+    for line in (text or "").splitlines():
+        if line.startswith("["):
+            inside = line.strip() == header
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
 
 
 def _installed(text: str) -> bool:
@@ -268,6 +287,12 @@ def _converge(
             actions.append(Action("enable", c.unit, "enabled = true"))
         elif enabled and not wanted:
             actions.append(Action("disable", c.unit, "enabled = false"))
+        elif (
+            wanted
+            and c.action == "change"
+            and _section(c.old, "[Install]") != _section(c.new, "[Install]")
+        ):
+            actions.append(Action("reenable", c.unit, "its [Install] section changed"))
     stale = sorted(u for u, s in observed.items() if s.need_reload)
     if any(c.action != "unchanged" for c in changes):
         actions.append(Action("daemon-reload", None, "unit files changed"))
@@ -275,7 +300,7 @@ def _converge(
         actions.append(Action("daemon-reload", None, f"systemd has stale units: {stale[0]}"))
     elif pending.reload:
         actions.append(Action("daemon-reload", None, "an interrupted apply had not reloaded"))
-    elif any(a.verb in ("enable", "disable") for a in actions):
+    elif any(a.verb in ("enable", "disable", "reenable") for a in actions):
         actions.append(Action("daemon-reload", None, "enablement changed"))
     for c in changes:
         if c.action == "remove" or c.unit in restarts:

@@ -154,6 +154,11 @@ class Systemd:
             # force=False: never replace a link that points elsewhere (e.g. a system alias)
             self._call(b"EnableUnitFiles", b"asbb", [u.encode() for u in units], False, False)
 
+    def reenable(self, units: list[str]) -> None:
+        """Links made again from the units' current [Install] sections."""
+        if units:
+            self._call(b"ReenableUnitFiles", b"asbb", [u.encode() for u in units], False, False)
+
     def disable(self, units: list[str]) -> None:
         if units:
             self._call(b"DisableUnitFiles", b"asb", [u.encode() for u in units], False)

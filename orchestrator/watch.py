@@ -20,6 +20,7 @@ from orchestrator.apply import Options, apply
 from orchestrator.errors import DefinitionError, OrchestratorError
 from orchestrator.host import cgroups_v1
 from orchestrator.loader import load
+from orchestrator.lock import BusyError
 from orchestrator.notify import notify
 from orchestrator.render import Mode, render
 
@@ -54,11 +55,17 @@ class Watcher:
         except DefinitionError as exc:
             problems = "; ".join(str(p) for p in exc.problems)
             return False, f"definitions invalid, nothing changed: {problems}"
-        try:
-            units = render(spec, self.mode, cgroups_v1=self.mode == "user" and cgroups_v1())
-            report = apply(units, self.options, sources=list(spec.files))
-        except OrchestratorError as exc:
-            return False, f"failed, will retry on the next change: {exc}"
+        units = render(spec, self.mode, cgroups_v1=self.mode == "user" and cgroups_v1())
+        for wait in (1, 2, 4, 8, 0):  # another apply holds the lock: wait for it, a while
+            try:
+                report = apply(units, self.options, sources=list(spec.files))
+                break
+            except BusyError as exc:
+                if not wait:
+                    return False, f"failed, will retry on the next change: {exc}"
+                time.sleep(wait)
+            except OrchestratorError as exc:
+                return False, f"failed, will retry on the next change: {exc}"
         done = [f"{verb} {', '.join(units)}" for verb, units in _summary(report.outcomes)]
         what = "; ".join(done) if done else "no changes"
         verdict = "ok" if report.ok else "NOT everything runs as declared"

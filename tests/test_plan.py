@@ -281,3 +281,11 @@ def test_jobs_that_finished_and_disabled_units_that_are_stopped_are_as_declared(
     assert as_declared(disabled, "inactive", "success")
     assert not as_declared(disabled, "inactive", "exit-code")
     assert not as_declared(service, "inactive", "success") and as_declared(service, "active", "")
+
+
+def test_a_changed_install_section_is_enabled_again() -> None:
+    old = unit("container")
+    new = old.replace("WantedBy=multi-user.target", "WantedBy=graphical.target")
+    plan = make_plan({"a.service": new}, {"a.service": old}, observed={"a.service": Seen()})
+    assert ("reenable", "a.service") in verbs_of(plan)
+    assert not plan.restarts, "an [Install] change restarts nothing"

@@ -34,12 +34,14 @@ def run(args: argparse.Namespace) -> int:
     present = [n for n in selfunits.NAMES if os.path.lexists(os.path.join(unit_dir, n))]
     ours = [n for n in present if selfunits.is_ours(os.path.join(unit_dir, n))]
     with Systemd(args.user) as systemd:
-        systemd.run_jobs([("stop", n) for n in selfunits.NAMES], 120)
+        result = systemd.run_jobs([("stop", n) for n in ours], 600)  # TimeoutStopSec=10min
         systemd.disable(ours)
         for name in ours:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(unit_dir, name))
         systemd.reload()
+    for unit in result.unfinished:
+        print(f"warning: {unit} did not stop within 10 minutes; its file is removed anyway")
     left = sorted(set(present) - set(ours))
     note = f"; left alone (not installed by orchestrator): {', '.join(left)}" if left else ""
     print(f"removed {len(ours)} unit file(s) from {unit_dir}{note}")

@@ -422,3 +422,17 @@ def test_a_job_that_finishes_and_a_disabled_container_are_as_declared(box: Sandb
     assert orchestrator(box, "status").returncode == 0
     declare(box, STATE_A)
     assert apply(box).returncode == 0
+
+
+def test_a_changed_install_section_makes_the_new_links(box: Sandbox) -> None:
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    before = show(box, "app.service")
+    wanted = app("A") + 'unit = { Install = { WantedBy = "graphical.target" } }\n'
+    declare(box, {**STATE_A, "app.toml": wanted})
+    result = apply(box)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (unit_dir(box) / "graphical.target.wants" / "app.service").is_symlink()
+    assert show(box, "app.service")["InvocationID"] == before["InvocationID"], "no restart"
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
