@@ -17,6 +17,8 @@ from pathlib import Path
 
 from orchestrator.errors import UsageError
 
+KEEP = 50  # generations kept; older ones are removed as new ones are recorded
+
 
 @dataclass(frozen=True)
 class Generation:
@@ -109,6 +111,8 @@ def record(
             "note": note}  # fmt: skip
     (work / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     os.rename(work, root / str(number))
+    for old in sorted(int(e.name) for e in root.iterdir() if e.name.isdigit())[:-KEEP]:
+        shutil.rmtree(root / str(old), ignore_errors=True)
     return number
 
 

@@ -96,6 +96,15 @@ class Health(Model):
         return value
 
 
+def _no_colon(path: str) -> str:
+    if ":" in path:
+        raise ValueError(
+            f"podman splits --volume at colons, so this path cannot be mounted: "
+            f"{values.show(path)} (rename it, or the directory it is in)"
+        )
+    return path
+
+
 class Mount(Model):
     """A volume mount: a bind mount of a host path or a named volume."""
 
@@ -126,11 +135,16 @@ class Mount(Model):
     @classmethod
     def _source(cls, value: str, info: ValidationInfo) -> str:
         if value.startswith("/"):
-            return os.path.normpath(value)
+            return _no_colon(os.path.normpath(value))
         if value in (".", "..") or value.startswith(("./", "../")):
             base = (info.context or {}).get("base_dir", ".")
-            return os.path.normpath(os.path.join(base, value))
+            return _no_colon(os.path.normpath(os.path.join(base, value)))
         return values.name(value, "a host path (absolute, or starting with ./) or a volume name")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return _no_colon(value)
 
     @field_validator("options")
     @classmethod
@@ -288,7 +302,14 @@ class Container(Model):
     @classmethod
     def _env_files(cls, value: list[str], info: ValidationInfo) -> list[str]:
         base = (info.context or {}).get("base_dir", ".")
-        return [os.path.normpath(os.path.join(base, path)) for path in value]
+        paths = [os.path.normpath(os.path.join(base, path)) for path in value]
+        for path in paths:
+            if "," in path:
+                raise ValueError(
+                    f"podman splits --env-file at commas, so this path cannot be used: "
+                    f"{values.show(path)} (rename it, or the directory it is in)"
+                )
+        return paths
 
     @field_validator("networks")
     @classmethod

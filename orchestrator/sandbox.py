@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -264,8 +265,13 @@ class Sandbox:
     def hide(self, path: str) -> None:
         """From the next boot on, the sandbox sees an empty directory at path (e.g. to show that
         containers start at boot with orchestrator itself uninstalled)."""
-        if not os.path.isdir(path) or "\n" in path:
+        if "\n" in path:
+            raise UsageError(f"cannot hide {path!r}: a newline in a path")
+        if not os.path.isdir(path):
             raise UsageError(f"cannot hide {path!r}: not a directory")
+        real = os.path.realpath(path)
+        if any(real == r or real.startswith(r + "/") for r in REPLACED_INSIDE):
+            raise UsageError(f"cannot hide {path!r}: the sandbox has its own {real}")
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "hidden", "a") as handle:
             handle.write(os.path.abspath(path) + "\n")
@@ -275,6 +281,12 @@ class Sandbox:
         (password hashes blanked) with the user added are bound over /etc's when the sandbox
         boots, so the host's are never written. Call before boot. Returns the home directory,
         which lives in the state directory."""
+        from orchestrator.values import NAME_RE
+
+        if not NAME_RE.fullmatch(user) or not user[0].isalpha() or len(user) > 32:
+            raise UsageError(f"a user name like tester, got {user!r}")
+        if not 1000 <= uid < 60000 or not re.fullmatch(r"[0-9]+:[0-9]+", subids):
+            raise UsageError(f"uid 1000-59999 and subordinate ids START:COUNT, got {uid}, {subids}")
         private = self.root / "etc-private"
         if not private.exists():
             private.mkdir(parents=True)
@@ -521,7 +533,12 @@ def carried_paths() -> list[str]:
     found: list[str] = []
     for path in wanted:
         real = os.path.realpath(path)
-        inside = any(real == r or real.startswith(r + "/") for r in REPLACED_INSIDE)
+        if real in REPLACED_INSIDE:  # carrying all of the host's /tmp in would defeat the point
+            raise UsageError(
+                f"orchestrator runs from {real} itself, which a sandbox replaces: install it in "
+                "a directory of its own"
+            )
+        inside = any(real.startswith(r + "/") for r in REPLACED_INSIDE)
         if inside and "\n" not in real and not any(real.startswith(f + "/") for f in found):
             found = [f for f in found if not f.startswith(real + "/")] + [real]
     return sorted(found)

@@ -59,9 +59,12 @@ def rendered(definitions: str, user: bool) -> dict[str, str]:
         name: fill(text, definitions=definitions, user=user, command=command)
         for name, text in texts.items()
     }
-    pythonpath = os.environ.get("PYTHONPATH")
-    if pythonpath:
-        line = "Environment=" + quote_argv([f"PYTHONPATH={pythonpath}"]) + "\n"
+    entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]
+    if entries:  # absolute: the units run in /
+        pythonpath = os.pathsep.join(os.path.abspath(e) for e in entries)
+        if '"' in pythonpath or "\\" in pythonpath or "$" in pythonpath:
+            raise UsageError(f"PYTHONPATH {pythonpath!r} cannot be written into a unit as is")
+        line = f'Environment="PYTHONPATH={escape_specifiers(pythonpath)}"\n'
         units = {n: t.replace("[Service]\n", "[Service]\n" + line, 1) for n, t in units.items()}
     return units
 

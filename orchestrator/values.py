@@ -291,6 +291,8 @@ def tmpfs(value: str) -> str:
 
 
 def device(value: str) -> str:
+    if "," in value:
+        raise ValueError(f"podman splits --device at commas, got {show(value)}")
     parts = value.split(":")
     expected = '"HOST[:CONTAINER][:PERMISSIONS]" with absolute paths and permissions from "rwm"'
     if len(parts) > 3 or not parts[0].startswith("/"):

@@ -175,3 +175,16 @@ def test_errors_name_absolute_paths_when_run_from_the_root(
     with pytest.raises(DefinitionError) as caught:
         load([str(bad)])
     assert caught.value.problems[0].file == str(bad)
+
+
+def test_a_definitions_directory_podman_cannot_take_is_refused_by_name(tmp_path: Path) -> None:
+    """Relative paths resolve against the file's directory; a colon there would break --volume
+    and a comma --env-file, so validate says so instead of podman at start."""
+    directory = tmp_path / "deploy:2024,a"
+    directory.mkdir()
+    write(directory / "web.toml", '[container.web]\nimage = "x:1"\nvolumes = ["./site:/srv"]\n'
+          'env_files = ["web.env"]\n')  # fmt: skip
+    with pytest.raises(DefinitionError) as caught:
+        load([str(directory)])
+    messages = " ".join(str(p) for p in caught.value.problems)
+    assert "splits --volume at colons" in messages and "splits --env-file at commas" in messages

@@ -22,3 +22,16 @@ def test_only_what_lives_under_replaced_directories_is_carried(
     )
     monkeypatch.setattr(sys, "prefix", "/tmpfoo/venv")  # not below /tmp
     assert "/tmpfoo/venv" not in sandbox.carried_paths()
+
+
+def test_a_sandbox_refuses_to_hide_what_it_replaces_and_bad_users(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    box = sandbox.Sandbox("paths", "/var/lib/orchestrator-sandboxes-unit")
+    with pytest.raises(sandbox.UsageError):
+        box.hide("/tmp")
+    with pytest.raises(sandbox.UsageError):
+        box.add_user("bad:name", 1500)
+    with pytest.raises(sandbox.UsageError):
+        box.add_user("tester", 0)
+    assert not box.root.exists(), "nothing was written"
