@@ -83,21 +83,50 @@ class Watcher:
         self.log(f"watching {', '.join(roots)}")
         if fingerprint(self.paths) != before:  # edited during the first apply
             self.apply_once("changed during the first apply")
-        changes = watchfiles.watch(
-            *roots,
-            watch_filter=_definition_filter(self.paths),
-            step=self.step_ms,
-            debounce=self.max_group_ms,
-            stop_event=stop,
-            rust_timeout=1000,
-            raise_interrupt=False,
-        )
-        for group in changes:
-            if stop.is_set():
-                break
-            self.apply_once(_describe(group))
+        watched, missing = _identity(roots), False
+        while not stop.is_set():
+            identity = _identity(roots)
+            if None in identity:  # a watched directory is gone: wait for it to come back
+                if not missing:
+                    self.log("a watched directory is gone; waiting for it to come back")
+                missing = True
+                stop.wait(1)
+                continue
+            if identity != watched:  # replaced (rm + mkdir, a symlink swapped): a new watch
+                self.apply_once("a watched directory was replaced")
+            watched, missing = identity, False
+            changes = watchfiles.watch(
+                *roots,
+                watch_filter=_definition_filter(self.paths),
+                step=self.step_ms,
+                debounce=self.max_group_ms,
+                stop_event=stop,
+                rust_timeout=1000,
+                yield_on_timeout=True,
+                raise_interrupt=False,
+            )
+            for group in changes:
+                if stop.is_set():
+                    break
+                if _identity(roots) != identity:  # its watch is dead: make a new one
+                    break
+                if group:
+                    self.apply_once(_describe(group))
         notify("STOPPING=1")
         self.log("stopped")
+
+
+def _identity(roots: list[str]) -> list[tuple[int, int] | None]:
+    """Which directories the roots are now (a symlink followed): a new one needs a new watch."""
+    found: list[tuple[int, int] | None] = []
+    for root in roots:
+        try:
+            stat = os.stat(root)
+        except OSError:
+            found.append(None)
+            continue
+        found.append((stat.st_dev, stat.st_ino))
+    return found
 
 
 def _summary(outcomes: Iterable[object]) -> list[tuple[str, list[str]]]:

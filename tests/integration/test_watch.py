@@ -170,6 +170,18 @@ def test_a_deleted_definition_removes_its_container(box: Sandbox) -> None:
     assert exists.returncode == 1
 
 
+def test_a_replaced_definitions_directory_is_watched_again(box: Sandbox) -> None:
+    """A deploy that swaps the whole directory (rm -rf + a fresh copy): the old watch is dead."""
+    old = defs(box).with_name("defs.old")
+    defs(box).rename(old)
+    shutil.copytree(old, defs(box))
+    shutil.rmtree(old)
+    write(box, "echo.toml", echo("5"))
+    until(lambda: answer() == "5", "the edit in the new directory is applied")
+    write(box, "echo.toml", echo("2"))
+    until(lambda: answer() == "2", "and the next one")
+
+
 def test_sigterm_stops_the_watcher_cleanly_and_leaves_containers_alone(box: Sandbox) -> None:
     echo_before = show(box, "echo.service")
     box.run(["systemctl", "stop", "orchestrator-watch.service"])
