@@ -270,7 +270,9 @@ class Sandbox:
         if not os.path.isdir(path):
             raise UsageError(f"cannot hide {path!r}: not a directory")
         real = os.path.realpath(path)
-        if any(real == r or real.startswith(r + "/") for r in REPLACED_INSIDE):
+        replaced = any(real == r or real.startswith(r + "/") for r in REPLACED_INSIDE)
+        carried = any(real == c or real.startswith(c + "/") for c in carried_paths())
+        if replaced and not carried:
             raise UsageError(f"cannot hide {path!r}: the sandbox has its own {real}")
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "hidden", "a") as handle:
