@@ -110,15 +110,28 @@ def options(args: argparse.Namespace) -> Options:
 
 
 def run(args: argparse.Namespace) -> int:
+    import time
+
     from orchestrator import history
     from orchestrator.apply import apply
-    from orchestrator.errors import OrchestratorError
+    from orchestrator.errors import DefinitionError, OrchestratorError
     from orchestrator.watch import fingerprint
 
     opts = options(args)
-    for _ in range(5 if args.until_stable else 1):
-        before = fingerprint(args.paths or [paths.definitions_dir(args.user)])
-        sources, spec = load_paths(args, args.paths)
+    given = args.paths or [paths.definitions_dir(args.user)]
+    for attempt in range(5 if args.until_stable else 1):
+        before = fingerprint(given)
+        try:
+            sources, spec = load_paths(args, args.paths)
+        except DefinitionError:
+            # caught mid-change (a checkout half done): load again once the files settle
+            if attempt == 4 or not args.until_stable:
+                raise
+            time.sleep(0.5)
+            if fingerprint(given) == before:
+                raise
+            opts.say("the definitions changed while being read: reading them again")
+            continue
         desired = render_units(spec, args)
         report = apply(
             desired, opts, sources=list(spec.files), dry_run=args.dry_run,
