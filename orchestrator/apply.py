@@ -24,7 +24,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.plan import Pending, Plan, as_declared, make_plan
 from orchestrator.systemd import Systemd, UnitState
 from orchestrator.unitdir import read_unit_dir, refuse_shadowing, remove_temp_files, write_atomic
-from orchestrator.unitfile import mark_fields
+from orchestrator.unitfile import container_name, declares_health
 
 # A started unit counts as up once it has stayed active this long: a container that exits right
 # after it started is briefly active.
@@ -294,15 +294,6 @@ def _execute(
     return ApplyReport(plan, outcomes, ok, False, wrote, removed, reloaded)
 
 
-def _health_declared(text: str) -> bool:
-    return mark_fields(text).get("Health") == "yes"
-
-
-def _container(text: str) -> str | None:
-    fields = mark_fields(text)
-    return fields.get("Name") if fields.get("Kind") == "container" else None
-
-
 def _settle(
     systemd: Systemd,
     desired: dict[str, str],
@@ -324,8 +315,8 @@ def _settle(
             young = state.running and now_us - state.active_since_us < options.settle * 1e6
             if state.changing or young:
                 waiting.append(unit)
-            elif state.running and _health_declared(desired[unit]):
-                name = _container(desired[unit]) or ""
+            elif state.running and declares_health(desired[unit]):
+                name = container_name(desired[unit]) or ""
                 if podman.health(name) not in ("healthy", "unhealthy"):
                     waiting.append(unit)
         if not waiting or time.monotonic() > deadline:
@@ -364,8 +355,8 @@ def _outcomes(
             outcome.ok = steady_us >= options.settle * 1e6
         if outcome.job.startswith("refused"):
             outcome.ok = False  # systemd would not start or restart it: not as declared
-        if outcome.ok and change.unit in checked and _health_declared(text):
-            outcome.health = podman.health(_container(text) or "")
+        if outcome.ok and change.unit in checked and declares_health(text):
+            outcome.health = podman.health(container_name(text) or "")
             outcome.ok = outcome.health == "healthy"
         if not outcome.ok:
             outcome.journal = journal.tail(change.unit, user=options.user)

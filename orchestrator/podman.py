@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+from typing import Protocol
+
 from orchestrator import run as runner
 
 PODMAN = "podman"
+
+
+class Runner(Protocol):
+    def __call__(self, argv: list[str], *, check: bool) -> subprocess.CompletedProcess[str]: ...
+
+
 HEALTH_TEMPLATES = ("{{.State.Health.Status}}", "{{.State.Healthcheck.Status}}")
 
 
@@ -18,10 +27,11 @@ def pull(image: str, *, quiet: bool) -> None:
     runner.run(argv, capture=quiet)
 
 
-def health(container: str) -> str:
-    """healthy, unhealthy, starting, or "" when podman reports nothing (no container)."""
+def health(container: str, run: Runner = runner.run) -> str:
+    """healthy, unhealthy, starting, or "" when podman reports nothing (no container). run
+    executes podman: here, or e.g. inside a sandbox (Sandbox.run)."""
     for template in HEALTH_TEMPLATES:
-        result = runner.run([PODMAN, "inspect", "--format", template, container], check=False)
+        result = run([PODMAN, "inspect", "--format", template, container], check=False)
         status = result.stdout.strip()
         if result.returncode == 0 and status and "no value" not in status:
             return status

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator import podman
+from orchestrator.apply import SETTLE_SECONDS
 from orchestrator.errors import OrchestratorError
 from orchestrator.loader import load
 from orchestrator.models import Spec, unit_name
@@ -24,9 +26,7 @@ SHOW = [
     "Id", "ActiveState", "SubState", "Result", "NRestarts", "ExecMainStartTimestampMonotonic",
     "ActiveEnterTimestampMonotonic",
 ]  # fmt: skip
-# A unit counts as up once it has stayed active this long: a container that exits right after
-# it started is briefly active.
-STEADY_US = 1_500_000
+STEADY_US = int(SETTLE_SECONDS * 1_000_000)  # as apply judges: up once it stayed active
 
 
 @dataclass
@@ -137,12 +137,7 @@ def observe(sandbox: Sandbox, spec: Spec, *, enabled_only: bool = False) -> list
 
 
 def health(sandbox: Sandbox, container: str) -> str:
-    for template in ("{{.State.Health.Status}}", "{{.State.Healthcheck.Status}}"):
-        result = sandbox.run(["podman", "inspect", "--format", template, container], check=False)
-        status = result.stdout.strip()
-        if result.returncode == 0 and status and "no value" not in status:
-            return status
-    return "starting"
+    return podman.health(container, sandbox.run) or "starting"
 
 
 def wait(

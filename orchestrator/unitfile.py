@@ -47,3 +47,13 @@ def mark_fields(text: str) -> dict[str, str]:
             key, _, value = stripped.partition("=")
             fields[key.strip()] = value.strip()
     return fields
+
+
+def declares_health(text: str) -> bool:
+    """A container unit whose definition has a health check (render marks it)."""
+    return mark_fields(text).get("Health") == "yes"
+
+
+def container_name(text: str) -> str | None:
+    fields = mark_fields(text)
+    return fields.get("Name") if fields.get("Kind") == "container" else None

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.plan import as_declared
     from orchestrator.systemd import Systemd
     from orchestrator.unitdir import read_unit_dir
-    from orchestrator.unitfile import mark_fields
+    from orchestrator.unitfile import declares_health, mark_fields
 
     managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
     containers = {u: mark_fields(t) for u, t in managed.items()}
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     for unit, fields in containers.items():
         state = states[unit]
         health = ""
-        if fields.get("Health") == "yes":
+        if declares_health(managed[unit]):
             health = podman.health(fields.get("Name", "")) if state.running else "-"
         uptime = (now_us - state.active_since_realtime_us) / 1e6 if state.running else None
         ok = as_declared(managed[unit], state.active, state.result) and health in (

@@ -24,27 +24,24 @@ test_ prefix): run it by hand. Exit 1 if something misbehaves.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
+import sandboxed
+from sandboxed import BenchError, load_average
+
 from orchestrator.apply import SETTLE_SECONDS
-from orchestrator.errors import OrchestratorError
-from orchestrator.sandbox import ROOT_ENV, Sandbox
+from orchestrator.sandbox import Sandbox
 from orchestrator.testimage import DEFAULT_REF
 
-ROOT = "/var/lib/orchestrator-sandboxes-bench"
 NAME = "bench-apply"
 IMAGE = DEFAULT_REF
 # PID 1 of each container is a shell that exits on SIGTERM: a stop takes no stop timeout.
@@ -53,10 +50,6 @@ NOOP_BUDGET = 1.0  # seconds: the issue says a no-op apply should take well unde
 APPLY_TIMEOUT = 600  # seconds for one apply process, from the host
 
 Stats = dict[str, float]
-
-
-class BenchError(Exception):
-    pass
 
 
 def stats(values: Sequence[float]) -> Stats:
@@ -115,10 +108,6 @@ def condensed(data: dict[str, Any]) -> str:
     lines += [json.dumps({k: v for k, v in u.items() if k != "journal"}) for u in units]
     lines += [f"--- journal of {u['unit']} ---\n{u['journal']}" for u in units if u.get("journal")]
     return "\n".join(lines)
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class Bench:
@@ -356,36 +345,6 @@ def report(r: Result) -> None:
                   f"{NOOP_BUDGET:g} s: {verdict}")  # fmt: skip
 
 
-@contextlib.contextmanager
-def sigterm_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C does, so that the sandbox is torn down."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def teardown(box: Sandbox) -> None:
-    """Destroy the sandbox without letting a second Ctrl-C or a SIGTERM cut the teardown short
-    (destroy is bounded: poweroff, then SIGKILL after its timeout)."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        print(f"tearing down sandbox {NAME} ...", file=sys.stderr, flush=True)
-        start = time.monotonic()
-        box.destroy()
-        with contextlib.suppress(OSError):  # not empty (another sandbox there) or already gone
-            os.rmdir(ROOT)
-        print(f"  torn down in {time.monotonic() - start:.2f} s", file=sys.stderr, flush=True)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def parse_sizes(text: str) -> list[int]:
     try:
         sizes = [int(part) for part in text.split(",") if part.strip()]
@@ -412,44 +371,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.change_repeat < 1:
         parser.error("--repeat and --change-repeat must be at least 1")
-    if os.geteuid() != 0:
-        print("bench_apply: needs root (it boots a sandbox)", file=sys.stderr)
-        return 1
-    box = Sandbox(NAME, ROOT)
-    if box.pid is not None:
-        print(
-            f"bench_apply: sandbox {NAME} is already running (PID {box.pid}); another run? "
-            f"Stop it with: {ROOT_ENV}={ROOT} orchestrator sandbox down {NAME}",
-            file=sys.stderr,
-        )
-        return 1
-    status = 1
-    with sigterm_as_exit():
-        try:
-            if box.exists:  # left by a run that was killed: ours by name and root
-                box.destroy()
-            result = run_all(box, args.sizes, args.repeat, args.change_repeat)
-            report(result)
-            if args.json:
-                print(json.dumps(asdict(result), indent=2))
-            status = 0
-        except BenchError as exc:
-            print(f"bench_apply: FAILED: {exc}", file=sys.stderr)
-        except OrchestratorError as exc:
-            print(f"bench_apply: FAILED: {exc}", file=sys.stderr)
-        except KeyboardInterrupt:
-            print("bench_apply: interrupted", file=sys.stderr)
-            status = 130
-        finally:
-            if args.keep and box.pid is not None:
-                print(
-                    f"sandbox {NAME} kept: {ROOT_ENV}={ROOT} orchestrator sandbox exec {NAME} -- "
-                    f"CMD...; remove it with: {ROOT_ENV}={ROOT} orchestrator sandbox down {NAME}",
-                    file=sys.stderr,
-                )
-            else:
-                teardown(box)
-    return status
+
+    def work(box: Sandbox) -> None:
+        result = run_all(box, args.sizes, args.repeat, args.change_repeat)
+        report(result)
+        if args.json:
+            print(json.dumps(asdict(result), indent=2))
+
+    return sandboxed.run("bench_apply", NAME, args.keep, work)
 
 
 if __name__ == "__main__":

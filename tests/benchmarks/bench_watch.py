@@ -36,28 +36,26 @@ prefix): run it by hand. Exit 1 if something misbehaves.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import itertools
 import json
 import os
 import re
-import signal
 import socket
 import statistics
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any
 
-from orchestrator.errors import OrchestratorError
-from orchestrator.sandbox import ROOT_ENV, Sandbox
+import sandboxed
+from sandboxed import BenchError, load_average
+
+from orchestrator.sandbox import Sandbox
 from orchestrator.testimage import DEFAULT_REF
 
-ROOT = "/var/lib/orchestrator-sandboxes-bench"
 NAME = "bench-watch"
 IMAGE = DEFAULT_REF
 PORT = 8290  # this benchmark's range is 8290-8299
@@ -86,10 +84,6 @@ STAMPS = (
     "InactiveExitTimestampMonotonic",
     "ActiveEnterTimestampMonotonic",
 )
-
-
-class BenchError(Exception):
-    pass
 
 
 def echo(version: str) -> str:
@@ -135,10 +129,6 @@ def us(seconds: float) -> int:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
-
-
-def load_average() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 # ----- the measurements -------------------------------------------------------------------------
@@ -634,36 +624,6 @@ def report(r: Result) -> None:
         print(f"NOTE: {note}")
 
 
-@contextlib.contextmanager
-def sigterm_as_exit() -> Iterator[None]:
-    """SIGTERM unwinds like Ctrl-C does, so that the sandbox is torn down."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def teardown(box: Sandbox) -> None:
-    """Destroy the sandbox; a second Ctrl-C or a SIGTERM cannot cut it short (destroy is bounded:
-    poweroff, then SIGKILL after its timeout)."""
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        print(f"tearing down sandbox {NAME} ...", file=sys.stderr, flush=True)
-        start = time.monotonic()
-        box.destroy()
-        with contextlib.suppress(OSError):  # not empty (another sandbox there) or already gone
-            os.rmdir(ROOT)
-        print(f"  torn down in {time.monotonic() - start:.2f} s", file=sys.stderr, flush=True)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--edits", type=int, default=12, help="saves per mode (default 12)")
@@ -672,36 +632,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.edits < 1 or args.boots < 0:
         parser.error("--edits must be at least 1 and --boots at least 0")
-    if os.geteuid() != 0:
-        print("bench_watch: needs root (it boots a sandbox)", file=sys.stderr)
-        return 1
-    box = Sandbox(NAME, ROOT)
-    if box.pid is not None:
-        print(f"bench_watch: sandbox {NAME} is already running (PID {box.pid}); another run? "
-              f"Stop it with: {ROOT_ENV}={ROOT} orchestrator sandbox down {NAME}",
-              file=sys.stderr)  # fmt: skip
-        return 1
-    status = 1
-    with sigterm_as_exit():
-        try:
-            if box.exists:  # left by a run that was killed: ours by name and root
-                box.destroy()
-            result = run_all(box, args.edits, args.boots)
-            report(result)
-            status = 0
-        except (BenchError, OrchestratorError) as exc:
-            print(f"bench_watch: FAILED: {exc}", file=sys.stderr)
-        except KeyboardInterrupt:
-            print("bench_watch: interrupted", file=sys.stderr)
-            status = 130
-        finally:
-            if args.keep and box.pid is not None:
-                print(f"sandbox {NAME} kept: {ROOT_ENV}={ROOT} orchestrator sandbox exec {NAME} "
-                      f"-- CMD...; remove it with: {ROOT_ENV}={ROOT} orchestrator sandbox down "
-                      f"{NAME}", file=sys.stderr)  # fmt: skip
-            else:
-                teardown(box)
-    return status
+
+    def work(box: Sandbox) -> None:
+        report(run_all(box, args.edits, args.boots))
+
+    return sandboxed.run("bench_watch", NAME, args.keep, work)
 
 
 if __name__ == "__main__":

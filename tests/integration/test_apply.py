@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandboxes import booted
 
 from orchestrator.sandbox import Sandbox
 from orchestrator.testimage import DEFAULT_REF
@@ -22,7 +23,6 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
 ]
-STATE = "/var/lib/orchestrator-sandboxes-test"
 IMAGE = DEFAULT_REF
 # PID 1 of a container is a shell that exits on SIGTERM, so stops take no stop timeout.
 LOOP = "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"
@@ -59,16 +59,8 @@ STATE_B = {"web.toml": WEB, "db.toml": DB, "app.toml": app("B"), "fresh.toml": c
 
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
-    sandbox = Sandbox("apply", STATE)
-    sandbox.destroy()
-    try:
-        sandbox.boot()
-        sandbox.import_test_image(IMAGE)
+    with booted("apply") as sandbox:
         yield sandbox
-    finally:
-        sandbox.destroy()
-        if os.path.isdir(STATE) and not os.listdir(STATE):
-            os.rmdir(STATE)
 
 
 def defs(box: Sandbox) -> Path:

@@ -15,6 +15,7 @@ import pytest
 from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sandboxes import STATE, booted
 
 from orchestrator import sandbox_run
 from orchestrator.loader import load
@@ -27,23 +28,14 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-STATE = "/var/lib/orchestrator-sandboxes-test"
 OFFLINE = ROOT / "examples" / "offline"
 SETS = Path(__file__).parent / "sets"
 
 
 @pytest.fixture(scope="module")
 def box(host_before: dict[str, object]) -> Iterator[Sandbox]:
-    sandbox = Sandbox("it", STATE)
-    sandbox.destroy()  # a leftover from an interrupted run
-    try:
-        sandbox.boot()
-        sandbox.import_test_image(DEFAULT_REF)
+    with booted("it") as sandbox:
         yield sandbox
-    finally:
-        sandbox.destroy()
-        if os.path.isdir(STATE) and not os.listdir(STATE):
-            os.rmdir(STATE)
 
 
 def bring_up(box: Sandbox) -> list[sandbox_run.UnitReport]:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sandboxes import booted
 
 from orchestrator.sandbox import Sandbox
 from orchestrator.testimage import DEFAULT_REF
@@ -22,7 +23,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-STATE = "/var/lib/orchestrator-sandboxes-test"
 USER, UID = "tester", 1500
 RUNTIME = f"/run/user/{UID}"
 SOURCE = "/run/orchestrator-source"  # the repository, bound where the user can read it
@@ -59,12 +59,8 @@ def site_packages() -> str:
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     packages = site_packages()
-    sandbox = Sandbox("user", STATE)
-    sandbox.destroy()
-    try:
-        home = sandbox.add_user(USER, UID)
-        sandbox.boot()
-        sandbox.import_test_image(DEFAULT_REF)
+    home: list[Path] = []
+    with booted("user", lambda box: home.append(box.add_user(USER, UID))) as sandbox:
         sandbox.run(["sh", "-c", f'mkdir -p {SOURCE} && mount --bind "$0" {SOURCE}', str(ROOT)])
         sandbox.run(["loginctl", "enable-linger", USER])
         wait_for_user_manager(sandbox)
@@ -72,15 +68,11 @@ def box() -> Iterator[Sandbox]:
         sandbox.run(["podman", "save", "--quiet", "-o", str(archive), DEFAULT_REF])
         archive.chmod(0o644)
         sandbox.share.chmod(0o755)
-        sandbox.home = home  # type: ignore[attr-defined]
+        sandbox.home = home[0]  # type: ignore[attr-defined]
         sandbox.packages = packages  # type: ignore[attr-defined]
         as_user(sandbox, "podman", "load", "--quiet", "-i", str(archive))
         archive.unlink()
         yield sandbox
-    finally:
-        sandbox.destroy()
-        if os.path.isdir(STATE) and not os.listdir(STATE):
-            os.rmdir(STATE)
 
 
 def wait_for_user_manager(box: Sandbox) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from sandboxes import booted
 
 from orchestrator.sandbox import Sandbox
 from orchestrator.testimage import DEFAULT_REF
@@ -23,7 +24,6 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
-STATE = "/var/lib/orchestrator-sandboxes-test"
 LOOP = "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"
 PORT = 8194
 
@@ -47,16 +47,8 @@ def looper(name: str, **extra: str) -> str:
 
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
-    sandbox = Sandbox("watch", STATE)
-    sandbox.destroy()
-    try:
-        sandbox.boot()
-        sandbox.import_test_image(DEFAULT_REF)
+    with booted("watch") as sandbox:
         yield sandbox
-    finally:
-        sandbox.destroy()
-        if os.path.isdir(STATE) and not os.listdir(STATE):
-            os.rmdir(STATE)
 
 
 def defs(box: Sandbox) -> Path:

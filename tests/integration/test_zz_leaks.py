@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups
+from sandboxes import STATE
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(os.geteuid() != 0, reason="sandboxes need root"),
 ]
-STATE = "/var/lib/orchestrator-sandboxes-test"
 
 
 def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
