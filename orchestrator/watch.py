@@ -34,10 +34,12 @@ class Watcher:
     max_group_ms: int = 2000  # a group never waits longer than this
     log: Callable[[str], None] = print
     applies: int = 0
+    loaded: list[tuple[str, int, int, int]] | None = None  # the files as the last apply read them
 
     def apply_once(self, why: str) -> bool:
         """One load + apply; one line in the log either way. True when everything came up."""
         self.applies += 1
+        self.loaded = fingerprint(self.paths)
         number = self.applies
         started = time.monotonic()
         try:
@@ -77,12 +79,9 @@ class Watcher:
         import watchfiles
 
         notify("READY=1")  # ready = watching: boot never waits for an apply of ours
-        before = fingerprint(self.paths)
         self.apply_once("start")
         roots = _roots(self.paths)
         self.log(f"watching {', '.join(roots)}")
-        if fingerprint(self.paths) != before:  # edited during the first apply
-            self.apply_once("changed during the first apply")
         watched, missing = _identity(roots), False
         while not stop.is_set():
             identity = _identity(roots)
@@ -105,6 +104,7 @@ class Watcher:
                 yield_on_timeout=True,
                 raise_interrupt=False,
             )
+            unwatched = True  # until the first group, edits may have gone unseen
             for group in changes:
                 if stop.is_set():
                     break
@@ -112,6 +112,11 @@ class Watcher:
                     break
                 if group:
                     self.apply_once(_describe(group))
+                elif unwatched and fingerprint(self.paths) != self.loaded:
+                    # saved during an apply made before this watch began (the first one, or
+                    # the one after a replaced directory): the watch itself never saw it
+                    self.apply_once("changed while no watch was running")
+                unwatched = False
         notify("STOPPING=1")
         self.log("stopped")
 

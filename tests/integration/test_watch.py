@@ -163,15 +163,24 @@ def test_a_deleted_definition_removes_its_container(box: Sandbox) -> None:
 
 
 def test_a_replaced_definitions_directory_is_watched_again(box: Sandbox) -> None:
-    """A deploy that swaps the whole directory (rm -rf + a fresh copy): the old watch is dead."""
-    old = defs(box).with_name("defs.old")
+    """A deploy that swaps in a new copy of the whole directory: the old watch is dead.
+
+    The next edit is saved while the swap's own apply still waits for the restarted container to
+    settle, so before any watch of the new directory exists: it must not be lost either."""
+    echo_before = show(box, "echo.service")["InvocationID"]
+    new, old = defs(box).with_name("defs.new"), defs(box).with_name("defs.old")
+    shutil.copytree(defs(box), new)
+    (new / "echo.toml").write_text(echo("5"))
     defs(box).rename(old)
-    shutil.copytree(old, defs(box))
+    new.rename(defs(box))
     shutil.rmtree(old)
-    write(box, "echo.toml", echo("5"))
-    until(lambda: answer() == "5", "the edit in the new directory is applied")
-    write(box, "echo.toml", echo("2"))
-    until(lambda: answer() == "2", "and the next one")
+    until(lambda: (lambda s: s["InvocationID"] != echo_before and s["ActiveState"] == "active")(
+        show(box, "echo.service")), "the swap's apply restarts echo")  # fmt: skip
+    write(box, "echo.toml", echo("2"))  # within apply's settle time (1.5 s)
+    until(lambda: answer() == "2", "the edit saved during that apply is applied too")
+    until(lambda: "restart echo.service" in applies(box)[-1], "its apply is logged")
+    lines = applies(box)
+    assert "a watched directory was replaced" in lines[-2] and "echo.service" in lines[-2], lines
 
 
 def test_sigterm_stops_the_watcher_cleanly_and_leaves_containers_alone(box: Sandbox) -> None:
