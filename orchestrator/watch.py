@@ -33,6 +33,7 @@ class Watcher:
     step_ms: int = 100  # quiet time that ends a group of changes
     max_group_ms: int = 2000  # a group never waits longer than this
     log: Callable[[str], None] = print
+    allow_empty: bool = False  # as apply: declaring nothing while units exist is refused
     applies: int = 0
     loaded: list[tuple[str, int, int, int]] | None = None  # the files as the last apply read them
 
@@ -60,7 +61,9 @@ class Watcher:
         units = render(spec, self.mode, cgroups_v1=self.mode == "user" and cgroups_v1())
         for wait in (1, 2, 4, 8, 0):  # another apply holds the lock: wait for it, a while
             try:
-                report = apply(units, self.options, sources=list(spec.files))
+                report = apply(
+                    units, self.options, sources=list(spec.files), allow_empty=self.allow_empty
+                )
                 break
             except BusyError as exc:
                 if not wait:
@@ -104,7 +107,7 @@ class Watcher:
                 yield_on_timeout=True,
                 raise_interrupt=False,
             )
-            unwatched = True  # until the first group, edits may have gone unseen
+            unseen = None
             for group in changes:
                 if stop.is_set():
                     break
@@ -112,11 +115,20 @@ class Watcher:
                     break
                 if group:
                     self.apply_once(_describe(group))
-                elif unwatched and fingerprint(self.paths) != self.loaded:
-                    # saved during an apply made before this watch began (the first one, or
-                    # the one after a replaced directory): the watch itself never saw it
-                    self.apply_once("changed while no watch was running")
-                unwatched = False
+                    unseen = None
+                    continue
+                # A quiet second. Files that differ from what the last apply read were saved
+                # before this watch began (during the first apply, or the one after a replaced
+                # directory) or dropped by the watch (an inotify queue overflow). Unchanged for
+                # two quiet seconds, so not a save the watch is about to report: apply them.
+                now = fingerprint(self.paths)
+                if now == self.loaded:
+                    unseen = None
+                elif now == unseen:
+                    self.apply_once("changed, unseen by the watch")
+                    unseen = None
+                else:
+                    unseen = now
         notify("STOPPING=1")
         self.log("stopped")
 

@@ -39,6 +39,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--timeout", type=float, default=300, metavar="S", help="per apply, as for apply"
     )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="apply definitions that declare nothing (which removes every managed unit); "
+        "without it such a state is reported and changes nothing, as with apply",
+    )
     parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", metavar="DIR", help=argparse.SUPPRESS)
     add_user_flag(parser)
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     watcher = Watcher(
         sources, options, mode(args),  # type: ignore[arg-type]
         step_ms=args.debounce, max_group_ms=max(2000, 5 * args.debounce), log=log,
+        allow_empty=args.allow_empty,
     )  # fmt: skip
     watcher.run(stop)
     sys.stdout.flush()

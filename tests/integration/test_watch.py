@@ -127,14 +127,20 @@ def test_an_edit_is_live_within_seconds(box: Sandbox) -> None:
 def test_a_burst_of_edits_is_one_apply(box: Sandbox) -> None:
     until(lambda: len(applies(box)) >= 2, "the previous apply is logged")
     before = len(applies(box))
+    started = time.monotonic()
     for i in range(6):
         write(box, f"burst{i}.toml", looper(f"burst{i}"))
-    until(lambda: len(applies(box)) > before, "the burst is applied")
-    time.sleep(1)  # a second apply, if the burst were split, would have started by now
-    assert all(show(box, f"burst{i}.service")["ActiveState"] == "active" for i in range(6))
+    took = time.monotonic() - started
+    until(lambda: all(show(box, f"burst{i}.service")["ActiveState"] == "active" for i in range(6)),
+          "the burst is applied")  # fmt: skip
+    until(lambda: len(applies(box)) > before, "its apply is logged")
+    time.sleep(3)  # a second apply, had the burst been split, would be logged by now (settle 1.5 s)
     new = applies(box)[before:]
-    assert len(new) == 1, new
-    assert "burst0.service" in new[0] and "burst5.service" in new[0]
+    if took < 0.05:  # saved well within the 100 ms of quiet that ends a group
+        assert len(new) == 1, new
+        assert "burst0.service" in new[0] and "burst5.service" in new[0]
+    else:  # this test process was stalled between saves: only the result can be asserted
+        assert 1 <= len(new) <= 6, new
 
 
 def test_an_invalid_edit_is_reported_and_the_old_container_keeps_serving(box: Sandbox) -> None:
@@ -145,11 +151,27 @@ def test_an_invalid_edit_is_reported_and_the_old_container_keeps_serving(box: Sa
     line = applies(box)[before]
     assert "definitions invalid, nothing changed" in line
     assert "echo.toml" in line and "container.echo.ports[0]" in line
-    assert answer() == "2"
+    until(lambda: answer() == "2", "the old container still answers", timeout=10)
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
     assert show(box, "orchestrator-watch.service")["ActiveState"] == "active"
     write(box, "echo.toml", echo("2"))  # fixed again: one more apply, which changes nothing
     until(lambda: len(applies(box)) > before + 1, "the fix is applied")
+
+
+def test_definitions_that_declare_nothing_are_refused_as_by_apply(box: Sandbox) -> None:
+    """Every definition moved aside at once (hidden names do not count): a mistake, most likely,
+    so nothing is removed; the files back, one more apply that changes nothing."""
+    before, echo_before = len(applies(box)), show(box, "echo.service")
+    names = sorted(p.name for p in defs(box).glob("*.toml"))
+    for name in names:
+        os.replace(defs(box) / name, defs(box) / f".{name}")
+    until(lambda: len(applies(box)) > before, "the empty state is reported")
+    assert "declare nothing" in applies(box)[before] and "--allow-empty" in applies(box)[before]
+    assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
+    for name in names:
+        os.replace(defs(box) / f".{name}", defs(box) / name)
+    until(lambda: len(applies(box)) > before + 1, "the files back are applied")
+    assert "ok: no changes" in applies(box)[before + 1], applies(box)[before:]
 
 
 def test_a_deleted_definition_removes_its_container(box: Sandbox) -> None:
@@ -178,9 +200,15 @@ def test_a_replaced_definitions_directory_is_watched_again(box: Sandbox) -> None
         show(box, "echo.service")), "the swap's apply restarts echo")  # fmt: skip
     write(box, "echo.toml", echo("2"))  # within apply's settle time (1.5 s)
     until(lambda: answer() == "2", "the edit saved during that apply is applied too")
-    until(lambda: "restart echo.service" in applies(box)[-1], "its apply is logged")
-    lines = applies(box)
-    assert "a watched directory was replaced" in lines[-2] and "echo.service" in lines[-2], lines
+
+    def replaced() -> int:  # the last apply of the swap, or -1
+        found = [i for i, line in enumerate(applies(box)) if "directory was replaced" in line]
+        return found[-1] if found else -1
+
+    until(lambda: -1 < replaced() < len(applies(box)) - 1, "both applies are logged")
+    lines, at = applies(box), replaced()
+    assert "restart echo.service" in lines[at], "\n".join(lines)
+    assert "restart echo.service" in lines[at + 1], "\n".join(lines)
 
 
 def test_sigterm_stops_the_watcher_cleanly_and_leaves_containers_alone(box: Sandbox) -> None:
@@ -188,7 +216,7 @@ def test_sigterm_stops_the_watcher_cleanly_and_leaves_containers_alone(box: Sand
     box.run(["systemctl", "stop", "orchestrator-watch.service"])
     state = show(box, "orchestrator-watch.service")
     assert (state["ActiveState"], state["Result"]) == ("inactive", "success"), state
-    assert "stopped" in journal(box, "orchestrator-watch.service")
+    until(lambda: "stopped" in journal(box, "orchestrator-watch.service"), "stopped", timeout=10)
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
 
 
@@ -220,7 +248,7 @@ def test_containers_boot_without_orchestrator_installed(box: Sandbox) -> None:
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
     box.hide(str(ROOT))
     shutil.rmtree(defs(box))
-    box.reboot()
+    box.reboot(timeout=180)  # booted = every boot job done, container starts among them
     gone = box.run([sys.executable, "-c", "import orchestrator"], check=False)
     assert gone.returncode != 0, "orchestrator is still importable inside"
     names = ("echo", "db", "first", "second", "third")
