@@ -36,13 +36,17 @@ class ApplyError(OrchestratorError):
 
 
 KILL_AT_ENV = "ORCHESTRATOR_TEST_KILL_AT"
+HOLD_AT_ENV = "ORCHESTRATOR_TEST_HOLD_AT"  # POINT:FILE
 
 
 def checkpoint(name: str) -> None:
     """The integration tests kill apply here (SIGKILL, as a crash or an OOM kill would) to check
-    that the next apply converges."""
+    that the next apply converges, or hold it here (while a file exists) to act meanwhile."""
     if os.environ.get(KILL_AT_ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    point, _, hold_file = os.environ.get(HOLD_AT_ENV, "").partition(":")
+    while point == name and os.path.exists(hold_file):
+        time.sleep(0.05)
 
 
 @dataclass
@@ -162,16 +166,17 @@ def apply(
         show_plan(plan)
         if dry_run:
             return ApplyReport(plan, [], True, True, seconds=time.monotonic() - started)
+        # on its way up or down already (at boot, in a Restart=): wait for it as for our own jobs
+        busy = {u for u, st in observed.items() if st.changing and u in desired}
         if not plan.has_work:
-            busy = {u for u, st in observed.items() if st.changing}
-            if busy:  # e.g. still starting at boot: let it finish
+            if busy:
                 observed = _settle(systemd, desired, busy, options)
             outcomes = _outcomes(plan, observed, {}, options, checked=set())
             ok = all(o.ok for o in outcomes)
             return ApplyReport(plan, outcomes, ok, seconds=time.monotonic() - started)
         _pull(plan, options)
         try:
-            report = _execute(plan, desired, systemd, options)
+            report = _execute(plan, desired, systemd, options, busy)
         except OrchestratorError as exc:  # part of the plan was carried out: say what failed
             report = ApplyReport(plan, [], False, error=str(exc))
         if plan.has_changes:
@@ -226,6 +231,7 @@ def _execute(
     desired: dict[str, str],
     systemd: Systemd,
     options: Options,
+    busy: set[str],
 ) -> ApplyReport:
     _write_pending(options, plan)
     checkpoint("pending")
@@ -283,7 +289,7 @@ def _execute(
     for verb, unit in jobs:
         did(verb, [unit])
     _pending_path(options).unlink(missing_ok=True)
-    touched = {u for _, u in jobs}
+    touched = {u for _, u in jobs} | busy
     observed = _settle(systemd, desired, touched, options)
     outcomes = _outcomes(plan, observed, results.results, options, checked=touched, done=done)
     for unit in results.unfinished:

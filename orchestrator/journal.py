@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from orchestrator import run as runner
+from orchestrator.run import CommandError
 
 
 def argv(unit: str, *, user: bool, lines: int | None = None, follow: bool = False) -> list[str]:
@@ -15,5 +18,9 @@ def argv(unit: str, *, user: bool, lines: int | None = None, follow: bool = Fals
 
 
 def tail(unit: str, *, user: bool, lines: int = 20) -> str:
+    """The last lines of a unit's journal, right after it failed: journald is asked to take in
+    what is queued first, so a container's last words are there (harmless when unprivileged)."""
+    with contextlib.suppress(CommandError):
+        runner.run(["journalctl", "--sync"], check=False, timeout=5)
     result = runner.run([*argv(unit, user=user, lines=lines), "-o", "short-iso"], check=False)
     return result.stdout.strip()
