@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups
+from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -21,6 +21,7 @@ def host_before() -> dict[str, object]:
     return {
         "marker": marker,
         "cgroups": host_cgroups(),
+        "systemd": systemd_processes(),
         "pid1": Path("/proc/1/cgroup").read_text(),
         "sandbox_cgroups": set(cgroup_dirs()),  # sandboxes of others, running before we started
         "accounts": accounts,

@@ -3,7 +3,6 @@ real podman, as an operator would run them on a host."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -256,43 +255,47 @@ def test_an_image_that_cannot_be_pulled_changes_nothing(box: Sandbox) -> None:
 
 
 def test_two_applies_at_once_the_second_is_refused(box: Sandbox) -> None:
-    slow = container(
-        "slow",
-        command=json.dumps(["sh", "-c", "sleep 3; exec httpd -f -p 8190 -h /etc"]),
-        health='{ command = ["wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8190/hostname"], '
-        'interval = "1s", retries = 30 }',
-    )
-    declare(box, {**STATE_A, "slow.toml": slow})
-    argv = box.command([sys.executable, "-m", "orchestrator", "apply", str(defs(box))])
+    """The first apply is held, lock taken, until the second has been refused."""
+    declare(box, {**STATE_A, "app.toml": app("held")})
+    hold = box.share / "hold"
+    hold.touch()
+    env = ["env", f"ORCHESTRATOR_TEST_HOLD_AT=pending:{hold}"]
+    argv = box.command([*env, sys.executable, "-m", "orchestrator", "apply", str(defs(box))])
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lock_file = box.root / "var-lib-orchestrator" / "apply.lock"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not _locked(lock_file):
+        deadline = time.monotonic() + 60
+        while not _locked(lock_file) and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
+        assert _locked(lock_file), "the first apply holds the lock"
         second = apply(box)
         assert second.returncode == 1
         assert "another apply is running" in second.stderr
+        assert "VERSION=A" in env_of(box, "app"), "the refused apply changed nothing"
+        hold.unlink()
         out, err = first.communicate(timeout=120)
     finally:
+        hold.unlink(missing_ok=True)
         if first.poll() is None:
             first.kill()
     assert first.returncode == 0, out + err
+    assert "VERSION=held" in env_of(box, "app")
     declare(box, STATE_A)
     assert apply(box).returncode == 0
 
 
 def _locked(path: Path) -> bool:
+    """Whether someone holds an exclusive flock on path (read from /proc/locks, so that looking
+    takes no lock of its own that an apply could collide with)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        inode = path.stat().st_ino
     except FileNotFoundError:
         return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()  # 1: FLOCK  ADVISORY  WRITE 4711 08:01:1234 0 EOF
+        held = "FLOCK" in fields and "WRITE" in fields and "->" not in fields  # "->": waiting
+        if held and any(f.count(":") == 2 and f.endswith(f":{inode}") for f in fields):
+            return True
     return False
 
 

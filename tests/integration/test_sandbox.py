@@ -206,7 +206,10 @@ def test_restart_no_leaves_a_killed_container_dead(box: Sandbox) -> None:
         time.sleep(0.2)
     else:
         pytest.fail(f"restarted.service was not restarted: {state(box, 'restarted.service')}")
-    dead = state(box, "left-dead.service")
+    dead, deadline = state(box, "left-dead.service"), time.monotonic() + 30
+    while dead["ActiveState"] not in ("failed", "inactive") and time.monotonic() < deadline:
+        time.sleep(0.2)  # its ExecStopPost may still be removing the container
+        dead = state(box, "left-dead.service")
     assert dead["ActiveState"] in ("failed", "inactive") and dead["NRestarts"] == "0", dead
 
 
@@ -238,7 +241,7 @@ def assert_chain_order(box: Sandbox) -> None:
 
 def test_enabled_containers_come_back_after_a_reboot(box: Sandbox) -> None:
     """Every set installed so far comes back at boot, the chain in order; idle is not enabled."""
-    box.reboot()
+    box.reboot(timeout=180)  # booted = every boot job done, a dozen container starts among them
     for name in (OFFLINE.name, "every-key", "chain", "slow-health", "supervision"):
         spec = load([str(box.share / "definitions" / name)])
         reports = sandbox_run.wait(box, spec, 90, enabled_only=True)

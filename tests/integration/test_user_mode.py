@@ -153,7 +153,7 @@ def test_user_mode_no_op_status_and_history(box: Sandbox) -> None:
 
 
 def test_lingering_brings_the_users_containers_back_after_a_reboot(box: Sandbox) -> None:
-    box.reboot()
+    box.reboot(timeout=180)  # booted = every boot job done, container starts among them
     box.run(["sh", "-c", f'mkdir -p {SOURCE} && mount --bind "$0" {SOURCE}', str(ROOT)])
     wait_for_user_manager(box)
     deadline = time.monotonic() + 60

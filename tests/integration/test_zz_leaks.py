@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups
+from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
 from sandboxes import STATE
 
 pytestmark = [
@@ -23,7 +23,9 @@ def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
     assert isinstance(before_cgroups, set)
     assert not set(cgroup_dirs()) - before_cgroups, "sandbox cgroup directories left"
     assert not os.path.exists(STATE) or not os.listdir(STATE), os.listdir(STATE)
-    assert not [p for p in os.listdir("/proc") if p.isdigit() and _is_sandbox(p)]
+    systemd_before = host_before["systemd"]
+    assert isinstance(systemd_before, set)
+    assert not systemd_processes() - systemd_before, "sandbox processes left"
     with open("/proc/self/mountinfo") as handle:
         assert STATE not in handle.read()
     marker = host_before["marker"]
@@ -32,7 +34,7 @@ def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
     assert Path("/proc/1/cgroup").read_text() == host_before["pid1"]
     old = host_before["cgroups"]
     assert isinstance(old, dict)
-    moved = {pid for pid, text in host_cgroups().items() if pid in old and old[pid] != text}
+    moved = {key for key, text in host_cgroups().items() if key in old and old[key] != text}
     assert not moved, f"host processes changed cgroup: {sorted(moved)}"
     accounts = host_before["accounts"]
     assert isinstance(accounts, dict)
@@ -41,11 +43,3 @@ def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
             assert Path("/etc", name).read_bytes() == accounts[name], f"/etc/{name} changed"
     if host_before["tun"] is not None:
         assert os.stat("/dev/net/tun").st_mode == host_before["tun"], "/dev/net/tun changed"
-
-
-def _is_sandbox(pid: str) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"sandbox-setup" in cmdline or cmdline.startswith(b"/lib/systemd/systemd")
