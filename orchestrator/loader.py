@@ -36,6 +36,9 @@ _TYPE_WORDS = {
 }
 
 
+Fingerprint = list[tuple[str, int, int, int]]
+
+
 def find_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
     """Every definition file named by paths: files as given, directories' *.toml recursively,
     except hidden ones (editors' lock and swap files such as .#web.toml, version control)."""
@@ -391,3 +394,16 @@ def _port_clashes(spec: Spec, where: Any) -> list[Problem]:
                     )
                 )
     return problems
+
+
+def fingerprint(paths: Sequence[str]) -> Fingerprint:
+    """What the definitions look like on disk (name, inode, size, mtime), to tell a change."""
+    found, _ = find_files(paths)
+    prints: Fingerprint = []
+    for file in found:
+        try:
+            stat = os.stat(file)
+        except OSError:
+            continue
+        prints.append((file, stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return prints

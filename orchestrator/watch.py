@@ -19,7 +19,7 @@ from typing import Any
 from orchestrator.apply import Options, apply
 from orchestrator.errors import DefinitionError, OrchestratorError
 from orchestrator.host import cgroups_v1
-from orchestrator.loader import load
+from orchestrator.loader import Fingerprint, fingerprint, load
 from orchestrator.lock import BusyError
 from orchestrator.notify import notify
 from orchestrator.render import Mode, render
@@ -35,7 +35,7 @@ class Watcher:
     log: Callable[[str], None] = print
     allow_empty: bool = False  # as apply: declaring nothing while units exist is refused
     applies: int = 0
-    loaded: list[tuple[str, int, int, int]] | None = None  # the files as the last apply read them
+    loaded: Fingerprint | None = None  # the files as the last apply read them
 
     def apply_once(self, why: str) -> bool:
         """One load + apply; one line in the log either way. True when everything came up."""
@@ -116,21 +116,24 @@ class Watcher:
                 if group:
                     self.apply_once(_describe(group))
                     unseen = None
-                    continue
-                # A quiet second. Files that differ from what the last apply read were saved
-                # before this watch began (during the first apply, or the one after a replaced
-                # directory) or dropped by the watch (an inotify queue overflow). Unchanged for
-                # two quiet seconds, so not a save the watch is about to report: apply them.
-                now = fingerprint(self.paths)
-                if now == self.loaded:
-                    unseen = None
-                elif now == unseen:
-                    self.apply_once("changed, unseen by the watch")
-                    unseen = None
                 else:
-                    unseen = now
+                    unseen = self._catch_up(unseen)
         notify("STOPPING=1")
         self.log("stopped")
+
+    def _catch_up(self, unseen: Fingerprint | None) -> Fingerprint | None:
+        """After a quiet second: files that differ from what the last apply read were saved
+        before this watch began (during the first apply, or the one after a replaced directory)
+        or dropped by the watch (an inotify queue overflow). Unchanged over two quiet seconds,
+        they are not a save the watch is about to report: apply them. Returns what to compare
+        with after the next quiet second."""
+        now = fingerprint(self.paths)
+        if now == self.loaded:
+            return None
+        if now != unseen:
+            return now
+        self.apply_once("changed, unseen by the watch")
+        return None
 
 
 def _identity(roots: list[str]) -> list[tuple[int, int] | None]:
@@ -181,21 +184,6 @@ def _definition_filter(paths: list[str]) -> Callable[[Any, str], bool]:
         return False
 
     return wanted
-
-
-def fingerprint(paths: list[str]) -> list[tuple[str, int, int, int]]:
-    """What the definitions look like on disk (name, inode, size, mtime), to tell a change."""
-    from orchestrator.loader import find_files
-
-    found, _ = find_files(paths)
-    prints = []
-    for file in found:
-        try:
-            stat = os.stat(file)
-        except OSError:
-            continue
-        prints.append((file, stat.st_ino, stat.st_size, stat.st_mtime_ns))
-    return prints
 
 
 def one_line(text: str) -> str:

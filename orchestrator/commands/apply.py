@@ -115,14 +115,14 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator import history
     from orchestrator.apply import apply
     from orchestrator.errors import DefinitionError, OrchestratorError
-    from orchestrator.watch import fingerprint
+    from orchestrator.loader import fingerprint
 
     opts = options(args)
     given = args.paths or [paths.definitions_dir(args.user)]
     for attempt in range(5 if args.until_stable else 1):
         before = fingerprint(given)
         try:
-            sources, spec = load_paths(args, args.paths)
+            _, spec = load_paths(args, given)
         except DefinitionError:
             # caught mid-change (a checkout half done): load again once the files settle
             if attempt == 4 or not args.until_stable:
@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             desired, opts, sources=list(spec.files), dry_run=args.dry_run,
             allow_empty=args.allow_empty, show_plan=_shower(args),
         )  # fmt: skip
-        if fingerprint(sources) == before:
+        if fingerprint(given) == before:
             break
         opts.say("the definitions changed while applying: applying again")
     if report.ok or not args.rollback_on_failure or args.dry_run:
