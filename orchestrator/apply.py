@@ -19,12 +19,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from orchestrator import history, journal, lock, podman
+from orchestrator.core.plan import Pending, Plan, as_declared, make_plan
+from orchestrator.core.unitfile import container_name, declares_health
 from orchestrator.errors import OrchestratorError
-from orchestrator.plan import Pending, Plan, as_declared, make_plan
-from orchestrator.systemd import Systemd, UnitState
-from orchestrator.unitdir import read_unit_dir, refuse_shadowing, remove_temp_files, write_atomic
-from orchestrator.unitfile import container_name, declares_health
+from orchestrator.host import history, journal, lock, podman
+from orchestrator.host.systemd import Systemd, UnitState
+from orchestrator.host.unitdir import (
+    read_unit_dir,
+    refuse_shadowing,
+    remove_temp_files,
+    write_atomic,
+)
 
 # A started unit counts as up once it has stayed active this long: a container that exits right
 # after it started is briefly active.

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.apply import Options, apply
+from orchestrator.core.loader import Fingerprint, fingerprint, load
+from orchestrator.core.render import Mode, render
 from orchestrator.errors import DefinitionError, OrchestratorError
-from orchestrator.host import cgroups_v1
-from orchestrator.loader import Fingerprint, fingerprint, load
-from orchestrator.lock import BusyError
-from orchestrator.notify import notify
-from orchestrator.render import Mode, render
+from orchestrator.host.facts import cgroups_v1
+from orchestrator.host.lock import BusyError
+from orchestrator.host.notify import notify
 
 
 @dataclass

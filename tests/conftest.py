@@ -1,7 +1,1 @@
-from __future__ import annotations
-
-import os
-import sys
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests"))
+"""Suite-wide fixtures."""

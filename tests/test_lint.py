@@ -1,4 +1,4 @@
-"""ruff (lint and format) and mypy --strict run as tests."""
+"""ruff (lint and format), mypy --strict and the import contracts (import-linter) run as tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
@@ -25,3 +25,7 @@ def test_ruff_format() -> None:
 
 def test_mypy_strict() -> None:
     check(sys.executable, "-m", "mypy")
+
+
+def test_the_import_contracts_of_the_layout_hold() -> None:
+    check(str(BIN / "lint-imports"), "--no-cache")

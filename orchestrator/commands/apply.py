@@ -7,19 +7,19 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from orchestrator import paths
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
     load_paths,
     render_units,
 )
+from orchestrator.host import paths
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from orchestrator.apply import ApplyReport, Options
-    from orchestrator.plan import Plan
+    from orchestrator.core.plan import Plan
 
 NAME = "apply"
 HELP = "reconcile the host with the definitions: write units, reload, start, restart, remove"
@@ -112,10 +112,10 @@ def options(args: argparse.Namespace) -> Options:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from orchestrator import history
     from orchestrator.apply import apply
+    from orchestrator.core.loader import fingerprint
     from orchestrator.errors import DefinitionError, OrchestratorError
-    from orchestrator.loader import fingerprint
+    from orchestrator.host import history
 
     opts = options(args)
     given = args.paths or [paths.definitions_dir(args.user)]

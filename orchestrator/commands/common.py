@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from orchestrator import paths
+from orchestrator.host import paths
 
 if TYPE_CHECKING:
-    from orchestrator.models import Spec
+    from orchestrator.core.models import Spec
 
 
 def add_user_flag(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
 
 
 def load_paths(args: argparse.Namespace, given: list[str]) -> tuple[list[str], Spec]:
-    from orchestrator.loader import load
+    from orchestrator.core.loader import load
 
     sources = given or [paths.definitions_dir(args.user)]
     return sources, load(sources)
@@ -37,8 +37,8 @@ def mode(args: argparse.Namespace) -> str:
 
 def render_units(spec: Spec, args: argparse.Namespace) -> dict[str, str]:
     """The units for this host: render with the mode and the host's cgroup layout."""
-    from orchestrator.host import cgroups_v1
-    from orchestrator.render import render
+    from orchestrator.core.render import render
+    from orchestrator.host.facts import cgroups_v1
 
     user = bool(args.user)
     return render(spec, "user" if user else "system", cgroups_v1=user and cgroups_v1())

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from orchestrator import paths
 from orchestrator.commands.common import add_json_flag, add_user_flag
+from orchestrator.host import paths
 
 NAME = "history"
 HELP = "list the recorded generations (each apply that changed something)"
@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from orchestrator import history
+    from orchestrator.host import history
 
     found = history.generations(args.state_dir or paths.state_dir(args.user))
     if args.json:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from orchestrator import paths
 from orchestrator.commands.common import add_user_flag
+from orchestrator.host import paths
 
 NAME = "install-units"
 HELP = "install orchestrator's own units: a resident watcher, or a path unit that applies"
@@ -43,10 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator import selfunits
     from orchestrator.errors import UsageError
-    from orchestrator.systemd import Systemd
-    from orchestrator.unitdir import write_atomic
+    from orchestrator.host import selfunits
+    from orchestrator.host.systemd import Systemd
+    from orchestrator.host.unitdir import write_atomic
 
     definitions = os.path.abspath(args.definitions or paths.definitions_dir(args.user))
     if not os.path.isdir(definitions):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from orchestrator import paths
 from orchestrator.commands.common import add_user_flag
+from orchestrator.host import paths
 
 NAME = "logs"
 HELP = "show a service's journal (its container's output included)"
@@ -31,11 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import difflib
 
-    from orchestrator import journal
-    from orchestrator import run as runner
+    from orchestrator.core.unitfile import mark_fields
     from orchestrator.errors import UsageError
-    from orchestrator.unitdir import read_unit_dir
-    from orchestrator.unitfile import mark_fields
+    from orchestrator.host import journal, runner
+    from orchestrator.host.unitdir import read_unit_dir
 
     managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
     names: dict[str, str] = {}
@@ -56,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _kind_order(text: str) -> int:
-    from orchestrator.unitfile import mark_fields
+    from orchestrator.core.unitfile import mark_fields
 
     return 0 if mark_fields(text).get("Kind") == "container" else 1

@@ -7,7 +7,6 @@ import json
 import sys
 from typing import TYPE_CHECKING
 
-from orchestrator import paths
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
@@ -15,9 +14,10 @@ from orchestrator.commands.common import (
     mode,
     render_units,
 )
+from orchestrator.host import paths
 
 if TYPE_CHECKING:
-    from orchestrator.plan import Plan
+    from orchestrator.core.plan import Plan
 
 NAME = "plan"
 HELP = "show what would be created, changed, removed and restarted"
@@ -52,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.plan import make_plan
-    from orchestrator.unitdir import read_unit_dir, refuse_shadowing
+    from orchestrator.core.plan import make_plan
+    from orchestrator.host.unitdir import read_unit_dir, refuse_shadowing
 
     _, spec = load_paths(args, [args.path] if args.path else [])
     unit_dir = args.unit_dir or paths.unit_dir(args.user)

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.unitdir import refuse_shadowing, write_units
+    from orchestrator.host.unitdir import refuse_shadowing, write_units
 
     _, spec = load_paths(args, [args.path])
     units = render_units(spec, args)

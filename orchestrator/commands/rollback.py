@@ -29,10 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator import history
     from orchestrator.apply import apply
     from orchestrator.commands.apply import _shower
     from orchestrator.errors import UsageError
+    from orchestrator.host import history
 
     opts = options(args)
     target = args.generation

@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from orchestrator.sandbox import Sandbox
+    from orchestrator.sandbox.machine import Sandbox
 
 NAME = "sandbox"
 HELP = "boot a throw-away systemd with real podman and run definitions in it"
@@ -99,7 +99,7 @@ def _image_options(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.errors import UsageError
-    from orchestrator.sandbox import Sandbox, check_host, list_sandboxes
+    from orchestrator.sandbox.machine import Sandbox, check_host, list_sandboxes
 
     if args.action == "list":
         boxes: list[dict[str, object]] = [
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
         if not argv:
             raise UsageError("sandbox exec needs a command: sandbox exec NAME -- CMD...")
-        from orchestrator import run as runner
+        from orchestrator.host import runner
 
         result = runner.run(box.command(argv), check=False, capture=False, interactive=True)
         return result.returncode
@@ -146,8 +146,8 @@ def _image(args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from orchestrator import run as runner
-    from orchestrator.testimage import DEFAULT_REF, import_argv, write_rootfs
+    from orchestrator.host import runner
+    from orchestrator.sandbox.testimage import DEFAULT_REF, import_argv, write_rootfs
 
     reference = args.tag or DEFAULT_REF
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,7 +159,7 @@ def _image(args: argparse.Namespace) -> int:
 
 
 def _load_images(box: Sandbox, args: argparse.Namespace) -> None:
-    from orchestrator.testimage import DEFAULT_REF
+    from orchestrator.sandbox.testimage import DEFAULT_REF
 
     if args.test_image:
         box.import_test_image(DEFAULT_REF)
@@ -168,9 +168,9 @@ def _load_images(box: Sandbox, args: argparse.Namespace) -> None:
 
 
 def _trial(args: argparse.Namespace) -> int:
-    from orchestrator import sandbox_run
-    from orchestrator.loader import load
-    from orchestrator.sandbox import Sandbox, check_host
+    from orchestrator.core.loader import load
+    from orchestrator.sandbox import run as sandbox_run
+    from orchestrator.sandbox.machine import Sandbox, check_host
 
     load([args.path])  # every error before anything boots
     secrets = _secrets(args.secret)
@@ -209,8 +209,8 @@ def _trial(args: argparse.Namespace) -> int:
 
 
 def _secrets(given: list[str]) -> list[tuple[str, str]]:
+    from orchestrator.core.values import name as check_name
     from orchestrator.errors import UsageError
-    from orchestrator.values import name as check_name
 
     pairs = []
     for entry in given:

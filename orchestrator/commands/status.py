@@ -6,8 +6,8 @@ import argparse
 import json
 import time
 
-from orchestrator import paths
 from orchestrator.commands.common import add_json_flag, add_user_flag
+from orchestrator.host import paths
 
 NAME = "status"
 HELP = "one row per managed service: state, health, restarts, uptime, image"
@@ -31,11 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator import podman
-    from orchestrator.plan import as_declared
-    from orchestrator.systemd import Systemd
-    from orchestrator.unitdir import read_unit_dir
-    from orchestrator.unitfile import declares_health, mark_fields
+    from orchestrator.core.plan import as_declared
+    from orchestrator.core.unitfile import declares_health, mark_fields
+    from orchestrator.host import podman
+    from orchestrator.host.systemd import Systemd
+    from orchestrator.host.unitdir import read_unit_dir
 
     managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
     containers = {u: mark_fields(t) for u, t in managed.items()}

@@ -6,8 +6,8 @@ import argparse
 import contextlib
 import os
 
-from orchestrator import paths
 from orchestrator.commands.common import add_user_flag
+from orchestrator.host import paths
 
 NAME = "uninstall-units"
 HELP = "stop and remove orchestrator's own units (the containers are not touched)"
@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator import selfunits
-    from orchestrator.systemd import Systemd
+    from orchestrator.host import selfunits
+    from orchestrator.host.systemd import Systemd
 
     unit_dir = args.unit_dir or paths.unit_dir(args.user)
     present = [n for n in selfunits.NAMES if os.path.lexists(os.path.join(unit_dir, n))]

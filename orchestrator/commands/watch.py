@@ -51,10 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator import paths
     from orchestrator.apply import Options
+    from orchestrator.core.loader import find_files
     from orchestrator.errors import UsageError
-    from orchestrator.loader import find_files
+    from orchestrator.host import paths
     from orchestrator.watch import Watcher, stop_on_signals
 
     sources = args.paths or [paths.definitions_dir(args.user)]

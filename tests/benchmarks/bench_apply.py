@@ -39,8 +39,8 @@ import sandboxed
 from sandboxed import BenchError, load_average
 
 from orchestrator.apply import SETTLE_SECONDS
-from orchestrator.sandbox import Sandbox
-from orchestrator.testimage import DEFAULT_REF
+from orchestrator.sandbox.machine import Sandbox
+from orchestrator.sandbox.testimage import DEFAULT_REF
 
 NAME = "bench-apply"
 IMAGE = DEFAULT_REF

@@ -53,8 +53,8 @@ from typing import Any
 import sandboxed
 from sandboxed import BenchError, load_average
 
-from orchestrator.sandbox import Sandbox
-from orchestrator.testimage import DEFAULT_REF
+from orchestrator.sandbox.machine import Sandbox
+from orchestrator.sandbox.testimage import DEFAULT_REF
 
 NAME = "bench-watch"
 IMAGE = DEFAULT_REF

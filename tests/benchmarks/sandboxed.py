@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 
 from orchestrator.errors import OrchestratorError
-from orchestrator.sandbox import ROOT_ENV, Sandbox
+from orchestrator.sandbox.machine import ROOT_ENV, Sandbox
 
 ROOT = "/var/lib/orchestrator-sandboxes-bench"
 

@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
+
+from tests.support.host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_runner import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sandboxes import STATE, booted
 
-from orchestrator import sandbox_run
-from orchestrator.loader import load
-from orchestrator.quoting import quote_argv
-from orchestrator.sandbox import Sandbox
-from orchestrator.testimage import DEFAULT_REF
+from orchestrator.core.loader import load
+from orchestrator.core.quoting import quote_argv
+from orchestrator.sandbox import run as sandbox_run
+from orchestrator.sandbox.machine import Sandbox
+from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.cli import run_cli
+from tests.support.sandboxes import STATE, booted
 
 pytestmark = [
     pytest.mark.integration,

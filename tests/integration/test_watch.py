@@ -14,10 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sandboxes import booted
 
-from orchestrator.sandbox import Sandbox
-from orchestrator.testimage import DEFAULT_REF
+from orchestrator.sandbox.machine import Sandbox
+from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.sandboxes import booted
 
 pytestmark = [
     pytest.mark.integration,

@@ -7,8 +7,9 @@ import os
 from pathlib import Path
 
 import pytest
-from host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
-from sandboxes import STATE
+
+from tests.support.host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
+from tests.support.sandboxes import STATE
 
 pytestmark = [
     pytest.mark.integration,

@@ -1,0 +1,2 @@
+"""The pure core: definitions in, unit texts and plans out. Reads definition files and nothing
+else of the host (see docs/architecture.md)."""

@@ -1,0 +1,428 @@
+"""The validated, immutable shape of the definitions (pydantic v2, unknown keys forbidden).
+
+Values are checked by the parsers in values.py; cross-references between resources (dependencies,
+volumes, networks, cycles, name clashes) are checked by the loader once every file is read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from orchestrator.core import values
+
+Duration = Annotated[int, BeforeValidator(values.duration_ms)]  # milliseconds
+Name = Annotated[str, AfterValidator(values.name)]
+AbsPath = Annotated[str, AfterValidator(values.absolute_path)]
+Scalar = Annotated[str, BeforeValidator(values.scalar_text)]
+EnvName = Annotated[str, AfterValidator(values.env_name)]
+LabelKey = Annotated[str, AfterValidator(values.label_key)]
+Labels = dict[LabelKey, Scalar]
+
+RestartPolicy = Literal[
+    "no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always"
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def _command_or_shell(value: Any) -> Any:
+    """A string is kept as a shell command, an array as an exec-form command."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise ValueError('expected a non-empty command, got ""')
+        return value
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        if value[0] in ("CMD", "CMD-SHELL", "NONE"):
+            raise ValueError(
+                f"expected the command itself, got {values.show(value[0])} first: an array runs "
+                "directly and a string runs in a shell, so Docker's prefixes are not needed"
+            )
+        if len(value) == 1 and any(c.isspace() for c in value[0]):
+            raise ValueError(f"expected a program without spaces, got {values.show(value[0])}")
+        return value
+    raise ValueError(f"expected a non-empty array of strings or a string, got {values.show(value)}")
+
+
+CommandOrShell = Annotated[str | list[str], BeforeValidator(_command_or_shell)]
+
+
+def _free_text(value: Any) -> Any:
+    if isinstance(value, str) and value.endswith("\\"):
+        raise ValueError("a value may not end with a backslash (systemd reads it as a line break)")
+    return value
+
+
+Description = Annotated[str, BeforeValidator(_free_text)]
+
+
+class Health(Model):
+    command: CommandOrShell
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    retries: Annotated[int, Field(ge=1)] | None = None
+    start_period: Duration | None = None
+    on_failure: Literal["none", "kill", "stop"] = "none"
+
+    @field_validator("on_failure", mode="before")
+    @classmethod
+    def _no_podman_restart(cls, value: Any) -> Any:
+        if value == "restart":
+            raise ValueError(
+                'expected "none", "kill" or "stop", got "restart": podman\'s restart would fight '
+                'systemd; use "kill" and let the unit\'s restart policy bring it back'
+            )
+        return value
+
+    @field_validator("interval", "timeout")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1000:
+            raise ValueError(f"expected at least 1s, got {values.format_duration(value)}")
+        return value
+
+
+def _no_colon(path: str) -> str:
+    if ":" in path:
+        raise ValueError(
+            f"podman splits --volume at colons, so this path cannot be mounted: "
+            f"{values.show(path)} (rename it, or the directory it is in)"
+        )
+    return path
+
+
+class Mount(Model):
+    """A volume mount: a bind mount of a host path or a named volume."""
+
+    source: str
+    target: AbsPath
+    options: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(
+                f'expected "SOURCE:TARGET[:OPTIONS]" or a table {{ source, target, options }}, '
+                f"got {values.show(value)}"
+            )
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+            raise ValueError(
+                f'expected "SOURCE:TARGET[:OPTIONS]" with a host path or volume name as SOURCE, '
+                f"got {values.show(value)}"
+            )
+        options = parts[2].split(",") if len(parts) == 3 else []
+        return {"source": parts[0], "target": parts[1], "options": options}
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str, info: ValidationInfo) -> str:
+        if value.startswith("/"):
+            return _no_colon(os.path.normpath(value))
+        if value in (".", "..") or value.startswith(("./", "../")):
+            base = (info.context or {}).get("base_dir", ".")
+            return _no_colon(os.path.normpath(os.path.join(base, value)))
+        return values.name(value, "a host path (absolute, or starting with ./) or a volume name")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return _no_colon(value)
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: list[str]) -> list[str]:
+        for option in value:
+            if option not in values.VOLUME_OPTIONS:
+                known = ", ".join(sorted(values.VOLUME_OPTIONS))
+                raise ValueError(f"expected mount options from {known}; got {values.show(option)}")
+        return value
+
+    @property
+    def is_bind(self) -> bool:
+        return self.source.startswith("/")
+
+    def podman_value(self) -> str:
+        text = f"{self.source}:{self.target}"
+        return f"{text}:{','.join(self.options)}" if self.options else text
+
+
+class Secret(Model):
+    name: Name
+    type: Literal["mount", "env"] = "mount"
+    target: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict):
+            return value
+        raise ValueError(
+            f"expected a secret name or a table {{ name, type, target }}, got {values.show(value)}"
+        )
+
+    @model_validator(mode="after")
+    def _target(self) -> Secret:
+        if self.target is None:
+            return self
+        if self.type == "env":
+            values.env_name(self.target)
+        elif "," in self.target or not self.target:
+            raise ValueError(
+                f"expected a file name or path as target, got {values.show(self.target)}"
+            )
+        return self
+
+    def podman_value(self) -> str:
+        text = self.name
+        if self.type != "mount":
+            text += f",type={self.type}"
+        if self.target is not None:
+            text += f",target={self.target}"
+        return text
+
+
+def _depends_on(value: Any) -> Any:
+    if isinstance(value, list):
+        for item in value:
+            if not isinstance(item, str):
+                raise ValueError(f"expected container names as strings, got {values.show(item)}")
+        return dict.fromkeys(value, "started")
+    return value
+
+
+UnitScalar = Annotated[str, BeforeValidator(lambda v: _unit_value(v))]
+SectionName = Annotated[str, AfterValidator(lambda v: _section_name(v))]
+DirectiveName = Annotated[str, AfterValidator(lambda v: _directive_name(v))]
+
+
+def _unit_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        if value.endswith("\\"):
+            raise ValueError(
+                "a value may not end with a backslash (systemd reads it as a line break)"
+            )
+        return value
+    raise ValueError(f"expected a string, integer or boolean, got {values.show(value)}")
+
+
+def _section_name(value: str) -> str:
+    if value == "X-Orchestrator":
+        raise ValueError('section "X-Orchestrator" is the orchestrator\'s own mark')
+    if not values.NAME_RE.fullmatch(value) or not value[0].isalpha():
+        raise ValueError(
+            f'expected a unit section like "Unit" or "Service", got {values.show(value)}'
+        )
+    return value
+
+
+def _directive_name(value: str) -> str:
+    if not value.isascii() or not value.replace("-", "").isalnum() or not value[0].isalpha():
+        raise ValueError(f'expected a directive name like "Nice", got {values.show(value)}')
+    if value in ("ExecStart", "Type", "NotifyAccess"):
+        raise ValueError(f"{value}= is set by the orchestrator and cannot be overridden")
+    if value in ("Alias", "Also", "DefaultInstance"):
+        # enabling would then link, enable or disable unit names that are not ours
+        raise ValueError(f"{value}= is not supported: it reaches units orchestrator does not own")
+    return value
+
+
+def _unit_values(value: Any) -> Any:
+    return value if isinstance(value, list) else [value]
+
+
+UnitValues = Annotated[list[UnitScalar], BeforeValidator(_unit_values)]
+
+
+class Container(Model):
+    image: Annotated[str, AfterValidator(values.image)]
+    command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
+    entrypoint: CommandOrShell | None = None
+    environment: dict[EnvName, Scalar] = Field(default_factory=dict)
+    env_files: list[str] = Field(default_factory=list)
+    ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
+    volumes: list[Mount] = Field(default_factory=list)
+    tmpfs: list[Annotated[str, AfterValidator(values.tmpfs)]] = Field(default_factory=list)
+    networks: list[Name] = Field(default_factory=list)
+    network_aliases: list[Annotated[str, AfterValidator(values.hostname)]] = Field(
+        default_factory=list
+    )
+    hostname: Annotated[str, AfterValidator(values.hostname)] | None = None
+    user: Annotated[str, AfterValidator(values.user)] | None = None
+    workdir: AbsPath | None = None
+    labels: Labels = Field(default_factory=dict)
+    description: Description | None = None
+    depends_on: Annotated[
+        dict[Name, Literal["started", "healthy"]], BeforeValidator(_depends_on)
+    ] = Field(default_factory=dict)
+    restart: RestartPolicy = "on-failure"
+    restart_sec: Duration | None = None
+    start_timeout: Duration | None = None
+    stop_timeout: Duration | None = None
+    health: Health | None = None
+    memory_max: Annotated[str, BeforeValidator(values.size)] | None = None
+    cpu_quota: Annotated[str, BeforeValidator(values.cpu_quota)] | None = None
+    tasks_max: Annotated[str, BeforeValidator(values.tasks_max)] | None = None
+    read_only: bool = False
+    cap_add: list[Annotated[str, AfterValidator(values.capability)]] = Field(default_factory=list)
+    cap_drop: list[Annotated[str, AfterValidator(values.capability)]] = Field(default_factory=list)
+    no_new_privileges: bool = False
+    devices: list[Annotated[str, AfterValidator(values.device)]] = Field(default_factory=list)
+    secrets: list[Secret] = Field(default_factory=list)
+    auto_update: Literal["registry", "local"] | None = None
+    pull: Literal["missing", "always", "never", "newer"] | None = None
+    enabled: bool = True
+    podman_args: list[str] = Field(default_factory=list)
+    unit: dict[SectionName, dict[DirectiveName, UnitValues]] = Field(default_factory=dict)
+
+    @field_validator("env_files")
+    @classmethod
+    def _env_files(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        base = (info.context or {}).get("base_dir", ".")
+        paths = [os.path.normpath(os.path.join(base, path)) for path in value]
+        for path in paths:
+            if "," in path:
+                raise ValueError(
+                    f"podman splits --env-file at commas, so this path cannot be used: "
+                    f"{values.show(path)} (rename it, or the directory it is in)"
+                )
+        return paths
+
+    @field_validator("networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        special = {"host", "none"} & set(value)
+        if special and len(value) > 1:
+            raise ValueError(f'network "{special.pop()}" cannot be combined with other networks')
+        return value
+
+    @field_validator("podman_args")
+    @classmethod
+    def _podman_args(cls, value: list[str]) -> list[str]:
+        for arg in value:
+            if arg == "--restart" or arg.startswith("--restart="):
+                raise ValueError(
+                    "podman's --restart is not allowed: systemd restarts the container; "
+                    'use restart = "..." instead'
+                )
+        return value
+
+    @field_validator("stop_timeout")
+    @classmethod
+    def _whole_seconds(cls, value: int | None) -> int | None:
+        if value is not None and value % 1000:
+            raise ValueError(f"expected whole seconds (podman's unit), got {value}ms")
+        return value
+
+    @model_validator(mode="after")
+    def _auto_update(self) -> Container:
+        if self.auto_update == "registry" and not values.is_fully_qualified(self.image):
+            raise ValueError(
+                'auto_update = "registry" needs a fully qualified image such as '
+                f'"docker.io/library/nginx:1.27", got {values.show(self.image)}'
+            )
+        return self
+
+
+class Volume(Model):
+    driver: str | None = None
+    options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
+        default_factory=dict
+    )
+    labels: Labels = Field(default_factory=dict)
+    description: Description | None = None
+
+
+class Network(Model):
+    driver: str | None = None
+    subnet: Annotated[str, AfterValidator(values.network_cidr)] | None = None
+    gateway: Annotated[str, AfterValidator(values.ip_address)] | None = None
+    ip_range: Annotated[str, AfterValidator(values.network_cidr)] | None = None
+    internal: bool = False
+    ipv6: bool = False
+    dns: bool = True
+    options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
+        default_factory=dict
+    )
+    labels: Labels = Field(default_factory=dict)
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _gateway_in_subnet(self) -> Network:
+        import ipaddress
+
+        if (self.gateway or self.ip_range) and not self.subnet:
+            raise ValueError("gateway and ip_range need a subnet")
+        if (
+            self.subnet
+            and self.ip_range
+            and not _subnet_of(
+                ipaddress.ip_network(self.ip_range), ipaddress.ip_network(self.subnet)
+            )
+        ):
+            raise ValueError(f'ip_range "{self.ip_range}" is not inside subnet "{self.subnet}"')
+        if (
+            self.subnet
+            and self.gateway
+            and ipaddress.ip_address(self.gateway) not in ipaddress.ip_network(self.subnet)
+        ):
+            raise ValueError(f'gateway "{self.gateway}" is not in subnet "{self.subnet}"')
+        return self
+
+
+def _subnet_of(inner: Any, outer: Any) -> bool:
+    return bool(inner.version == outer.version and inner.subnet_of(outer))
+
+
+class Document(Model):
+    """One TOML file."""
+
+    container: dict[str, Container] = Field(default_factory=dict)
+    volume: dict[str, Volume] = Field(default_factory=dict)
+    network: dict[str, Network] = Field(default_factory=dict)
+
+
+Kind = Literal["container", "volume", "network"]
+KINDS: tuple[Kind, ...] = ("container", "volume", "network")
+UNIT_SUFFIX: dict[str, str] = {"container": "", "volume": "-volume", "network": "-network"}
+
+
+def unit_name(kind: str, name: str) -> str:
+    return f"{name}{UNIT_SUFFIX[kind]}.service"
+
+
+@dataclass(frozen=True)
+class Spec:
+    """The whole desired state: every resource, and the file each came from."""
+
+    containers: dict[str, Container] = field(default_factory=dict)
+    volumes: dict[str, Volume] = field(default_factory=dict)
+    networks: dict[str, Network] = field(default_factory=dict)
+    sources: dict[tuple[str, str], str] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.containers) + len(self.volumes) + len(self.networks)

@@ -1,0 +1,348 @@
+"""Planning (pure): desired unit files vs the managed ones on disk -> the changes and the actions.
+
+A plan is data. It can be printed, compared in tests and serialised to JSON before anything runs.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from orchestrator.core.unitfile import mark_fields
+from orchestrator.errors import ConflictError
+
+ChangeKind = Literal["create", "change", "remove", "unchanged"]
+Verb = Literal[
+    "pull",
+    "stop",
+    "disable",
+    "remove",
+    "write",
+    "enable",
+    "reenable",
+    "daemon-reload",
+    "start",
+    "restart",
+]
+
+
+@dataclass(frozen=True)
+class UnitChange:
+    unit: str
+    action: ChangeKind
+    kind: str  # container, volume or network
+    old: str | None = None
+    new: str | None = None
+
+    def diff(self) -> str:
+        old = (self.old or "").splitlines(keepends=True)
+        new = (self.new or "").splitlines(keepends=True)
+        return "".join(difflib.unified_diff(old, new, f"a/{self.unit}", f"b/{self.unit}"))
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: Verb
+    unit: str | None = None
+    reason: str = ""
+
+
+class Observed(Protocol):
+    """What systemd says of a unit (orchestrator.systemd.UnitState has these)."""
+
+    @property
+    def active(self) -> str: ...
+    @property
+    def enablement(self) -> str: ...
+    @property
+    def need_reload(self) -> bool: ...
+    @property
+    def result(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Pending:
+    """What an interrupted apply had set out to do (STATE/pending.json)."""
+
+    reload: bool = False
+    restarts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: list[UnitChange]
+    actions: list[Action]
+    restarts: dict[str, str] = field(default_factory=dict)  # unit -> why it restarts
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action != "unchanged" for c in self.changes)
+
+    @property
+    def has_work(self) -> bool:
+        """Anything to do: file changes, or a unit not running or enabled as declared."""
+        return bool(self.actions)
+
+    def units(self, verb: Verb) -> list[str]:
+        return [a.unit for a in self.actions if a.verb == verb and a.unit is not None]
+
+    def count(self, action: ChangeKind) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    def as_dict(self, *, diffs: bool = True) -> dict[str, object]:
+        return {
+            "changed": self.has_changes,
+            "summary": {a: self.count(a) for a in ("create", "change", "remove", "unchanged")},
+            "units": [
+                {
+                    "unit": c.unit,
+                    "kind": c.kind,
+                    "action": c.action,
+                    **({"diff": c.diff()} if diffs and c.action != "unchanged" else {}),
+                }
+                for c in self.changes
+            ],
+            "restarts": [{"unit": u, "reason": r} for u, r in self.restarts.items()],
+            "actions": [{"verb": a.verb, "unit": a.unit, "reason": a.reason} for a in self.actions],
+        }
+
+
+def _kind(text: str) -> str:
+    return mark_fields(text).get("Kind", "unknown")
+
+
+def _directive_values(text: str, key: str) -> list[str]:
+    words: list[str] = []
+    prefix = key + "="
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            words += line[len(prefix) :].split()
+    return words
+
+
+_NOT_RUNTIME_SECTIONS = ("[Install]", "[X-Orchestrator]")
+_NOT_RUNTIME_KEYS = ("SourcePath=", "Description=", "#", ";")
+
+
+def _runtime(text: str | None) -> list[str]:
+    """The lines that matter to a running service: not comments, descriptions, the source
+    path, nor the [Install] and [X-Orchestrator] sections (a change there needs no restart)."""
+    kept: list[str] = []
+    skipping = False
+    for line in (text or "").splitlines():
+        if line.startswith("["):
+            skipping = line.strip() in _NOT_RUNTIME_SECTIONS
+        if not skipping and line.strip() and not line.startswith(_NOT_RUNTIME_KEYS):
+            kept.append(line)
+    return kept
+
+
+def _section(text: str | None, header: str) -> list[str]:
+    lines, inside = [], False
+    for line in (text or "").splitlines():
+        if line.startswith("["):
+            inside = line.strip() == header
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
+
+
+def _installed(text: str) -> bool:
+    return any(line.strip() == "[Install]" for line in text.splitlines())
+
+
+def make_plan(
+    desired: dict[str, str],
+    current: dict[str, str],
+    unmanaged: Iterable[str] = (),
+    observed: Mapping[str, Observed] | None = None,
+    pending: Pending = Pending(),
+) -> Plan:
+    """Compare desired unit texts with the managed units found (current) and plan the changes.
+
+    unmanaged are unit names present in the unit directory without our mark: declaring one of them
+    is a conflict, and they are never changed or removed. With observed (systemd's view of the
+    units), the plan also converges the host: it starts declared units that are not running,
+    fixes enablement, reloads when systemd's loaded units are stale, pre-pulls images, and
+    finishes what an interrupted apply (pending) had set out to do.
+    """
+    clashes = sorted(set(desired) & set(unmanaged))
+    if clashes:
+        raise ConflictError(
+            "these unit files exist and were not written by orchestrator, so they are left alone: "
+            + ", ".join(clashes)
+            + "; rename the definitions or move the files away"
+        )
+    changes: list[UnitChange] = []
+    for unit in sorted(set(desired) | set(current)):
+        new, old = desired.get(unit), current.get(unit)
+        if old is None:
+            changes.append(UnitChange(unit, "create", _kind(new or ""), None, new))
+        elif new is None:
+            changes.append(UnitChange(unit, "remove", _kind(old), old, None))
+        elif old != new:
+            changes.append(UnitChange(unit, "change", _kind(new), old, new))
+        else:
+            changes.append(UnitChange(unit, "unchanged", _kind(new), old, new))
+    changed = [
+        c.unit for c in changes if c.action == "change" and _runtime(c.old) != _runtime(c.new)
+    ]
+    created = {c.unit for c in changes if c.action == "create"}
+    interrupted = [u for u in pending.restarts if u in desired and u not in changed]
+    restarts = _restarts(desired, changed)
+    for unit in interrupted:
+        restarts.setdefault(unit, "an interrupted apply had not restarted it yet")
+    restarts = {u: r for u, r in restarts.items() if u not in created}
+    if observed is None:
+        return Plan(changes, _actions(changes, restarts), restarts)
+    return Plan(changes, _converge(changes, restarts, observed, pending), restarts)
+
+
+def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
+    """Changed units restart; systemd restarts the units that require them along with them."""
+    required_by: dict[str, list[str]] = {}
+    for unit, text in desired.items():
+        for dep in _directive_values(text, "Requires"):
+            required_by.setdefault(dep, []).append(unit)
+    restarts = {unit: "its unit file changed" for unit in changed}
+    queue = deque(changed)
+    while queue:
+        unit = queue.popleft()
+        for dependent in sorted(required_by.get(unit, [])):
+            if dependent not in restarts:
+                restarts[dependent] = f"it requires {unit}, which restarts"
+                queue.append(dependent)
+    return restarts
+
+
+def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action]:
+    actions: list[Action] = []
+    for c in changes:
+        if c.action == "remove":
+            actions += [
+                Action("stop", c.unit, "no longer declared"),
+                Action("disable", c.unit, "no longer declared"),
+                Action("remove", c.unit, "no longer declared"),
+            ]
+    for c in changes:
+        if c.action in ("create", "change"):
+            actions.append(
+                Action("write", c.unit, "new unit" if c.action == "create" else "changed")
+            )
+    for c in changes:
+        if c.action not in ("create", "change"):
+            continue
+        now, before = _installed(c.new or ""), c.old is not None and _installed(c.old)
+        if now and not before:
+            actions.append(Action("enable", c.unit, "enabled = true"))
+        elif before and not now:
+            actions.append(Action("disable", c.unit, "enabled = false"))
+    if any(c.action != "unchanged" for c in changes):
+        actions.append(Action("daemon-reload", None, "unit files changed"))
+    for c in changes:
+        if c.action == "create":
+            actions.append(Action("start", c.unit, "new unit"))
+    actions += [Action("restart", u, reason) for u, reason in restarts.items()]
+    return actions
+
+
+def _converge(
+    changes: list[UnitChange],
+    restarts: dict[str, str],
+    observed: Mapping[str, Observed],
+    pending: Pending,
+) -> list[Action]:
+    """The actions that bring systemd to the desired state, given what it reports."""
+    actions: list[Action] = []
+    for c in changes:
+        if c.action in ("create", "change") and (c.action == "create" or c.unit in restarts):
+            pull = _pull(c.new or "")
+            if pull is not None:
+                actions.append(Action("pull", c.unit, pull))
+    removed = [c for c in changes if c.action == "remove"]
+    for c in removed:
+        state = observed.get(c.unit)
+        if state is not None and state.active not in ("inactive", "failed"):
+            actions.append(Action("stop", c.unit, "no longer declared"))
+        if state is not None and _is_enabled(state.enablement):
+            actions.append(Action("disable", c.unit, "no longer declared"))
+        actions.append(Action("remove", c.unit, "no longer declared"))
+    for c in changes:
+        if c.action in ("create", "change"):
+            actions.append(
+                Action("write", c.unit, "new unit" if c.action == "create" else "changed")
+            )
+    for c in changes:
+        if c.action == "remove":
+            continue
+        state = observed.get(c.unit)
+        wanted, enabled = (
+            _installed(c.new or ""),
+            state is not None and _is_enabled(state.enablement),
+        )
+        if wanted and not enabled:
+            actions.append(Action("enable", c.unit, "enabled = true"))
+        elif enabled and not wanted:
+            actions.append(Action("disable", c.unit, "enabled = false"))
+        elif (
+            wanted
+            and c.action == "change"
+            and _section(c.old, "[Install]") != _section(c.new, "[Install]")
+        ):
+            actions.append(Action("reenable", c.unit, "its [Install] section changed"))
+    stale = sorted(u for u, s in observed.items() if s.need_reload)
+    if any(c.action != "unchanged" for c in changes):
+        actions.append(Action("daemon-reload", None, "unit files changed"))
+    elif stale:
+        actions.append(Action("daemon-reload", None, f"systemd has stale units: {stale[0]}"))
+    elif pending.reload:
+        actions.append(Action("daemon-reload", None, "an interrupted apply had not reloaded"))
+    elif any(a.verb in ("enable", "disable", "reenable") for a in actions):
+        actions.append(Action("daemon-reload", None, "enablement changed"))
+    for c in changes:
+        if c.action == "remove" or c.unit in restarts:
+            continue
+        state = observed.get(c.unit)
+        if c.action == "create":
+            actions.append(Action("start", c.unit, "new unit"))
+        elif state is None:
+            actions.append(Action("start", c.unit, "declared but not loaded"))
+        elif state.active in ("activating", "reloading"):
+            continue  # on its way up
+        elif state.active == "deactivating" or not as_declared(c.new or "", state.active,
+                                                               state.result):  # fmt: skip
+            actions.append(Action("start", c.unit, f"declared but {state.active}"))
+    actions += [Action("restart", u, reason) for u, reason in restarts.items()]
+    return actions
+
+
+def restart_policy(text: str) -> str:
+    values = _directive_values(text, "Restart")
+    return values[-1] if values else "no"
+
+
+def as_declared(text: str, active: str, result: str) -> bool:
+    """Whether a unit in this state is as its definition wants it: running; or, having run,
+    finished successfully when it is a job (restart = "no"); or stopped but not failed when it is
+    not enabled (enabled = false: apply starts it when new or changed, and leaves it be)."""
+    if active in ("active", "reloading"):
+        return True
+    if active != "inactive" or result not in ("", "success"):
+        return False
+    return restart_policy(text) == "no" or not _installed(text)
+
+
+def _is_enabled(enablement: str) -> bool:
+    return enablement in ("enabled", "enabled-runtime", "linked", "linked-runtime")
+
+
+def _pull(text: str) -> str | None:
+    """For a container unit: "IMAGE missing|always|newer", or None when pull = "never"."""
+    fields = mark_fields(text)
+    image, policy = fields.get("Image"), fields.get("Pull", "missing")
+    if fields.get("Kind") != "container" or not image or policy == "never":
+        return None
+    return f"{image} {policy}"
