@@ -214,10 +214,8 @@ def _left(options: Options) -> float:
 def _pull(plan: Plan, options: Options) -> None:
     pulled: set[str] = set()
     for action in plan.actions:
-        if action.verb != "pull":
-            continue
-        image, policy = action.reason.rsplit(" ", 1)
-        if image in pulled:
+        image, policy = action.image, action.pull_policy
+        if action.verb != "pull" or image is None or image in pulled:
             continue
         pulled.add(image)
         if policy == "missing" and podman.image_exists(image):

@@ -31,6 +31,7 @@ EnvName = Annotated[str, AfterValidator(values.env_name)]
 LabelKey = Annotated[str, AfterValidator(values.label_key)]
 Labels = dict[LabelKey, Scalar]
 
+PullPolicy = Literal["missing", "always", "never", "newer"]
 RestartPolicy = Literal[
     "no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always"
 ]
@@ -293,7 +294,7 @@ class Container(Model):
     devices: list[Annotated[str, AfterValidator(values.device)]] = Field(default_factory=list)
     secrets: list[Secret] = Field(default_factory=list)
     auto_update: Literal["registry", "local"] | None = None
-    pull: Literal["missing", "always", "never", "newer"] | None = None
+    pull: PullPolicy | None = None
     enabled: bool = True
     podman_args: list[str] = Field(default_factory=list)
     unit: dict[SectionName, dict[DirectiveName, UnitValues]] = Field(default_factory=dict)

@@ -9,12 +9,16 @@ import difflib
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, get_args
 
+from orchestrator.core.models import KINDS, Kind, PullPolicy
 from orchestrator.core.unitfile import mark_fields
 from orchestrator.errors import ConflictError
 
 ChangeKind = Literal["create", "change", "remove", "unchanged"]
+CHANGE_KINDS: tuple[ChangeKind, ...] = get_args(ChangeKind)
+# A unit file's kind, from its mark; "unknown" for a managed file whose mark lacks one.
+UnitKind = Kind | Literal["unknown"]
 Verb = Literal[
     "pull",
     "stop",
@@ -33,7 +37,7 @@ Verb = Literal[
 class UnitChange:
     unit: str
     action: ChangeKind
-    kind: str  # container, volume or network
+    kind: UnitKind
     old: str | None = None
     new: str | None = None
 
@@ -45,13 +49,24 @@ class UnitChange:
 
 @dataclass(frozen=True)
 class Action:
+    """One step of a plan. reason is the sentence shown to people; a pull also names its image
+    and pull policy (what apply needs to carry it out)."""
+
     verb: Verb
     unit: str | None = None
     reason: str = ""
+    image: str | None = None
+    pull_policy: PullPolicy | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {"verb": self.verb, "unit": self.unit, "reason": self.reason}
+        if self.image is not None:
+            data.update(image=self.image, pull_policy=self.pull_policy)
+        return data
 
 
 class Observed(Protocol):
-    """What systemd says of a unit (orchestrator.systemd.UnitState has these)."""
+    """What systemd says of a unit (orchestrator.host.systemd.UnitState has these)."""
 
     @property
     def active(self) -> str: ...
@@ -95,7 +110,7 @@ class Plan:
     def as_dict(self, *, diffs: bool = True) -> dict[str, object]:
         return {
             "changed": self.has_changes,
-            "summary": {a: self.count(a) for a in ("create", "change", "remove", "unchanged")},
+            "summary": {a: self.count(a) for a in CHANGE_KINDS},
             "units": [
                 {
                     "unit": c.unit,
@@ -106,12 +121,16 @@ class Plan:
                 for c in self.changes
             ],
             "restarts": [{"unit": u, "reason": r} for u, r in self.restarts.items()],
-            "actions": [{"verb": a.verb, "unit": a.unit, "reason": a.reason} for a in self.actions],
+            "actions": [a.as_dict() for a in self.actions],
         }
 
 
-def _kind(text: str) -> str:
-    return mark_fields(text).get("Kind", "unknown")
+_KINDS: dict[str, UnitKind] = {kind: kind for kind in KINDS}
+_PULL_POLICIES: dict[str, PullPolicy] = {policy: policy for policy in get_args(PullPolicy)}
+
+
+def _kind(text: str) -> UnitKind:
+    return _KINDS.get(mark_fields(text).get("Kind", ""), "unknown")
 
 
 def _directive_values(text: str, key: str) -> list[str]:
@@ -164,10 +183,12 @@ def make_plan(
     """Compare desired unit texts with the managed units found (current) and plan the changes.
 
     unmanaged are unit names present in the unit directory without our mark: declaring one of them
-    is a conflict, and they are never changed or removed. With observed (systemd's view of the
-    units), the plan also converges the host: it starts declared units that are not running,
-    fixes enablement, reloads when systemd's loaded units are stale, pre-pulls images, and
-    finishes what an interrupted apply (pending) had set out to do.
+    is a conflict, and they are never changed or removed. observed is systemd's view of the units
+    (what apply plans against); None means unknown (what `orchestrator plan` shows): the units
+    are then taken to be as their files say, and removed ones are stopped and disabled in case.
+    With it, the plan also converges the host: it starts declared units that are not running,
+    fixes enablement, reloads when systemd's loaded units are stale and pre-pulls images.
+    Either way it finishes what an interrupted apply (pending) had set out to do.
     """
     clashes = sorted(set(desired) & set(unmanaged))
     if clashes:
@@ -176,17 +197,8 @@ def make_plan(
             + ", ".join(clashes)
             + "; rename the definitions or move the files away"
         )
-    changes: list[UnitChange] = []
-    for unit in sorted(set(desired) | set(current)):
-        new, old = desired.get(unit), current.get(unit)
-        if old is None:
-            changes.append(UnitChange(unit, "create", _kind(new or ""), None, new))
-        elif new is None:
-            changes.append(UnitChange(unit, "remove", _kind(old), old, None))
-        elif old != new:
-            changes.append(UnitChange(unit, "change", _kind(new), old, new))
-        else:
-            changes.append(UnitChange(unit, "unchanged", _kind(new), old, new))
+    changes = [_change(unit, desired.get(unit), current.get(unit))
+               for unit in sorted(set(desired) | set(current))]  # fmt: skip
     changed = [
         c.unit for c in changes if c.action == "change" and _runtime(c.old) != _runtime(c.new)
     ]
@@ -196,9 +208,15 @@ def make_plan(
     for unit in interrupted:
         restarts.setdefault(unit, "an interrupted apply had not restarted it yet")
     restarts = {u: r for u, r in restarts.items() if u not in created}
-    if observed is None:
-        return Plan(changes, _actions(changes, restarts), restarts)
-    return Plan(changes, _converge(changes, restarts, observed, pending), restarts)
+    return Plan(changes, _actions(changes, restarts, observed, pending), restarts)
+
+
+def _change(unit: str, new: str | None, old: str | None) -> UnitChange:
+    if old is None:
+        return UnitChange(unit, "create", _kind(new or ""), None, new)
+    if new is None:
+        return UnitChange(unit, "remove", _kind(old), old, None)
+    return UnitChange(unit, "change" if old != new else "unchanged", _kind(new), old, new)
 
 
 def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
@@ -218,71 +236,70 @@ def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
     return restarts
 
 
-def _actions(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action]:
-    actions: list[Action] = []
-    for c in changes:
-        if c.action == "remove":
-            actions += [
-                Action("stop", c.unit, "no longer declared"),
-                Action("disable", c.unit, "no longer declared"),
-                Action("remove", c.unit, "no longer declared"),
-            ]
-    for c in changes:
-        if c.action in ("create", "change"):
-            actions.append(
-                Action("write", c.unit, "new unit" if c.action == "create" else "changed")
-            )
-    for c in changes:
-        if c.action not in ("create", "change"):
-            continue
-        now, before = _installed(c.new or ""), c.old is not None and _installed(c.old)
-        if now and not before:
-            actions.append(Action("enable", c.unit, "enabled = true"))
-        elif before and not now:
-            actions.append(Action("disable", c.unit, "enabled = false"))
-    if any(c.action != "unchanged" for c in changes):
-        actions.append(Action("daemon-reload", None, "unit files changed"))
-    for c in changes:
-        if c.action == "create":
-            actions.append(Action("start", c.unit, "new unit"))
+def _actions(
+    changes: list[UnitChange],
+    restarts: dict[str, str],
+    observed: Mapping[str, Observed] | None,
+    pending: Pending,
+) -> list[Action]:
+    """The actions, in the order apply carries them out. observed None: systemd's view unknown."""
+    actions = _pulls(changes, restarts) if observed is not None else []
+    actions += _removals(changes, observed)
+    actions += [
+        Action("write", c.unit, "new unit" if c.action == "create" else "changed")
+        for c in changes
+        if c.action in ("create", "change")
+    ]
+    actions += _enablement(changes, observed)
+    actions += _reload(changes, observed, pending, so_far=actions)
+    actions += _starts(changes, restarts, observed)
     actions += [Action("restart", u, reason) for u, reason in restarts.items()]
     return actions
 
 
-def _converge(
-    changes: list[UnitChange],
-    restarts: dict[str, str],
-    observed: Mapping[str, Observed],
-    pending: Pending,
-) -> list[Action]:
-    """The actions that bring systemd to the desired state, given what it reports."""
-    actions: list[Action] = []
+def _pulls(changes: list[UnitChange], restarts: dict[str, str]) -> list[Action]:
+    """Images of the containers about to (re)start, fetched before anything is stopped. Planned
+    only for a host (observed), whose image store decides whether a pull is needed."""
+    actions = []
     for c in changes:
-        if c.action in ("create", "change") and (c.action == "create" or c.unit in restarts):
-            pull = _pull(c.new or "")
-            if pull is not None:
-                actions.append(Action("pull", c.unit, pull))
-    removed = [c for c in changes if c.action == "remove"]
-    for c in removed:
-        state = observed.get(c.unit)
-        if state is not None and state.active not in ("inactive", "failed"):
+        if c.action == "create" or (c.action == "change" and c.unit in restarts):
+            image = _image(c.new or "")
+            if image is not None:
+                why = "new unit" if c.action == "create" else "it restarts"
+                actions.append(Action("pull", c.unit, f"{why}; pull = {image[1]}",
+                                      image=image[0], pull_policy=image[1]))  # fmt: skip
+    return actions
+
+
+def _removals(changes: list[UnitChange], observed: Mapping[str, Observed] | None) -> list[Action]:
+    """Removed units are stopped and disabled where systemd says they run or are enabled, or
+    whenever its view is unknown (both are harmless when not needed)."""
+    actions = []
+    for c in changes:
+        if c.action != "remove":
+            continue
+        state = observed.get(c.unit) if observed is not None else None
+        if observed is None or (state is not None and state.active not in ("inactive", "failed")):
             actions.append(Action("stop", c.unit, "no longer declared"))
-        if state is not None and _is_enabled(state.enablement):
+        if observed is None or (state is not None and _is_enabled(state.enablement)):
             actions.append(Action("disable", c.unit, "no longer declared"))
         actions.append(Action("remove", c.unit, "no longer declared"))
-    for c in changes:
-        if c.action in ("create", "change"):
-            actions.append(
-                Action("write", c.unit, "new unit" if c.action == "create" else "changed")
-            )
+    return actions
+
+
+def _enablement(changes: list[UnitChange], observed: Mapping[str, Observed] | None) -> list[Action]:
+    """enabled = true/false ([Install] or none) against the links systemd reports, or, unknown,
+    against the file being replaced."""
+    actions = []
     for c in changes:
         if c.action == "remove":
             continue
-        state = observed.get(c.unit)
-        wanted, enabled = (
-            _installed(c.new or ""),
-            state is not None and _is_enabled(state.enablement),
-        )
+        if observed is None:
+            enabled = c.old is not None and _installed(c.old)
+        else:
+            state = observed.get(c.unit)
+            enabled = state is not None and _is_enabled(state.enablement)
+        wanted = _installed(c.new or "")
         if wanted and not enabled:
             actions.append(Action("enable", c.unit, "enabled = true"))
         elif enabled and not wanted:
@@ -293,29 +310,54 @@ def _converge(
             and _section(c.old, "[Install]") != _section(c.new, "[Install]")
         ):
             actions.append(Action("reenable", c.unit, "its [Install] section changed"))
-    stale = sorted(u for u, s in observed.items() if s.need_reload)
+    return actions
+
+
+def _reload(
+    changes: list[UnitChange],
+    observed: Mapping[str, Observed] | None,
+    pending: Pending,
+    *,
+    so_far: list[Action],
+) -> list[Action]:
+    """At most one reload: for changed files, stale units, an interrupted apply or new links."""
+    stale = sorted(u for u, s in (observed or {}).items() if s.need_reload)
     if any(c.action != "unchanged" for c in changes):
-        actions.append(Action("daemon-reload", None, "unit files changed"))
-    elif stale:
-        actions.append(Action("daemon-reload", None, f"systemd has stale units: {stale[0]}"))
-    elif pending.reload:
-        actions.append(Action("daemon-reload", None, "an interrupted apply had not reloaded"))
-    elif any(a.verb in ("enable", "disable", "reenable") for a in actions):
-        actions.append(Action("daemon-reload", None, "enablement changed"))
+        return [Action("daemon-reload", None, "unit files changed")]
+    if stale:
+        return [Action("daemon-reload", None, f"systemd has stale units: {stale[0]}")]
+    if pending.reload:
+        return [Action("daemon-reload", None, "an interrupted apply had not reloaded")]
+    if any(a.verb in ("enable", "disable", "reenable") for a in so_far):
+        return [Action("daemon-reload", None, "enablement changed")]
+    return []
+
+
+def _starts(
+    changes: list[UnitChange],
+    restarts: dict[str, str],
+    observed: Mapping[str, Observed] | None,
+) -> list[Action]:
+    """New units start; with systemd's view, so does any declared unit not as declared (one on
+    its way up is left to come up). Unknown, units already there are taken to be running."""
+    actions = []
     for c in changes:
         if c.action == "remove" or c.unit in restarts:
             continue
-        state = observed.get(c.unit)
         if c.action == "create":
             actions.append(Action("start", c.unit, "new unit"))
-        elif state is None:
+            continue
+        if observed is None:
+            continue
+        state = observed.get(c.unit)
+        if state is None:
             actions.append(Action("start", c.unit, "declared but not loaded"))
         elif state.active in ("activating", "reloading"):
             continue  # on its way up
-        elif state.active == "deactivating" or not as_declared(c.new or "", state.active,
-                                                               state.result):  # fmt: skip
+        elif state.active == "deactivating" or not as_declared(
+            c.new or "", state.active, state.result
+        ):
             actions.append(Action("start", c.unit, f"declared but {state.active}"))
-    actions += [Action("restart", u, reason) for u, reason in restarts.items()]
     return actions
 
 
@@ -339,10 +381,11 @@ def _is_enabled(enablement: str) -> bool:
     return enablement in ("enabled", "enabled-runtime", "linked", "linked-runtime")
 
 
-def _pull(text: str) -> str | None:
-    """For a container unit: "IMAGE missing|always|newer", or None when pull = "never"."""
+def _image(text: str) -> tuple[str, PullPolicy] | None:
+    """For a container unit: its image and pull policy, or None when pull = "never"."""
     fields = mark_fields(text)
     image, policy = fields.get("Image"), fields.get("Pull", "missing")
     if fields.get("Kind") != "container" or not image or policy == "never":
         return None
-    return f"{image} {policy}"
+    # A policy we did not write (a hand-edited mark) pulls, as podman's --pull=always would.
+    return image, _PULL_POLICIES.get(policy, "always")

@@ -251,10 +251,10 @@ def test_images_are_pulled_for_new_and_restarting_containers_only() -> None:
     }
     seen = {unit: Seen() for unit in desired}
     plan = make_plan(desired, current, observed=seen)
-    pulls = [(a.unit, a.reason) for a in plan.actions if a.verb == "pull"]
+    pulls = [(a.unit, a.image, a.pull_policy) for a in plan.actions if a.verb == "pull"]
     assert pulls == [
-        ("changed.service", "localhost/b:2 always"),
-        ("new.service", "localhost/a:1 missing"),
+        ("changed.service", "localhost/b:2", "always"),
+        ("new.service", "localhost/a:1", "missing"),
     ]
     assert verbs_of(plan)[:2] == [("pull", "changed.service"), ("pull", "new.service")]
 
