@@ -14,8 +14,11 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from orchestrator.errors import UsageError
+
+Result = Literal["ok", "failed"]  # whether the apply brought everything up
 
 KEEP = 50  # generations kept; older ones are removed as new ones are recorded
 
@@ -24,7 +27,7 @@ KEEP = 50  # generations kept; older ones are removed as new ones are recorded
 class Generation:
     number: int
     time: float
-    result: str  # "ok" or "failed"
+    result: Result
     units: list[str]
     sources: list[str] = field(default_factory=list)
     note: str = ""  # e.g. "rollback to 3"
@@ -53,11 +56,16 @@ def generations(state_dir: str) -> list[Generation]:
                 with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
                     meta = json.loads((entry / "meta.json").read_text())
                     found.append(Generation(
-                        int(entry.name), float(meta["time"]), str(meta["result"]),
+                        int(entry.name), float(meta["time"]), _result(meta["result"]),
                         list(meta["units"]), list(meta.get("sources", [])),
                         str(meta.get("note", "")),
                     ))  # fmt: skip
     return sorted(found, key=lambda g: g.number)
+
+
+def _result(recorded: object) -> Result:
+    """Only a generation recorded as ok counts as one that came up."""
+    return "ok" if recorded == "ok" else "failed"
 
 
 def units_of(state_dir: str, number: int) -> dict[str, str]:
@@ -94,7 +102,7 @@ def rollback_target(state_dir: str, before: int | None = None) -> Generation | N
 
 
 def record(
-    state_dir: str, units: dict[str, str], sources: list[str], result: str, note: str = ""
+    state_dir: str, units: dict[str, str], sources: list[str], result: Result, note: str = ""
 ) -> int:
     root = _root(state_dir)
     root.mkdir(parents=True, exist_ok=True)
@@ -129,7 +137,7 @@ def _copy_sources(sources: list[str], target: Path) -> list[str]:
     return files
 
 
-def mark_result(state_dir: str, number: int, result: str) -> None:
+def mark_result(state_dir: str, number: int, result: Result) -> None:
     meta_path = _root(state_dir) / str(number) / "meta.json"
     meta = json.loads(meta_path.read_text())
     meta["result"] = result
