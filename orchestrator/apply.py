@@ -15,15 +15,28 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 
-from orchestrator.core.plan import Pending, Plan, as_declared, make_plan
+from orchestrator.core.plan import (
+    ChangeKind,
+    Observed,
+    Pending,
+    Plan,
+    UnitChange,
+    UnitKind,
+    Verb,
+    as_declared,
+    make_plan,
+)
+from orchestrator.core.target import Target
 from orchestrator.core.unitfile import container_name, declares_health
 from orchestrator.errors import OrchestratorError
 from orchestrator.host import history, journal, lock, podman
-from orchestrator.host.systemd import Systemd, UnitState
+from orchestrator.host.systemd import JobResults, Systemd
 from orchestrator.host.unitdir import (
     read_unit_dir,
     refuse_shadowing,
@@ -54,12 +67,66 @@ def checkpoint(name: str) -> None:
         time.sleep(0.05)
 
 
+class UnitView(Observed, Protocol):
+    """A unit as systemd reports it: what the planner reads, and what apply reads to wait for it
+    and judge it (orchestrator.host.systemd.UnitState has these)."""
+
+    @property
+    def sub(self) -> str: ...
+    @property
+    def restarts(self) -> int: ...
+    @property
+    def active_since_us(self) -> int: ...  # CLOCK_MONOTONIC, as Host.monotonic
+    @property
+    def changing(self) -> bool: ...
+    @property
+    def running(self) -> bool: ...
+    @property
+    def failed(self) -> bool: ...
+
+
+class Manager(Protocol):
+    """The service manager apply drives: orchestrator.host.systemd.Systemd, or a fake in tests."""
+
+    def units(self, names: Iterable[str]) -> Mapping[str, UnitView]: ...
+    def run_jobs(
+        self, jobs: list[tuple[str, str]], timeout: float, enqueued: Callable[[], None] = ...
+    ) -> JobResults: ...
+    def enable(self, units: list[str]) -> None: ...
+    def disable(self, units: list[str]) -> None: ...
+    def reenable(self, units: list[str]) -> None: ...
+    def reload(self) -> None: ...
+    def reset_failed(self, unit: str) -> None: ...
+
+
+def _pull_image(image: str, quiet: bool) -> None:
+    podman.pull(image, quiet=quiet)
+
+
+def _journal_tail(unit: str, user: bool) -> str:
+    return journal.tail(unit, user=user)
+
+
+@dataclass(frozen=True)
+class Host:
+    """What apply asks of the host besides its files: the service manager (connect(user)), podman,
+    the journal and the clock. Tests put fakes here."""
+
+    connect: Callable[[bool], AbstractContextManager[Manager]] = Systemd
+    image_exists: Callable[[str], bool] = podman.image_exists
+    pull: Callable[[str, bool], None] = _pull_image  # (image, quiet)
+    health: Callable[[str], str] = podman.health  # container -> healthy, unhealthy, ...
+    journal_tail: Callable[[str, bool], str] = _journal_tail  # (unit, user)
+    monotonic: Callable[[], float] = time.monotonic  # CLOCK_MONOTONIC, as systemd's timestamps
+    sleep: Callable[[float], None] = time.sleep
+
+
 @dataclass
 class UnitOutcome:
     unit: str
-    kind: str
-    change: str  # create, change, remove, unchanged
-    done: list[str] = field(default_factory=list)  # the verbs carried out on it
+    kind: UnitKind
+    change: ChangeKind
+    done: list[Verb] = field(default_factory=list)  # the verbs carried out on it
     active: str = ""
     sub: str = ""
     result: str = ""
@@ -101,18 +168,17 @@ class ApplyReport:
 
 @dataclass
 class Options:
-    user: bool
-    unit_dir: str
-    state_dir: str
+    target: Target  # the mode, and the unit and state directories apply works in
     timeout: float = 300.0
     settle: float = SETTLE_SECONDS
     quiet_pull: bool = False
     say: Callable[[str], None] = lambda _: None  # progress lines
-    deadline: float = 0.0  # time.monotonic() by which the apply gives up waiting (set by apply)
+    deadline: float = 0.0  # host.monotonic() by which the apply gives up waiting (set by apply)
+    host: Host = field(default_factory=Host)
 
 
 def _pending_path(options: Options) -> Path:
-    return Path(options.state_dir) / "pending.json"
+    return Path(options.target.state_dir) / "pending.json"
 
 
 def _read_pending(options: Options) -> Pending:
@@ -144,7 +210,7 @@ def apply(
     desired: dict[str, str],
     options: Options,
     *,
-    sources: list[str] = (),  # type: ignore[assignment]
+    sources: Sequence[str] = (),
     dry_run: bool = False,
     note: str = "",
     allow_empty: bool = True,
@@ -153,49 +219,95 @@ def apply(
     """Make the host run exactly the desired units. Raises before touching anything when the
     plan cannot be made (clash with a foreign unit, shadowing, a pull that fails). Once
     something has been changed, errors become a failed report (and a recorded generation)."""
-    started = time.monotonic()
+    host = options.host
+    started = host.monotonic()
     options = replace(options, deadline=started + options.timeout)
-    mode = "user" if options.user else "system"
-    with Systemd(options.user) as systemd, _maybe_lock(options, dry_run):
-        refuse_shadowing(list(desired), mode)
-        current, foreign = read_unit_dir(options.unit_dir)
-        if not dry_run:  # left by an apply killed mid-write
-            remove_temp_files(options.unit_dir, sorted(set(desired) | set(current)))
-        if not desired and current and not allow_empty:
-            raise ApplyError(
-                f"the definitions declare nothing, which would remove all {len(current)} managed "
-                "unit(s); pass --allow-empty if that is what you want"
-            )
-        observed = systemd.units(sorted(set(desired) | set(current)))
-        plan = make_plan(desired, current, foreign, observed, _read_pending(options))
+    with host.connect(options.target.user) as systemd, _maybe_lock(options, dry_run):
+        plan, observed = _plan(desired, systemd, options, dry_run=dry_run, allow_empty=allow_empty)
         show_plan(plan)
-        if dry_run:
-            return ApplyReport(plan, [], True, True, seconds=time.monotonic() - started)
         # on its way up or down already (at boot, in a Restart=): wait for it as for our own jobs
         busy = {u for u, st in observed.items() if st.changing and u in desired}
-        if not plan.has_work:
-            if busy:
-                observed = _settle(systemd, desired, busy, options)
-            outcomes = _outcomes(plan, observed, {}, options, checked=set())
-            ok = all(o.ok for o in outcomes)
-            return ApplyReport(plan, outcomes, ok, seconds=time.monotonic() - started)
-        _pull(plan, options)
-        try:
-            report = _execute(plan, desired, systemd, options, busy)
-        except OrchestratorError as exc:  # part of the plan was carried out: say what failed
-            report = ApplyReport(plan, [], False, error=str(exc))
-        if plan.has_changes:
-            try:
-                report.generation = history.record(
-                    options.state_dir, desired, list(sources), "ok" if report.ok else "failed",
-                    note,
-                )  # fmt: skip
-            except OSError as exc:
-                report.error = (report.error + "; " if report.error else "") + (
-                    f"could not record the generation: {exc}"
-                )
-    report.seconds = time.monotonic() - started
+        if dry_run:
+            report = ApplyReport(plan=plan, outcomes=[], ok=True, dry_run=True)
+        elif not plan.has_work:
+            report = _check(plan, desired, systemd, options, busy, observed)
+        else:
+            _pull(plan, options)
+            report = _carry_out(plan, desired, systemd, options, busy)
+            if plan.has_changes:
+                _record(report, desired, sources, note, options)
+    report.seconds = host.monotonic() - started
     return report
+
+
+def _plan(
+    desired: dict[str, str],
+    systemd: Manager,
+    options: Options,
+    *,
+    dry_run: bool,
+    allow_empty: bool,
+) -> tuple[Plan, Mapping[str, UnitView]]:
+    """The plan against the unit files and systemd's view of them, and that view."""
+    target = options.target
+    refuse_shadowing(list(desired), target.mode)
+    current, foreign = read_unit_dir(target.unit_dir)
+    if not dry_run:  # left by an apply killed mid-write
+        remove_temp_files(target.unit_dir, sorted(set(desired) | set(current)))
+    if not desired and current and not allow_empty:
+        raise ApplyError(
+            f"the definitions declare nothing, which would remove all {len(current)} managed "
+            "unit(s); pass --allow-empty if that is what you want"
+        )
+    observed = systemd.units(sorted(set(desired) | set(current)))
+    return make_plan(desired, current, foreign, observed, _read_pending(options)), observed
+
+
+def _check(
+    plan: Plan,
+    desired: dict[str, str],
+    systemd: Manager,
+    options: Options,
+    busy: set[str],
+    observed: Mapping[str, UnitView],
+) -> ApplyReport:
+    """Nothing to do: wait for the units already on their way up, then judge every unit."""
+    if busy:
+        observed = _settle(systemd, desired, busy, options)
+    outcomes = _outcomes(plan, observed, JobResults(), options, checked=set(), done={})
+    return ApplyReport(plan=plan, outcomes=outcomes, ok=all(o.ok for o in outcomes))
+
+
+def _carry_out(
+    plan: Plan,
+    desired: dict[str, str],
+    systemd: Manager,
+    options: Options,
+    busy: set[str],
+) -> ApplyReport:
+    try:
+        return _execute(plan, desired, systemd, options, busy)
+    except OrchestratorError as exc:  # part of the plan was carried out: say what failed
+        return ApplyReport(plan=plan, outcomes=[], ok=False, error=str(exc))
+
+
+def _record(
+    report: ApplyReport,
+    desired: dict[str, str],
+    sources: Sequence[str],
+    note: str,
+    options: Options,
+) -> None:
+    """Record the apply as a generation, whatever its result: a rollback needs to know both."""
+    try:
+        report.generation = history.record(
+            options.target.state_dir, desired, list(sources), "ok" if report.ok else "failed",
+            note,
+        )  # fmt: skip
+    except OSError as exc:
+        report.error = (report.error + "; " if report.error else "") + (
+            f"could not record the generation: {exc}"
+        )
 
 
 @contextlib.contextmanager
@@ -203,12 +315,16 @@ def _maybe_lock(options: Options, dry_run: bool) -> Iterator[None]:
     if dry_run:  # reads only: no lock, nothing created (a user without rights may look)
         yield
         return
-    with lock.exclusive(options.state_dir):
+    with lock.exclusive(options.target.state_dir):
         yield
 
 
 def _left(options: Options) -> float:
-    return max(options.deadline - time.monotonic(), 0.0)
+    return max(options.deadline - options.host.monotonic(), 0.0)
+
+
+def _now_us(options: Options) -> int:
+    return int(options.host.monotonic() * 1_000_000)
 
 
 def _pull(plan: Plan, options: Options) -> None:
@@ -218,156 +334,214 @@ def _pull(plan: Plan, options: Options) -> None:
         if action.verb != "pull" or image is None or image in pulled:
             continue
         pulled.add(image)
-        if policy == "missing" and podman.image_exists(image):
+        if policy == "missing" and options.host.image_exists(image):
             continue
         options.say(f"pulling {image} for {action.unit}")
         try:
-            podman.pull(image, quiet=options.quiet_pull)
+            options.host.pull(image, options.quiet_pull)
         except OrchestratorError as exc:
             raise ApplyError(
                 f"cannot pull {image} for {action.unit}; nothing was changed: {exc}"
             ) from None
 
 
+Done = dict[str, list[Verb]]  # unit -> the verbs carried out on it, in order
+
+
+def _did(done: Done, verb: Verb, units: Iterable[str]) -> None:
+    for unit in units:
+        done.setdefault(unit, []).append(verb)
+
+
 def _execute(
     plan: Plan,
     desired: dict[str, str],
-    systemd: Systemd,
+    systemd: Manager,
     options: Options,
     busy: set[str],
 ) -> ApplyReport:
+    """The phases, in order; each checkpoint is a point where the integration tests kill apply."""
     _write_pending(options, plan)
     checkpoint("pending")
-    done: dict[str, list[str]] = {}
+    done: Done = {}
+    _stop_removed(plan, systemd, options, done)
+    _write_units(plan, desired, systemd, options, done)
+    _set_enablement(plan, systemd, done)
+    reloaded = _reload(plan, systemd)
+    jobs = _enqueue(plan, systemd, options, done)
+    _pending_path(options).unlink(missing_ok=True)
+    touched = set(jobs.units) | busy
+    observed = _settle(systemd, desired, touched, options)
+    outcomes = _outcomes(plan, observed, jobs.results, options, checked=touched, done=done)
+    return ApplyReport(
+        plan=plan,
+        outcomes=outcomes,
+        ok=all(o.ok for o in outcomes),
+        wrote=plan.units("write"),
+        removed=plan.units("remove"),
+        reloaded=reloaded,
+    )
 
-    def did(verb: str, units: list[str]) -> None:
-        for unit in units:
-            done.setdefault(unit, []).append(verb)
 
+def _stop_removed(plan: Plan, systemd: Manager, options: Options, done: Done) -> None:
+    """Units no longer declared stop first (podman removes their containers), then lose their
+    links while their files are still there to say what the links are."""
     stops = plan.units("stop")
     if stops:
         options.say(f"stopping {', '.join(stops)}")
         systemd.run_jobs([("stop", u) for u in stops], _left(options))
-        did("stop", stops)
+        _did(done, "stop", stops)
         checkpoint("stopped")
     removed = plan.units("remove")
     systemd.disable([u for u in plan.units("disable") if u in removed])
+
+
+def _write_units(
+    plan: Plan, desired: dict[str, str], systemd: Manager, options: Options, done: Done
+) -> None:
+    """Remove the files of removed units, write new and changed ones atomically."""
+    unit_dir = options.target.unit_dir
     wrote = plan.units("write")
     try:
-        for unit in removed:
+        for unit in plan.units("remove"):
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(options.unit_dir, unit))
+                os.unlink(os.path.join(unit_dir, unit))
             systemd.reset_failed(unit)  # else it lingers as "not-found failed"
-            did("remove", [unit])
+            _did(done, "remove", [unit])
         if wrote:
-            os.makedirs(options.unit_dir, exist_ok=True)
+            os.makedirs(unit_dir, exist_ok=True)
         for unit in wrote:
-            write_atomic(options.unit_dir, unit, desired[unit])
+            write_atomic(unit_dir, unit, desired[unit])
             checkpoint("wrote-one")
     except OSError as exc:
         raise ApplyError(
-            f"cannot change {options.unit_dir}: {exc}; the next apply finishes what this one began"
+            f"cannot change {unit_dir}: {exc}; the next apply finishes what this one began"
         ) from None
-    did("write", wrote)
-    # Enablement first: like `systemctl enable`, it changes what systemd has loaded, and the one
-    # reload below picks it up (a reload before it leaves the units marked NeedDaemonReload).
+    _did(done, "write", wrote)
+
+
+def _set_enablement(plan: Plan, systemd: Manager, done: Done) -> None:
+    """Enablement before the reload: like `systemctl enable`, it changes what systemd has loaded,
+    and the one reload picks it up (a reload before it leaves the units NeedDaemonReload)."""
+    removed = plan.units("remove")
     enable, disable = plan.units("enable"), [u for u in plan.units("disable") if u not in removed]
     reenable = plan.units("reenable")
     systemd.enable(enable)
     systemd.disable(disable)
     systemd.reenable(reenable)
-    did("enable", enable)
-    did("disable", disable)
-    did("reenable", reenable)
-    reloaded = any(a.verb == "daemon-reload" for a in plan.actions)
-    if reloaded:
-        systemd.reload()
-        checkpoint("reloaded")
+    _did(done, "enable", enable)
+    _did(done, "disable", disable)
+    _did(done, "reenable", reenable)
+
+
+def _reload(plan: Plan, systemd: Manager) -> bool:
+    if not any(a.verb == "daemon-reload" for a in plan.actions):
+        return False
+    systemd.reload()
+    checkpoint("reloaded")
+    return True
+
+
+@dataclass(frozen=True)
+class _Jobs:
+    units: list[str]  # the units started or restarted
+    results: JobResults
+
+
+def _enqueue(plan: Plan, systemd: Manager, options: Options, done: Done) -> _Jobs:
+    """Every start and restart at once, so that systemd orders them by After=."""
     jobs = [("start", u) for u in plan.units("start")] + [("restart", u) for u in plan.restarts]
     for _, unit in jobs:
         systemd.reset_failed(unit)  # a unit that hit its start limit may start again
     if jobs:
         options.say(f"starting {len(jobs)} unit(s)")
     results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"))
-    for verb, unit in jobs:
-        did(verb, [unit])
-    _pending_path(options).unlink(missing_ok=True)
-    touched = {u for _, u in jobs} | busy
-    observed = _settle(systemd, desired, touched, options)
-    outcomes = _outcomes(plan, observed, results.results, options, checked=touched, done=done)
-    for unit in results.unfinished:
-        for outcome in outcomes:
-            if outcome.unit == unit:
-                outcome.ok, outcome.job = False, "timeout"
-    ok = all(o.ok for o in outcomes)
-    return ApplyReport(plan, outcomes, ok, False, wrote, removed, reloaded)
+    _did(done, "start", plan.units("start"))
+    _did(done, "restart", plan.restarts)
+    return _Jobs([unit for _, unit in jobs], results)
 
 
 def _settle(
-    systemd: Systemd,
+    systemd: Manager,
     desired: dict[str, str],
     touched: set[str],
     options: Options,
-) -> dict[str, UnitState]:
+) -> Mapping[str, UnitView]:
     """Wait until each started or restarted unit has stayed up for the settle time (and is
     healthy where it has a health check) or has failed, or the timeout has passed."""
-    deadline = options.deadline
     names = sorted(desired)
     while True:
         observed = systemd.units(names)
-        now_us = time.monotonic_ns() // 1000
-        waiting = []
-        for unit in touched:
-            state = observed.get(unit)
-            if state is None or state.failed or unit not in desired:
-                continue
-            young = state.running and now_us - state.active_since_us < options.settle * 1e6
-            if state.changing or young:
-                waiting.append(unit)
-            elif state.running and declares_health(desired[unit]):
-                name = container_name(desired[unit]) or ""
-                if podman.health(name) not in ("healthy", "unhealthy"):
-                    waiting.append(unit)
-        if not waiting or time.monotonic() > deadline:
+        now_us = _now_us(options)
+        waiting = [
+            unit
+            for unit in touched
+            if unit in desired and _coming_up(observed.get(unit), desired[unit], now_us, options)
+        ]
+        if not waiting or options.host.monotonic() > options.deadline:
             return observed
-        time.sleep(0.1)
+        options.host.sleep(0.1)
+
+
+def _coming_up(state: UnitView | None, text: str, now_us: int, options: Options) -> bool:
+    if state is None or state.failed:
+        return False
+    young = state.running and now_us - state.active_since_us < options.settle * 1e6
+    if state.changing or young:
+        return True
+    if state.running and declares_health(text):
+        health = options.host.health(container_name(text) or "")
+        return health not in ("healthy", "unhealthy")
+    return False
 
 
 def _outcomes(
     plan: Plan,
-    observed: dict[str, UnitState],
-    jobs: dict[str, str],
+    observed: Mapping[str, UnitView],
+    jobs: JobResults,
     options: Options,
     *,
     checked: set[str],
-    done: dict[str, list[str]] | None = None,
+    done: Done,
 ) -> list[UnitOutcome]:
     outcomes = []
     for change in plan.changes:
-        outcome = UnitOutcome(change.unit, change.kind, change.action)
-        outcome.done = (done or {}).get(change.unit, [])
-        outcome.job = jobs.get(change.unit, "")
-        state = observed.get(change.unit)
-        if change.action == "remove":
-            outcomes.append(outcome)
-            continue
-        if state is not None:
-            outcome.active, outcome.sub, outcome.result = state.active, state.sub, state.result
-            outcome.restarts = state.restarts
-        # Judged by where the unit ended up, not by its job alone: a start that failed once and
-        # that systemd's Restart= recovered is up (its job still reads "failed"). A started unit
-        # must also have stayed active for the settle time, so a crash loop is not up.
-        text = change.new or ""
-        outcome.ok = as_declared(text, outcome.active, outcome.result)
-        if outcome.ok and change.unit in checked and state is not None and state.running:
-            steady_us = time.monotonic_ns() // 1000 - state.active_since_us
-            outcome.ok = steady_us >= options.settle * 1e6
-        if outcome.job.startswith("refused"):
-            outcome.ok = False  # systemd would not start or restart it: not as declared
-        if outcome.ok and change.unit in checked and declares_health(text):
-            outcome.health = podman.health(container_name(text) or "")
-            outcome.ok = outcome.health == "healthy"
-        if not outcome.ok:
-            outcome.journal = journal.tail(change.unit, user=options.user)
+        outcome = _outcome(
+            change,
+            observed.get(change.unit),
+            jobs.results.get(change.unit, ""),
+            options,
+            checked=change.unit in checked,
+        )
+        outcome.done = done.get(change.unit, [])
+        if change.unit in jobs.unfinished:
+            outcome.ok, outcome.job = False, "timeout"
         outcomes.append(outcome)
     return outcomes
+
+
+def _outcome(
+    change: UnitChange, state: UnitView | None, job: str, options: Options, *, checked: bool
+) -> UnitOutcome:
+    """Judged by where the unit ended up, not by its job alone: a start that failed once and
+    that systemd's Restart= recovered is up (its job still reads "failed"). A started unit
+    (checked) must also have stayed active for the settle time, so a crash loop is not up."""
+    outcome = UnitOutcome(unit=change.unit, kind=change.kind, change=change.action, job=job)
+    if change.action == "remove":
+        return outcome
+    if state is not None:
+        outcome.active, outcome.sub, outcome.result = state.active, state.sub, state.result
+        outcome.restarts = state.restarts
+    text = change.new or ""
+    ok = as_declared(text, outcome.active, outcome.result)
+    if ok and checked and state is not None and state.running:
+        ok = _now_us(options) - state.active_since_us >= options.settle * 1e6
+    if job.startswith("refused"):
+        ok = False  # systemd would not start or restart it: not as declared
+    if ok and checked and declares_health(text):
+        outcome.health = options.host.health(container_name(text) or "")
+        ok = outcome.health == "healthy"
+    if not ok:
+        outcome.journal = options.host.journal_tail(change.unit, options.target.user)
+    outcome.ok = ok
+    return outcome

@@ -95,14 +95,19 @@ def add_common(parser: argparse.ArgumentParser) -> None:
 
 def options(args: argparse.Namespace) -> Options:
     from orchestrator.apply import Options
+    from orchestrator.core.target import Target
 
     def say(line: str) -> None:
         print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
 
-    return Options(
-        user=args.user,
+    target = Target(
+        mode="user" if args.user else "system",
+        definitions=tuple(getattr(args, "paths", None) or [paths.definitions_dir(args.user)]),
         unit_dir=args.unit_dir or paths.unit_dir(args.user),
         state_dir=args.state_dir or paths.state_dir(args.user),
+    )
+    return Options(
+        target=target,
         timeout=args.timeout,
         quiet_pull=args.json,
         say=say,
@@ -145,13 +150,13 @@ def run(args: argparse.Namespace) -> int:
     if report.generation is None:
         opts.say("rollback: this apply changed no unit file, so there is nothing to roll back")
         return finish(args, report)
-    target = history.rollback_target(opts.state_dir, before=report.generation)
+    target = history.rollback_target(opts.target.state_dir, before=report.generation)
     if target is None:
         opts.say("rollback: no earlier generation came up; nothing to roll back to")
         return finish(args, report)
     opts.say(f"the new state did not come up: rolling back to generation {target.number}")
     try:
-        units = history.units_of(opts.state_dir, target.number)
+        units = history.units_of(opts.target.state_dir, target.number)
         rollback = apply(units, opts, note=f"rollback to {target.number}")
     except OrchestratorError as exc:
         opts.say(f"rollback to generation {target.number} failed: {exc}")

@@ -37,14 +37,14 @@ def run(args: argparse.Namespace) -> int:
     opts = options(args)
     target = args.generation
     if target is None:
-        previous = history.rollback_target(opts.state_dir)
+        previous = history.rollback_target(opts.target.state_dir)
         if previous is None:
             raise UsageError(
                 "there is no earlier generation that came up and differs from the current one "
                 "(`orchestrator history` lists them; `orchestrator rollback N` picks one)"
             )
         target = previous.number
-    units = history.units_of(opts.state_dir, target)
+    units = history.units_of(opts.target.state_dir, target)
     report = apply(units, opts, dry_run=args.dry_run, note=f"rollback to {target}",
                    show_plan=_shower(args))  # fmt: skip
     return finish(args, report)

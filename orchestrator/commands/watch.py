@@ -53,6 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from orchestrator.apply import Options
     from orchestrator.core.loader import find_files
+    from orchestrator.core.target import Target
     from orchestrator.errors import UsageError
     from orchestrator.host import paths
     from orchestrator.watch import Watcher, stop_on_signals
@@ -67,10 +68,14 @@ def run(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
-    options = Options(
-        user=args.user,
+    target = Target(
+        mode="user" if args.user else "system",
+        definitions=tuple(sources),
         unit_dir=args.unit_dir or paths.unit_dir(args.user),
         state_dir=args.state_dir or paths.state_dir(args.user),
+    )
+    options = Options(
+        target=target,
         timeout=args.timeout,
         quiet_pull=True,
         say=lambda _: None,
