@@ -1,104 +1,123 @@
-"""Planning: pure make_plan() on texts, and the plan and render commands on a real directory."""
+"""Planning: make_plan() on the cases in plan_cases/ (data: units in, plan out), and the plan and
+render commands on a real directory."""
 
 from __future__ import annotations
 
 import json
+import re
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from orchestrator.core.plan import Pending, Plan, as_declared, make_plan
+from orchestrator.core.plan import Observed, Pending, Plan, as_declared, make_plan
 from orchestrator.errors import ConflictError
 from tests.support.cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
+CASES = sorted((Path(__file__).parent / "plan_cases").glob("*.toml"))
 
 
-def unit(kind: str, *lines: str, install: bool = True) -> str:
-    body = "\n".join(lines)
-    tail = "\n[Install]\nWantedBy=multi-user.target\n" if install else ""
-    return (
-        f"[Unit]\n{body}\n[Service]\nExecStart=/bin/true\n{tail}\n[X-Orchestrator]\nKind={kind}\n"
-    )
+def unit(
+    kind: str = "container",
+    unit: list[str] | tuple[str, ...] = (),
+    service: list[str] | tuple[str, ...] = ("ExecStart=/bin/true",),
+    wanted_by: str = "multi-user.target",
+    install: bool = True,
+    mark: list[str] | tuple[str, ...] = (),
+) -> str:
+    """A managed unit file, from a case's unit table."""
+    sections = [("Unit", unit), ("Service", service)]
+    if install:
+        sections.append(("Install", [f"WantedBy={wanted_by}"]))
+    sections.append(("X-Orchestrator", [f"Kind={kind}", *mark]))
+    return "".join(f"[{name}]\n" + "".join(f"{line}\n" for line in lines) + "\n"
+                   for name, lines in sections)  # fmt: skip
 
 
-def test_create_change_remove_unchanged() -> None:
-    desired = {
-        "a.service": unit("container"),
-        "b.service": unit("container", "Wants=new.target"),
-        "c.service": unit("container"),
-    }
-    current = {
-        "b.service": unit("container", "Wants=old.target"),
-        "c.service": unit("container"),
-        "old.service": unit("volume"),
-    }
-    plan = make_plan(desired, current)
-    actions = {c.unit: c.action for c in plan.changes}
-    assert actions == {
-        "a.service": "create",
-        "b.service": "change",
-        "c.service": "unchanged",
-        "old.service": "remove",
-    }
-    assert plan.has_changes
-    assert [c.kind for c in plan.changes if c.unit == "old.service"] == ["volume"]
-    verbs = [(a.verb, a.unit) for a in plan.actions]
-    assert verbs == [
-        ("stop", "old.service"),
-        ("disable", "old.service"),
-        ("remove", "old.service"),
-        ("write", "a.service"),
-        ("write", "b.service"),
-        ("enable", "a.service"),
-        ("daemon-reload", None),
-        ("start", "a.service"),
-        ("restart", "b.service"),
-    ]
-    diff = next(c for c in plan.changes if c.unit == "b.service").diff()
-    assert "-Wants=old.target" in diff and "+Wants=new.target" in diff
+@dataclass(frozen=True)
+class Seen:
+    """systemd's view of a unit, as orchestrator.host.systemd.UnitState gives it."""
+
+    active: str = "active"
+    enablement: str = "enabled"
+    need_reload: bool = False
+    result: str = "success"
 
 
-def test_no_change_means_no_actions() -> None:
-    units = {"a.service": unit("container")}
-    plan = make_plan(units, dict(units))
-    assert not plan.has_changes
-    assert plan.actions == []
-    assert plan.restarts == {}
+CASE_KEYS = {"observed", "unmanaged", "pending", "units", "expected"}
+UNIT_KEYS = {"desired", "current", "seen"}
+EXPECTED_KEYS = {"changes", "restarts", "actions"}
 
 
-def test_restart_propagates_to_units_that_require_a_changed_one() -> None:
-    desired = {
-        "db.service": unit("container", "Wants=v2.target"),
-        "app.service": unit("container", "Requires=db.service"),
-        "proxy.service": unit("container", "Requires=app.service other.service"),
-        "lone.service": unit("container"),
-    }
-    current = dict(desired, **{"db.service": unit("container", "Wants=v1.target")})
-    plan = make_plan(desired, current)
-    assert plan.restarts == {
-        "db.service": "its unit file changed",
-        "app.service": "it requires db.service, which restarts",
-        "proxy.service": "it requires app.service, which restarts",
-    }
+def plan_case(path: Path) -> tuple[Plan | str, dict[str, Any]]:
+    """Run make_plan on a case file: (the plan, or the ConflictError's message; the expected)."""
+    case = tomllib.loads(path.read_text())
+    assert set(case) <= CASE_KEYS and "observed" in case, f"{path.name}: keys {sorted(case)}"
+    desired, current, observed = {}, {}, {}
+    for name, table in case.get("units", {}).items():
+        assert set(table) <= UNIT_KEYS, f"{path.name}: {name}: keys {sorted(table)}"
+        if "desired" in table:
+            desired[name] = unit(**table["desired"])
+        if "current" in table:
+            current[name] = unit(**table["current"])
+        if table.get("seen", {}) is not False:
+            observed[name] = Seen(**table.get("seen", {}))
+    pending = case.get("pending", {})
+    seen: Mapping[str, Observed] | None = observed if case["observed"] else None
+    try:
+        plan = make_plan(
+            desired, current, case.get("unmanaged", ()), seen,
+            Pending(pending.get("reload", False), tuple(pending.get("restarts", ()))),
+        )  # fmt: skip
+    except ConflictError as exc:
+        return str(exc), case["expected"]
+    return plan, case["expected"]
 
 
-def test_enable_and_disable_follow_the_install_section() -> None:
-    desired = {"a.service": unit("container", install=False), "b.service": unit("container")}
-    current = {"a.service": unit("container"), "b.service": unit("container", install=False)}
-    verbs = {(a.verb, a.unit) for a in make_plan(desired, current).actions}
-    assert ("disable", "a.service") in verbs and ("enable", "b.service") in verbs
+def test_the_plan_cases_are_found() -> None:
+    assert len(CASES) >= 10
 
 
-def test_a_foreign_unit_of_the_same_name_is_a_conflict() -> None:
-    with pytest.raises(ConflictError, match=r"web\.service"):
-        make_plan({"web.service": unit("container")}, {}, unmanaged={"web.service"})
+@pytest.mark.parametrize("path", CASES, ids=lambda path: path.stem)
+def test_each_plan_case_gives_what_it_expects(path: Path) -> None:
+    plan, expected = plan_case(path)
+    if "conflict" in expected:
+        assert isinstance(plan, str) and re.search(expected["conflict"], plan), plan
+        return
+    assert isinstance(plan, Plan), f"unexpected conflict: {plan}"
+    assert set(expected) == EXPECTED_KEYS, "a case says what every part of the plan must be"
+    assert {c.unit: f"{c.action} ({c.kind})" for c in plan.changes} == expected["changes"]
+    assert plan.restarts == expected["restarts"]
+    actions = [{k: v for k, v in a.as_dict().items() if v is not None} for a in plan.actions]
+    assert actions == expected["actions"]
 
 
-def test_foreign_units_are_never_removed() -> None:
-    plan = make_plan({}, {}, unmanaged={"handmade.service"})
-    assert plan.changes == []
+def test_a_wrong_expectation_fails_its_case(tmp_path: Path) -> None:
+    case = (Path(__file__).parent / "plan_cases" / "host-stale-units-reloaded.toml").read_text()
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(case.replace("stale units: a.service", "stale units: b.service"))
+    with pytest.raises(AssertionError):
+        test_each_plan_case_gives_what_it_expects(wrong)
+
+
+def test_a_changed_units_diff_shows_the_old_and_new_lines() -> None:
+    old, new = unit(unit=["Wants=old.target"]), unit(unit=["Wants=new.target"])
+    change = make_plan({"b.service": new}, {"b.service": old}).changes[0]
+    assert "-Wants=old.target" in change.diff() and "+Wants=new.target" in change.diff()
+
+
+def test_jobs_that_finished_and_disabled_units_that_are_stopped_are_as_declared() -> None:
+    job = unit(service=["Restart=no"])
+    service = unit(service=["Restart=on-failure"])
+    disabled = unit(service=["Restart=always"], install=False)
+    assert as_declared(job, "inactive", "success") and not as_declared(job, "failed", "exit-code")
+    assert as_declared(disabled, "inactive", "success")
+    assert not as_declared(disabled, "inactive", "exit-code")
+    assert not as_declared(service, "inactive", "success") and as_declared(service, "active", "")
 
 
 def test_plan_exit_codes_follow_terraform(tmp_path: Path) -> None:
@@ -157,15 +176,6 @@ def test_render_and_plan_leave_foreign_units_alone(tmp_path: Path) -> None:
     assert sorted(p.name for p in units.iterdir()) == ["hello.service", "other.service"]
 
 
-def test_only_runtime_changes_restart() -> None:
-    old = unit("container", "Description=old", "SourcePath=/a.toml")
-    new = unit("container", "Description=new", "SourcePath=/b.toml", install=False)
-    plan = make_plan({"a.service": new}, {"a.service": old})
-    assert [c.action for c in plan.changes] == ["change"]
-    assert plan.restarts == {}
-    assert ("disable", "a.service") in {(a.verb, a.unit) for a in plan.actions}
-
-
 def test_a_copy_of_our_unit_under_another_name_is_not_ours(tmp_path: Path) -> None:
     from orchestrator.host.unitdir import read_unit_dir
 
@@ -185,107 +195,3 @@ def test_units_of_the_system_are_not_shadowed(tmp_path: Path) -> None:
 
 def test_usage_errors_do_not_look_like_pending_changes() -> None:
     assert run_cli("plan", "a", "b").returncode == 1
-
-
-@dataclass
-class Seen:
-    """systemd's view of a unit, as orchestrator.systemd.UnitState gives it."""
-
-    active: str = "active"
-    enablement: str = "enabled"
-    need_reload: bool = False
-    result: str = "success"
-
-
-def image_unit(image: str, pull: str, *lines: str) -> str:
-    return unit("container", *lines) + f"Image={image}\nPull={pull}\n"
-
-
-def verbs_of(plan: Plan) -> list[tuple[str, str | None]]:
-    return [(a.verb, a.unit) for a in plan.actions]
-
-
-def test_with_systemds_view_a_converged_host_needs_nothing() -> None:
-    units = {"a.service": unit("container"), "b.service": unit("volume", install=False)}
-    seen = {"a.service": Seen(), "b.service": Seen(enablement="static")}
-    plan = make_plan(units, dict(units), observed=seen)
-    assert plan.actions == [] and not plan.has_work
-
-
-def test_declared_units_not_running_are_started_and_enablement_is_fixed() -> None:
-    units = {"a.service": unit("container"), "b.service": unit("container", install=False)}
-    seen = {"a.service": Seen(active="failed", enablement="disabled"), "b.service": Seen()}
-    plan = make_plan(units, dict(units), observed=seen)
-    assert verbs_of(plan) == [
-        ("enable", "a.service"), ("disable", "b.service"), ("daemon-reload", None),
-        ("start", "a.service"),
-    ]  # fmt: skip
-    assert plan.actions[-1].reason == "declared but failed"
-
-
-def test_stale_units_in_systemd_are_reloaded_without_writing() -> None:
-    units = {"a.service": unit("container")}
-    plan = make_plan(units, dict(units), observed={"a.service": Seen(need_reload=True)})
-    assert verbs_of(plan) == [("daemon-reload", None)]
-
-
-def test_an_interrupted_apply_is_finished() -> None:
-    units = {"a.service": unit("container"), "b.service": unit("container")}
-    seen = {"a.service": Seen(), "b.service": Seen()}
-    pending = Pending(reload=True, restarts=("a.service", "gone.service"))
-    plan = make_plan(units, dict(units), observed=seen, pending=pending)
-    assert verbs_of(plan) == [("daemon-reload", None), ("restart", "a.service")]
-    assert plan.restarts == {"a.service": "an interrupted apply had not restarted it yet"}
-
-
-def test_images_are_pulled_for_new_and_restarting_containers_only() -> None:
-    desired = {
-        "new.service": image_unit("localhost/a:1", "missing"),
-        "changed.service": image_unit("localhost/b:2", "always", "Wants=x.target"),
-        "described.service": image_unit("localhost/c:1", "newer", "Description=new words"),
-        "never.service": image_unit("localhost/d:1", "never"),
-    }
-    current = {
-        "changed.service": image_unit("localhost/b:1", "always"),
-        "described.service": image_unit("localhost/c:1", "newer", "Description=old words"),
-    }
-    seen = {unit: Seen() for unit in desired}
-    plan = make_plan(desired, current, observed=seen)
-    pulls = [(a.unit, a.image, a.pull_policy) for a in plan.actions if a.verb == "pull"]
-    assert pulls == [
-        ("changed.service", "localhost/b:2", "always"),
-        ("new.service", "localhost/a:1", "missing"),
-    ]
-    assert verbs_of(plan)[:2] == [("pull", "changed.service"), ("pull", "new.service")]
-
-
-def test_removed_units_are_stopped_and_disabled_only_when_they_need_it() -> None:
-    current = {"on.service": unit("container"), "off.service": unit("container")}
-    seen = {"on.service": Seen(), "off.service": Seen(active="inactive", enablement="disabled")}
-    plan = make_plan({}, current, observed=seen)
-    assert verbs_of(plan) == [
-        ("remove", "off.service"), ("stop", "on.service"), ("disable", "on.service"),
-        ("remove", "on.service"), ("daemon-reload", None),
-    ]  # fmt: skip
-
-
-def test_jobs_that_finished_and_disabled_units_that_are_stopped_are_as_declared() -> None:
-    job = unit("container", install=True).replace("ExecStart=/bin/true", "Restart=no")
-    service = unit("container").replace("ExecStart=/bin/true", "Restart=on-failure")
-    disabled = unit("container", install=False).replace("ExecStart=/bin/true", "Restart=always")
-    units = {"job.service": job, "svc.service": service, "off.service": disabled}
-    seen = {name: Seen(active="inactive") for name in units}
-    plan = make_plan(units, dict(units), observed=seen)
-    assert [a for a in verbs_of(plan) if a[0] == "start"] == [("start", "svc.service")]
-    assert as_declared(job, "inactive", "success") and not as_declared(job, "failed", "exit-code")
-    assert as_declared(disabled, "inactive", "success")
-    assert not as_declared(disabled, "inactive", "exit-code")
-    assert not as_declared(service, "inactive", "success") and as_declared(service, "active", "")
-
-
-def test_a_changed_install_section_is_enabled_again() -> None:
-    old = unit("container")
-    new = old.replace("WantedBy=multi-user.target", "WantedBy=graphical.target")
-    plan = make_plan({"a.service": new}, {"a.service": old}, observed={"a.service": Seen()})
-    assert ("reenable", "a.service") in verbs_of(plan)
-    assert not plan.restarts, "an [Install] change restarts nothing"
