@@ -67,6 +67,7 @@ def plan_case(path: Path) -> tuple[Plan | str, dict[str, Any]]:
         if table.get("seen", {}) is not False:
             observed[name] = Seen(**table.get("seen", {}))
     pending = case.get("pending", {})
+    assert set(pending) <= {"reload", "restarts"}, f"{path.name}: pending keys {sorted(pending)}"
     seen: Mapping[str, Observed] | None = observed if case["observed"] else None
     try:
         plan = make_plan(
