@@ -233,7 +233,10 @@ def apply(
             report = _check(plan, desired, systemd, options, busy, observed)
         else:
             _pull(plan, options)
-            report = _carry_out(plan, desired, systemd, options, busy)
+            try:
+                report = _execute(plan, desired, systemd, options, busy)
+            except OrchestratorError as exc:  # part of the plan was carried out: say what failed
+                report = ApplyReport(plan=plan, outcomes=[], ok=False, error=str(exc))
             if plan.has_changes:
                 _record(report, desired, sources, note, options)
     report.seconds = host.monotonic() - started
@@ -276,19 +279,6 @@ def _check(
         observed = _settle(systemd, desired, busy, options)
     outcomes = _outcomes(plan, observed, JobResults(), options, checked=set(), done={})
     return ApplyReport(plan=plan, outcomes=outcomes, ok=all(o.ok for o in outcomes))
-
-
-def _carry_out(
-    plan: Plan,
-    desired: dict[str, str],
-    systemd: Manager,
-    options: Options,
-    busy: set[str],
-) -> ApplyReport:
-    try:
-        return _execute(plan, desired, systemd, options, busy)
-    except OrchestratorError as exc:  # part of the plan was carried out: say what failed
-        return ApplyReport(plan=plan, outcomes=[], ok=False, error=str(exc))
 
 
 def _record(
