@@ -152,8 +152,7 @@ def render_container(
     unit = UnitFile(spec.sources[("container", name)])
     _common_unit(unit, c.description or f"Container {name} ({c.image})")
     _container_requirements(unit, c, spec, mode)
-    for key, value in _service(name, c, mode, cgroups_v1):
-        unit.add("Service", key, value)
+    unit.extend("Service", _service(name, c, mode, cgroups_v1))
     if c.enabled:
         unit.add(
             "Install", "WantedBy", "multi-user.target" if mode == "system" else "default.target"
