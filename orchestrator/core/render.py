@@ -7,9 +7,11 @@ converged on, restricted to flags podman 4.3 has.
 from __future__ import annotations
 
 import json
-from typing import Literal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from orchestrator.core.models import Container, Network, Spec, Volume, unit_name
+from orchestrator.core.models import Container, Mount, Network, Secret, Spec, Volume, unit_name
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
 from orchestrator.core.unitfile import MARK_SECTION, UnitFile
 from orchestrator.core.values import format_duration
@@ -62,57 +64,95 @@ def _mark(unit: UnitFile, kind: str, name: str) -> None:
     unit.add(MARK_SECTION, "Source", escape_specifiers(unit.source))
 
 
+# Keys that map one-to-one onto a podman flag or a unit directive are rows of the tables below,
+# as in Quadlet's generator: a new such key is a new row, not a new branch. Each row reads its
+# field from the model and writes nothing for an absent value (None, false, empty list or table).
+# Most keys are absent from most definitions, so that case returns early with a shared empty
+# tuple instead of building a list: the table must cost render next to nothing.
+NOTHING: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    """A key whose value is one `--flag=VALUE`; format turns the value into the text."""
+
+    field: str
+    flag: str
+    format: Callable[[Any], str] | None = None
+    unless: str | None = None  # a value that writes no flag: the podman default, spelled out
+
+    def __call__(self, model: object) -> Sequence[str]:
+        value = getattr(model, self.field)
+        # "" as well as None: a volume or network driver given as "" has always meant the default
+        if value is None or value == "" or value == self.unless:
+            return NOTHING
+        return (f"{self.flag}={value if self.format is None else self.format(value)}",)
+
+
+class Switch(Flag):
+    """A boolean key that writes the bare flag when true."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        return (self.flag,) if getattr(model, self.field) else NOTHING
+
+
+class SwitchOff(Flag):
+    """A boolean key that writes the bare flag when false (dns = false -> --disable-dns)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        return NOTHING if getattr(model, self.field) else (self.flag,)
+
+
+class Each(Flag):
+    """A list key: the flag once per item, in the order given."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        items = getattr(model, self.field)
+        if not items:
+            return NOTHING
+        if self.format is None:
+            return [f"{self.flag}={item}" for item in items]
+        return [f"{self.flag}={self.format(item)}" for item in items]
+
+
+class Pairs(Flag):
+    """A table key: the flag once per entry, as `--flag=KEY=VALUE`, in the order given."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        table = getattr(model, self.field)
+        if not table:
+            return NOTHING
+        return [f"{self.flag}={key}={value}" for key, value in table.items()]
+
+
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """A key that is one line of the unit's [Service] section."""
+
+    field: str
+    key: str
+    format: Callable[[Any], str] = str
+
+    def __call__(self, model: object) -> list[tuple[str, str]]:
+        value = getattr(model, self.field)
+        return [] if value is None else [(self.key, self.format(value))]
+
+
 def render_container(
     name: str, c: Container, spec: Spec, mode: Mode, cgroups_v1: bool = False
 ) -> str:
     unit = UnitFile(spec.sources[("container", name)])
     _common_unit(unit, c.description or f"Container {name} ({c.image})")
-    if mode == "system":
-        unit.add("Unit", "Wants", "network-online.target")
-        unit.add("Unit", "After", "network-online.target")
-    needs = [unit_name("container", dep) for dep in c.depends_on]
-    needs += [unit_name("volume", m.source) for m in c.volumes if not m.is_bind]
-    needs += [unit_name("network", n) for n in c.networks if n in spec.networks]
-    needs = list(dict.fromkeys(needs))
-    if needs:
-        unit.add("Unit", "Requires", " ".join(needs))
-        unit.add("Unit", "After", " ".join(needs))
-    binds = list(dict.fromkeys(m.source for m in c.volumes if m.is_bind))
-    unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
-
-    stop_ms = DEFAULT_STOP_SECONDS * 1000 if c.stop_timeout is None else c.stop_timeout
-    stop_seconds = stop_ms // 1000
-    service = [
-        ("Environment", "PODMAN_SYSTEMD_UNIT=%n"),
-        ("Type", "notify"),
-        ("NotifyAccess", "all"),
-        ("KillMode", "mixed"),
-        ("Delegate", "yes"),
-        ("SyslogIdentifier", "%N"),
-        ("Restart", c.restart),
-    ]
-    if c.restart_sec is not None:
-        service.append(("RestartSec", format_duration(c.restart_sec)))
-    if c.start_timeout is not None:
-        service.append(("TimeoutStartSec", format_duration(c.start_timeout)))
-    service.append(("TimeoutStopSec", f"{stop_seconds + STOP_MARGIN_SECONDS}s"))
-    for key, limit in (
-        ("MemoryMax", c.memory_max),
-        ("CPUQuota", c.cpu_quota),
-        ("TasksMax", c.tasks_max),
-    ):
-        if limit is not None:
-            service.append((key, limit))
-    service.append(("ExecStartPre", quote_argv(["/bin/rm", "-f", CIDFILE])))
-    for dep, condition in c.depends_on.items():
-        if condition == "healthy":
-            service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
-    service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode, cgroups_v1))))
-    stop = ["--ignore", f"--time={stop_seconds}", Raw("--cidfile=%t/%n.ctr-id")]
-    service.append(("ExecStop", quote_argv([PODMAN, "stop", *stop])))
-    service.append(("ExecStopPost", "-" + quote_argv([PODMAN, "rm", "--force", *stop])))
-    for key, value in service:
-        unit.add("Service", key, value)
+    _container_requirements(unit, c, spec, mode)
+    unit.extend("Service", _service(name, c, mode, cgroups_v1))
     if c.enabled:
         unit.add(
             "Install", "WantedBy", "multi-user.target" if mode == "system" else "default.target"
@@ -129,17 +169,157 @@ def render_container(
     return unit.text()
 
 
+def _container_requirements(unit: UnitFile, c: Container, spec: Spec, mode: Mode) -> None:
+    """[Unit] ordering: the network, the units this one uses, and the paths it mounts."""
+    if mode == "system":
+        unit.add("Unit", "Wants", "network-online.target")
+        unit.add("Unit", "After", "network-online.target")
+    needs = [unit_name("container", dep) for dep in c.depends_on]
+    needs += [unit_name("volume", m.source) for m in c.volumes if not m.is_bind]
+    # a network not defined here (host, none, or one created by hand) has no unit to require
+    needs += [unit_name("network", n) for n in c.networks if n in spec.networks]
+    needs = list(dict.fromkeys(needs))
+    if needs:
+        unit.add("Unit", "Requires", " ".join(needs))
+        unit.add("Unit", "After", " ".join(needs))
+    binds = list(dict.fromkeys(m.source for m in c.volumes if m.is_bind))
+    unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
+
+
+def _stop_seconds(c: Container) -> int:
+    return (DEFAULT_STOP_SECONDS * 1000 if c.stop_timeout is None else c.stop_timeout) // 1000
+
+
+def _timeout_stop(c: Container) -> list[tuple[str, str]]:
+    # systemd must not kill podman while podman still waits for the container to stop
+    return [("TimeoutStopSec", f"{_stop_seconds(c) + STOP_MARGIN_SECONDS}s")]
+
+
+# The [Service] lines from keys, in their order in the unit.
+SERVICE_DIRECTIVES: tuple[Callable[[Container], list[tuple[str, str]]], ...] = (
+    Directive("restart", "Restart"),
+    Directive("restart_sec", "RestartSec", format_duration),
+    Directive("start_timeout", "TimeoutStartSec", format_duration),
+    _timeout_stop,
+    Directive("memory_max", "MemoryMax"),
+    Directive("cpu_quota", "CPUQuota"),
+    Directive("tasks_max", "TasksMax"),
+)
+SERVICE_FIXED = (
+    ("Environment", "PODMAN_SYSTEMD_UNIT=%n"),
+    ("Type", "notify"),
+    ("NotifyAccess", "all"),
+    ("KillMode", "mixed"),
+    ("Delegate", "yes"),
+    ("SyslogIdentifier", "%N"),
+)
+
+
+def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tuple[str, str]]:
+    service = list(SERVICE_FIXED)
+    for directive in SERVICE_DIRECTIVES:
+        service += directive(c)
+    service.append(("ExecStartPre", quote_argv(["/bin/rm", "-f", CIDFILE])))
+    for dep, condition in c.depends_on.items():
+        if condition == "healthy":
+            service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
+    service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode, cgroups_v1))))
+    stop = ["--ignore", f"--time={_stop_seconds(c)}", Raw("--cidfile=%t/%n.ctr-id")]
+    service.append(("ExecStop", quote_argv([PODMAN, "stop", *stop])))
+    service.append(("ExecStopPost", "-" + quote_argv([PODMAN, "rm", "--force", *stop])))
+    return service
+
+
 SECRETS_DIR = "/run/secrets"
 
 
-def _secrets_need_a_directory(c: Container) -> bool:
+def _secrets_directory(c: Container) -> Sequence[str]:
     """On a read-only root, podman 4.3 with runc cannot create /run/secrets/NAME and the
     container fails to start (podman#15541); a tmpfs on /run/secrets gives it a place."""
+    if not c.read_only:
+        return NOTHING
     mounted = any(
         s.type == "mount" and (s.target is None or not s.target.startswith("/")) for s in c.secrets
     )
     taken = {m.target for m in c.volumes} | {t.partition(":")[0] for t in c.tmpfs}
-    return mounted and SECRETS_DIR not in taken
+    if mounted and SECRETS_DIR not in taken:
+        return (f"--tmpfs={SECRETS_DIR}:rw,nosuid,nodev,noexec,mode=0755",)
+    return NOTHING
+
+
+def _entrypoint(value: str | list[str]) -> str:
+    return value if isinstance(value, str) else _json(value)
+
+
+def _health_command(value: str | list[str]) -> str:
+    """Podman 4.3 runs a one-element JSON array through a shell; "CMD word" runs it directly."""
+    if isinstance(value, str):
+        return value
+    return f"CMD {value[0]}" if len(value) == 1 else _json(value)
+
+
+def _whole_seconds(ms: int) -> str:
+    return str(ms // 1000)  # podman's --stop-timeout counts seconds; the model allows no rest
+
+
+# The [health] table's keys, in their order on the command line.
+HEALTH_FLAGS: tuple[Flag, ...] = (
+    Flag("command", "--health-cmd", _health_command),
+    Flag("interval", "--health-interval", format_duration),
+    Flag("timeout", "--health-timeout", format_duration),
+    Flag("start_period", "--health-start-period", format_duration),
+    Flag("retries", "--health-retries"),
+    Flag("on_failure", "--health-on-failure", unless="none"),
+)
+
+
+def _health(c: Container) -> Sequence[str]:
+    if c.health is None:
+        return NOTHING
+    return [arg for flag in HEALTH_FLAGS for arg in flag(c.health)]
+
+
+# The `podman run` flags from keys, in their order on the command line (the goldens pin it).
+RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
+    Flag("pull", "--pull"),
+    # podman auto-update finds the containers it may update by this label
+    Flag("auto_update", "--label=io.containers.autoupdate"),
+    Pairs("labels", "--label"),
+    Pairs("environment", "--env"),
+    Each("env_files", "--env-file"),
+    Each("ports", "--publish"),
+    Each("volumes", "--volume", Mount.podman_value),
+    Each("tmpfs", "--tmpfs"),
+    Each("networks", "--network"),
+    Each("network_aliases", "--network-alias"),
+    Flag("hostname", "--hostname"),
+    Flag("user", "--user"),
+    Flag("workdir", "--workdir"),
+    Flag("entrypoint", "--entrypoint", _entrypoint),
+    Switch("read_only", "--read-only"),
+    _secrets_directory,
+    Each("cap_add", "--cap-add"),
+    Each("cap_drop", "--cap-drop"),
+    Switch("no_new_privileges", "--security-opt=no-new-privileges"),
+    Each("devices", "--device"),
+    Each("secrets", "--secret", Secret.podman_value),
+    Flag("stop_timeout", "--stop-timeout", _whole_seconds),
+    _health,
+)
+
+# Container keys with no row in RUN_FLAGS or SERVICE_DIRECTIVES: code in this module renders them.
+RENDERED_BY_CODE = frozenset(
+    {
+        "image",  # the argument after the flags, and the mark apply pre-pulls by
+        "command",  # the arguments after the image
+        "podman_args",  # passed through last, after every flag of ours
+        "description",  # Description=, with a default made from the name and image
+        "depends_on",  # Requires=/After=, and a wait for healthy dependencies
+        "health",  # --health-* (HEALTH_FLAGS), and the mark status reads
+        "enabled",  # [Install]
+        "unit",  # the unit directives given as they are
+    }
+)
 
 
 # Where conmon and the container go: split, as Quadlet does (conmon stays in the unit's cgroup,
@@ -166,63 +346,12 @@ def podman_run_argv(
         "--sdnotify=conmon",
         "-d",
     ]
-    if c.pull is not None:
-        argv.append(f"--pull={c.pull}")
-    if c.auto_update is not None:
-        argv.append(f"--label=io.containers.autoupdate={c.auto_update}")
-    argv += [f"--label={key}={value}" for key, value in c.labels.items()]
-    argv += [f"--env={key}={value}" for key, value in c.environment.items()]
-    argv += [f"--env-file={path}" for path in c.env_files]
-    argv += [f"--publish={port}" for port in c.ports]
-    argv += [f"--volume={mount.podman_value()}" for mount in c.volumes]
-    argv += [f"--tmpfs={mount}" for mount in c.tmpfs]
-    argv += [f"--network={network}" for network in c.networks]
-    argv += [f"--network-alias={alias}" for alias in c.network_aliases]
-    if c.hostname is not None:
-        argv.append(f"--hostname={c.hostname}")
-    if c.user is not None:
-        argv.append(f"--user={c.user}")
-    if c.workdir is not None:
-        argv.append(f"--workdir={c.workdir}")
-    if c.entrypoint is not None:
-        entrypoint = c.entrypoint if isinstance(c.entrypoint, str) else _json(c.entrypoint)
-        argv.append(f"--entrypoint={entrypoint}")
-    if c.read_only:
-        argv.append("--read-only")
-        if _secrets_need_a_directory(c):
-            argv.append(f"--tmpfs={SECRETS_DIR}:rw,nosuid,nodev,noexec,mode=0755")
-    argv += [f"--cap-add={cap}" for cap in c.cap_add]
-    argv += [f"--cap-drop={cap}" for cap in c.cap_drop]
-    if c.no_new_privileges:
-        argv.append("--security-opt=no-new-privileges")
-    argv += [f"--device={device}" for device in c.devices]
-    argv += [f"--secret={secret.podman_value()}" for secret in c.secrets]
-    if c.stop_timeout is not None:
-        argv.append(f"--stop-timeout={c.stop_timeout // 1000}")
-    if c.health is not None:
-        h = c.health
-        command = h.command if isinstance(h.command, str) else _health_exec(h.command)
-        argv.append(f"--health-cmd={command}")
-        for flag, value in (
-            ("interval", h.interval),
-            ("timeout", h.timeout),
-            ("start-period", h.start_period),
-        ):
-            if value is not None:
-                argv.append(f"--health-{flag}={format_duration(value)}")
-        if h.retries is not None:
-            argv.append(f"--health-retries={h.retries}")
-        if h.on_failure != "none":
-            argv.append(f"--health-on-failure={h.on_failure}")
+    for flag in RUN_FLAGS:
+        argv += flag(c)
     argv += c.podman_args
     argv.append(c.image)
     argv += c.command or []
     return argv
-
-
-def _health_exec(words: list[str]) -> str:
-    """Podman 4.3 runs a one-element JSON array through a shell; "CMD word" runs it directly."""
-    return f"CMD {words[0]}" if len(words) == 1 else _json(words)
 
 
 def _json(words: list[str]) -> str:
@@ -237,16 +366,29 @@ def _oneshot(unit: UnitFile, script: str, name: str, args: list[str]) -> None:
     unit.add("Service", "ExecStart", quote_argv([SH, "-c", script, name, *args]))
 
 
-def _options(flag: str, table: dict[str, str]) -> list[str]:
-    return [f"--{flag}={key}={value}" for key, value in table.items()]
+# The `podman volume create` and `podman network create` flags from keys, in their order.
+VOLUME_FLAGS: tuple[Flag, ...] = (
+    Flag("driver", "--driver"),
+    Pairs("options", "--opt"),
+    Pairs("labels", "--label"),
+)
+NETWORK_FLAGS: tuple[Flag, ...] = (
+    Flag("driver", "--driver"),
+    Flag("subnet", "--subnet"),
+    Flag("gateway", "--gateway"),
+    Flag("ip_range", "--ip-range"),
+    Switch("internal", "--internal"),
+    Switch("ipv6", "--ipv6"),
+    SwitchOff("dns", "--disable-dns"),
+    Pairs("options", "--opt"),
+    Pairs("labels", "--label"),
+)
 
 
 def render_volume(name: str, v: Volume, source: str) -> str:
     unit = UnitFile(source)
     _common_unit(unit, v.description or f"Volume {name}")
-    args = [f"--driver={v.driver}"] if v.driver else []
-    args += _options("opt", v.options) + _options("label", v.labels)
-    _oneshot(unit, CREATE_VOLUME, name, args)
+    _oneshot(unit, CREATE_VOLUME, name, [arg for flag in VOLUME_FLAGS for arg in flag(v)])
     _mark(unit, "volume", name)
     return unit.text()
 
@@ -254,20 +396,6 @@ def render_volume(name: str, v: Volume, source: str) -> str:
 def render_network(name: str, n: Network, source: str) -> str:
     unit = UnitFile(source)
     _common_unit(unit, n.description or f"Network {name}")
-    args = [f"--driver={n.driver}"] if n.driver else []
-    for flag, value in (("subnet", n.subnet), ("gateway", n.gateway), ("ip-range", n.ip_range)):
-        if value:
-            args.append(f"--{flag}={value}")
-    args += [
-        flag
-        for flag, on in (
-            ("--internal", n.internal),
-            ("--ipv6", n.ipv6),
-            ("--disable-dns", not n.dns),
-        )
-        if on
-    ]
-    args += _options("opt", n.options) + _options("label", n.labels)
-    _oneshot(unit, CREATE_NETWORK, name, args)
+    _oneshot(unit, CREATE_NETWORK, name, [arg for flag in NETWORK_FLAGS for arg in flag(n)])
     _mark(unit, "network", name)
     return unit.text()

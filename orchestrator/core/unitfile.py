@@ -20,6 +20,9 @@ class UnitFile:
     def add(self, section: str, key: str, value: str) -> None:
         self.sections.setdefault(section, []).append((key, value))
 
+    def extend(self, section: str, lines: list[tuple[str, str]]) -> None:
+        self.sections.setdefault(section, []).extend(lines)
+
     def text(self) -> str:
         parts = [HEADER.format(source=self.source)]
         for section, lines in self.sections.items():

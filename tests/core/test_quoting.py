@@ -54,7 +54,9 @@ def test_raw_words_pass_through() -> None:
     assert quote_argv(["/bin/rm", "-f", Raw("%t/%n.ctr-id")]) == "/bin/rm -f %t/%n.ctr-id"
 
 
-@pytest.mark.parametrize("bad", ["a\nb", "tab\there", "\x1b[31m", "nul\x00", "del\x7f", "\u2028"])
+@pytest.mark.parametrize(
+    "bad", ["a\nb", "tab\there", "\x1b[31m", "nul\x00", "del\x7f", "csi\x9b", "\u2028"]
+)
 def test_control_characters_are_refused(bad: str) -> None:
     with pytest.raises(QuotingError, match="control character"):
         quote_word(bad)

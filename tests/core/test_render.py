@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 
-from orchestrator.core.models import Container
-from orchestrator.core.render import podman_run_argv
+from orchestrator.core.models import Container, Health, Network, Volume
+from orchestrator.core.render import (
+    HEALTH_FLAGS,
+    NETWORK_FLAGS,
+    RENDERED_BY_CODE,
+    RUN_FLAGS,
+    SERVICE_DIRECTIVES,
+    VOLUME_FLAGS,
+    Directive,
+    Each,
+    Flag,
+    Pairs,
+    Switch,
+    SwitchOff,
+    podman_run_argv,
+)
 
 SECRETS_TMPFS = "--tmpfs=/run/secrets:rw,nosuid,nodev,noexec,mode=0755"
 
@@ -46,3 +61,95 @@ def test_where_conmon_goes_depends_on_mode_and_cgroup_layout(
     container = Container.model_validate({"image": "localhost/busybox:test"})
     argv = podman_run_argv("app", container, mode, cgroups_v1)  # type: ignore[arg-type]
     assert flag in argv and len([a for a in argv if str(a).startswith("--cgroups")]) == 1
+
+
+def container(**keys: object) -> Container:
+    return Container.model_validate({"image": "localhost/busybox:test", **keys})
+
+
+CONTAINER_ROWS = [
+    row for row in (*RUN_FLAGS, *SERVICE_DIRECTIVES) if isinstance(row, Flag | Directive)
+]
+TABLES = [
+    ("container", Container, CONTAINER_ROWS),
+    ("health", Health, list(HEALTH_FLAGS)),
+    ("volume", Volume, list(VOLUME_FLAGS)),
+    ("network", Network, list(NETWORK_FLAGS)),
+]
+
+
+@pytest.mark.parametrize(("kind", "model", "rows"), TABLES, ids=[t[0] for t in TABLES])
+def test_every_table_row_names_a_field_of_its_model(
+    kind: str, model: type[BaseModel], rows: list[Flag | Directive]
+) -> None:
+    unknown = [row.field for row in rows if row.field not in model.model_fields]
+    assert not unknown, f"{kind} rows name fields the model does not have: {unknown}"
+
+
+def test_every_container_key_is_rendered_by_a_row_or_named_as_rendered_by_code() -> None:
+    by_row = {row.field for row in CONTAINER_ROWS}
+    fields = set(Container.model_fields)
+    assert not RENDERED_BY_CODE - fields, "RENDERED_BY_CODE names keys the model does not have"
+    assert not RENDERED_BY_CODE & by_row, "a key with a row is not also listed as rendered by code"
+    missing = fields - by_row - RENDERED_BY_CODE
+    assert not missing, f"container keys nothing renders: {sorted(missing)}"
+
+
+@pytest.mark.parametrize(
+    ("model", "by_code", "rows"),
+    [
+        (Health, set(), HEALTH_FLAGS),
+        (Volume, {"description"}, VOLUME_FLAGS),
+        (Network, {"description"}, NETWORK_FLAGS),
+    ],
+    ids=["health", "volume", "network"],
+)
+def test_every_health_volume_and_network_key_is_rendered(
+    model: type[BaseModel], by_code: set[str], rows: tuple[Flag, ...]
+) -> None:
+    assert set(model.model_fields) == {row.field for row in rows} | by_code
+
+
+def test_a_definition_with_only_an_image_writes_no_flag_from_any_row() -> None:
+    assert [arg for step in RUN_FLAGS for arg in step(container())] == []
+
+
+@pytest.mark.parametrize(
+    ("row", "model", "wanted"),
+    [
+        # 0 is a value, not an absence
+        (Flag("stop_timeout", "--t"), container(stop_timeout=0), ["--t=0"]),
+        (Directive("restart_sec", "RestartSec"), container(restart_sec=0), [("RestartSec", "0")]),
+        (Directive("restart_sec", "RestartSec"), container(), []),
+        # the default spelled out writes nothing
+        (Flag("on_failure", "--f", unless="none"), Health(command="true"), []),
+        (
+            Flag("on_failure", "--f", unless="none"),
+            Health(command="true", on_failure="kill"),
+            ["--f=kill"],
+        ),
+        # a driver given as "" has always meant the default driver
+        (Flag("driver", "--driver"), Volume(driver=""), []),
+        (Flag("driver", "--driver"), Volume(driver="local"), ["--driver=local"]),
+        (Switch("internal", "--internal"), Network(), []),
+        (Switch("internal", "--internal"), Network(internal=True), ["--internal"]),
+        (SwitchOff("dns", "--disable-dns"), Network(), []),
+        (SwitchOff("dns", "--disable-dns"), Network(dns=False), ["--disable-dns"]),
+        (Pairs("options", "--opt"), Volume(), []),
+        (
+            Pairs("options", "--opt"),
+            Volume(options={"o": "size=1m", "a": "1"}),
+            ["--opt=o=size=1m", "--opt=a=1"],
+        ),
+        (Each("networks", "--network"), container(), []),
+        (
+            Each("networks", "--network", str.upper),
+            container(networks=["a", "b"]),
+            ["--network=A", "--network=B"],
+        ),
+    ],
+)
+def test_a_row_writes_its_flag_for_each_value_and_nothing_when_the_key_is_absent(
+    row: Flag | Directive, model: BaseModel, wanted: list[object]
+) -> None:
+    assert list(row(model)) == wanted
