@@ -5,6 +5,7 @@ really be written; each checks afterwards that nothing was left and removes what
 from __future__ import annotations
 
 import os
+import pwd
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from tests.support import write_guard
 
 PROBE = Path("/etc/orchestrator-guard-probe")
-HOME_PROBE = Path(os.path.expanduser("~")) / ".orchestrator-guard-probe"
+HOME_PROBE = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".orchestrator-guard-probe"
 STATE_PROBE = Path("/var/lib/orchestrator/guard-probe")
 
 

@@ -52,8 +52,8 @@ def _real(path: str | Path) -> str:
 
 
 def _forbidden_roots() -> tuple[str, ...]:
-    homes = {pwd.getpwuid(os.getuid()).pw_dir, os.path.expanduser("~")}
-    return tuple(sorted({_real("/etc"), _real("/var/lib/orchestrator"), *map(_real, homes)}))
+    homes = {_real(pwd.getpwuid(os.getuid()).pw_dir), _real("~")} - {"/"}  # HOME=/ in containers
+    return tuple(sorted({_real("/etc"), _real("/var/lib/orchestrator"), *homes}))
 
 
 class _Guard:
