@@ -1,1 +1,55 @@
-"""Suite-wide fixtures."""
+"""Suite-wide fixtures and guards.
+
+Every test not marked `integration` runs, set-up and tear-down included, under the write guard
+(tests/support/write_guard.py): it fails if it writes under /etc, /var/lib/orchestrator or the
+real home directory, even when the code under test catches the guard's exception.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator
+
+import pytest
+
+from tests.support import write_guard
+
+pytest_plugins = ["pytester"]  # tests/test_write_guard.py runs small suites of its own
+
+write_guard.install()
+
+
+def _guarded(item: pytest.Item) -> contextlib.AbstractContextManager[None]:
+    if item.get_closest_marker("integration") is not None:
+        return contextlib.nullcontext()
+    return write_guard.on()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    with _guarded(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    with _guarded(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Generator[None, None, None]:
+    with _guarded(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    refused = write_guard.take_violations()
+    if refused and report.passed:  # the code under test swallowed ForbiddenWrite
+        report.outcome = "failed"
+        report.longrepr = "\n".join(refused)
+    return report

@@ -8,11 +8,11 @@ several files (a clash between files, say); its expect.txt holds one expected su
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.cli import Result, run_inline
 
 ROOT = Path(__file__).resolve().parents[2]
 BAD = ROOT / "tests" / "bad"
@@ -38,14 +38,8 @@ def _cases() -> list[Path]:
 CASES = _cases()
 
 
-def _validate(case: Path, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "orchestrator", "validate", *options, str(case.relative_to(ROOT))],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def _validate(case: Path, *options: str) -> Result:
+    return run_inline("validate", *options, str(case.relative_to(ROOT)))
 
 
 def test_the_corpus_does_not_shrink() -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import run_inline
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-run = run_cli
+run = run_inline
 
 
 @pytest.mark.parametrize("command", ["validate", "render", "plan"])

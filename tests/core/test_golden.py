@@ -1,12 +1,15 @@
-"""Golden tests: definitions in tests/golden/CASE/input -> exactly the unit files in expected/.
+"""Golden tests: definitions in tests/core/golden/CASE/input -> exactly the unit files in expected/.
 
 The absolute path of the input directory appears in the units (the source mark); the expected files
-hold @DIR@ in its place. Set UPDATE_GOLDEN=1 to rewrite the expected files, then read the diff.
+hold @DIR@ in its place. Set UPDATE_GOLDEN=1 to rewrite the expected files: the run then fails, so
+that a regeneration is never taken for a pass; read the diff and rerun without it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +40,10 @@ def test_golden(case: str) -> None:
             old.unlink()
         for name, text in units.items():
             (expected_dir / name).write_text(text)
+        pytest.fail(
+            f"goldens regenerated ({case}): review the diff and rerun without UPDATE_GOLDEN",
+            pytrace=False,
+        )
     expected = {p.name: p.read_text() for p in sorted(expected_dir.glob("*.service"))}
     assert sorted(units) == sorted(expected)
     for name, text in units.items():
@@ -64,3 +71,20 @@ def test_rendering_is_deterministic_and_independent_of_cwd(tmp_path: Path) -> No
     finally:
         os.chdir(cwd)
     assert first == second
+
+
+def test_regenerating_the_goldens_rewrites_them_and_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shutil.copytree(GOLDEN / "minimal", tmp_path / "minimal")
+    stale = tmp_path / "minimal" / "expected" / "stale.service"
+    stale.write_text("a unit render no longer makes\n")
+    monkeypatch.setattr(sys.modules[__name__], "GOLDEN", tmp_path)
+    monkeypatch.setenv("UPDATE_GOLDEN", "1")
+
+    with pytest.raises(pytest.fail.Exception, match="goldens regenerated"):
+        test_golden("minimal")
+
+    assert not stale.exists()
+    monkeypatch.delenv("UPDATE_GOLDEN")
+    test_golden("minimal")  # what was written is what render makes

@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.polling import until
 from tests.support.sandboxes import booted
 
 pytestmark = [
@@ -264,9 +264,11 @@ def test_two_applies_at_once_the_second_is_refused(box: Sandbox) -> None:
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         lock_file = box.root / "var-lib-orchestrator" / "apply.lock"
-        deadline = time.monotonic() + 60
-        while not _locked(lock_file) and first.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(
+            lambda: _locked(lock_file) or first.poll() is not None,
+            60,
+            "the first apply takes the lock (or ends)",
+        )
         assert _locked(lock_file), "the first apply holds the lock"
         second = apply(box)
         assert second.returncode == 1

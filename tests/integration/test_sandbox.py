@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from orchestrator.sandbox import run as sandbox_run
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
 from tests.support.cli import run_cli
+from tests.support.polling import until
 from tests.support.sandboxes import STATE, booted
 
 pytestmark = [
@@ -47,6 +47,11 @@ def state(box: Sandbox, unit: str, *extra: str) -> dict[str, str]:
     names = ["ActiveState", "NRestarts", "MainPID", *extra]
     out = box.run(["systemctl", "show", *[f"-p{n}" for n in names], unit]).stdout
     return dict(line.split("=", 1) for line in out.splitlines())
+
+
+def restarted(box: Sandbox, unit: str, restarts_before: int) -> bool:
+    now = state(box, unit)
+    return int(now["NRestarts"]) > restarts_before and now["ActiveState"] == "active"
 
 
 @pytest.mark.parametrize("path", [OFFLINE, *sorted((SETS).iterdir())], ids=lambda p: p.name)
@@ -136,14 +141,13 @@ def test_systemd_restarts_a_killed_container(box: Sandbox) -> None:
     before = int(state(box, "web.service")["NRestarts"])
     pid = box.run(["podman", "inspect", "--format", "{{.State.Pid}}", "web"]).stdout.strip()
     box.run(["kill", "-9", pid])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = state(box, "web.service")
-        if int(now["NRestarts"]) > before and now["ActiveState"] == "active":
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"web.service was not restarted: {state(box, 'web.service')}")
+    until(
+        lambda: restarted(box, "web.service", before),
+        60,
+        "systemd restarts web.service",
+        every=0.2,
+        seen=lambda: state(box, "web.service"),
+    )
 
 
 def install_and_wait(box: Sandbox, name: str) -> dict[str, sandbox_run.UnitReport]:
@@ -198,18 +202,22 @@ def test_restart_no_leaves_a_killed_container_dead(box: Sandbox) -> None:
     for name in ("restarted", "left-dead"):
         pid = box.run(["podman", "inspect", "--format", "{{.State.Pid}}", name]).stdout.strip()
         box.run(["kill", "-9", pid])
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        now = state(box, "restarted.service")
-        if int(now["NRestarts"]) > 0 and now["ActiveState"] == "active":
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"restarted.service was not restarted: {state(box, 'restarted.service')}")
-    dead, deadline = state(box, "left-dead.service"), time.monotonic() + 30
-    while dead["ActiveState"] not in ("failed", "inactive") and time.monotonic() < deadline:
-        time.sleep(0.2)  # its ExecStopPost may still be removing the container
-        dead = state(box, "left-dead.service")
+    until(
+        lambda: restarted(box, "restarted.service", 0),
+        60,
+        "systemd restarts restarted.service",
+        every=0.2,
+        seen=lambda: state(box, "restarted.service"),
+    )
+    # its ExecStopPost may still be removing the container
+    until(
+        lambda: state(box, "left-dead.service")["ActiveState"] in ("failed", "inactive"),
+        30,
+        "left-dead.service stops",
+        every=0.2,
+        seen=lambda: state(box, "left-dead.service"),
+    )
+    dead = state(box, "left-dead.service")
     assert dead["ActiveState"] in ("failed", "inactive") and dead["NRestarts"] == "0", dead
 
 

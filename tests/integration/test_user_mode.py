@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.polling import until
 from tests.support.sandboxes import booted
 
 pytestmark = [
@@ -76,14 +76,18 @@ def box() -> Iterator[Sandbox]:
 
 
 def wait_for_user_manager(box: Sandbox) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if box.run(["test", "-S", f"{RUNTIME}/systemd/private"], check=False).returncode == 0:
-            return
-        time.sleep(0.1)
-    pytest.fail("the user's systemd manager did not start: " + box.run(
-        ["systemctl", "status", f"user@{UID}.service", "--no-pager"], check=False
-    ).stdout)  # fmt: skip
+    until(
+        lambda: box.run(["test", "-S", f"{RUNTIME}/systemd/private"], check=False).returncode == 0,
+        30,
+        "the user's systemd manager starts",
+        every=0.1,
+        seen=lambda: user_manager_status(box),
+    )
+
+
+def user_manager_status(box: Sandbox) -> str:
+    status = ["systemctl", "status", f"user@{UID}.service", "--no-pager"]
+    return box.run(status, check=False).stdout
 
 
 def as_user(box: Sandbox, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -156,15 +160,18 @@ def test_lingering_brings_the_users_containers_back_after_a_reboot(box: Sandbox)
     box.reboot(timeout=180)  # booted = every boot job done, container starts among them
     box.run(["sh", "-c", f'mkdir -p {SOURCE} && mount --bind "$0" {SOURCE}', str(ROOT)])
     wait_for_user_manager(box)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        states = as_user(box, "systemctl", "--user", "is-active", "hello.service",
-                         "ticker.service", check=False).stdout.split()  # fmt: skip
-        if states == ["active", "active"]:
-            break
-        time.sleep(0.2)
-    else:
-        pytest.fail(f"after the reboot: {states}")
+
+    def states() -> list[str]:
+        return as_user(box, "systemctl", "--user", "is-active", "hello.service",
+                       "ticker.service", check=False).stdout.split()  # fmt: skip
+
+    until(
+        lambda: states() == ["active", "active"],
+        60,
+        "hello and ticker are back after the reboot",
+        every=0.2,
+        seen=states,
+    )
 
 
 def test_apply_user_removes_what_is_no_longer_declared(box: Sandbox) -> None:
@@ -188,15 +195,11 @@ def test_the_users_own_watcher_applies_edits(box: Sandbox) -> None:
         result = as_user(box, "podman", "exec", "ticker", "sh", "-c", "echo $V", check=False)
         return result.stdout.strip()
 
-    deadline = time.monotonic() + 60
-    while version() != "1" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert version() == "1"
+    until(lambda: version() == "1", 60, "ticker runs with V=1", every=0.2, seen=version)
     declare(box, with_v.replace('V = "1"', 'V = "2"'))
-    deadline = time.monotonic() + 60
-    while version() != "2" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert version() == "2", "the watcher applied the edit"
+    until(
+        lambda: version() == "2", 60, "the watcher applies the edit (V=2)", every=0.2, seen=version
+    )
     out = orchestrator(box, "uninstall-units", "--user").stdout
     assert "removed 3 unit file(s)" in out
     assert as_user(box, "podman", "container", "exists", "ticker", check=False).returncode == 0

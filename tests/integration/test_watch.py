@@ -10,13 +10,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.polling import until
 from tests.support.sandboxes import booted
 
 pytestmark = [
@@ -86,16 +87,6 @@ def answer() -> str:
         return ""
 
 
-def until(check: Callable[[], bool], what: str, timeout: float = 60) -> float:
-    """Seconds until check() holds; fails the test after timeout."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if check():
-            return time.monotonic() - start
-        time.sleep(0.05)
-    pytest.fail(f"{what}: not within {timeout} s")
-
-
 def write(box: Sandbox, name: str, text: str) -> None:
     """As an editor saves: a new file renamed over the old one."""
     temp = defs(box) / f".{name}.swp"
@@ -111,29 +102,32 @@ def test_install_units_starts_the_watcher_which_applies(box: Sandbox) -> None:
     assert "orchestrator-watch.service enabled and started" in out
     state = show(box, "orchestrator-watch.service")
     assert (state["ActiveState"], state["UnitFileState"]) == ("active", "enabled")
-    until(lambda: bool(applies(box)), "the first apply is logged")  # ready = watching
+    until(lambda: bool(applies(box)), 60, "the first apply is logged")  # ready = watching
     assert applies(box)[0].startswith("apply #1 (start): ok")
-    until(lambda: answer() == "1", "echo answers 1")
+    until(lambda: answer() == "1", 60, "echo answers 1")
 
 
 def test_an_edit_is_live_within_seconds(box: Sandbox) -> None:
     db = show(box, "db.service")
     write(box, "echo.toml", echo("2"))
-    seconds = until(lambda: answer() == "2", "the edited container answers 2", timeout=60)
+    seconds = until(lambda: answer() == "2", 60, "the edited container answers 2")
     print(f"save -> new container answering: {seconds:.2f} s")
     assert show(box, "db.service")["InvocationID"] == db["InvocationID"], "db was not touched"
 
 
 def test_a_burst_of_edits_is_one_apply(box: Sandbox) -> None:
-    until(lambda: len(applies(box)) >= 2, "the previous apply is logged")
+    until(lambda: len(applies(box)) >= 2, 60, "the previous apply is logged")
     before = len(applies(box))
     started = time.monotonic()
     for i in range(6):
         write(box, f"burst{i}.toml", looper(f"burst{i}"))
     took = time.monotonic() - started
-    until(lambda: all(show(box, f"burst{i}.service")["ActiveState"] == "active" for i in range(6)),
-          "the burst is applied")  # fmt: skip
-    until(lambda: len(applies(box)) > before, "its apply is logged")
+    until(
+        lambda: all(show(box, f"burst{i}.service")["ActiveState"] == "active" for i in range(6)),
+        60,
+        "the burst is applied",
+    )
+    until(lambda: len(applies(box)) > before, 60, "its apply is logged")
     time.sleep(3)  # a second apply, had the burst been split, would be logged by now (settle 1.5 s)
     new = applies(box)[before:]
     if took < 0.05:  # saved well within the 100 ms of quiet that ends a group
@@ -147,15 +141,15 @@ def test_an_invalid_edit_is_reported_and_the_old_container_keeps_serving(box: Sa
     before = len(applies(box))
     echo_before = show(box, "echo.service")
     write(box, "echo.toml", echo("3").replace('ports = ["', 'ports = ["eighty:'))
-    until(lambda: len(applies(box)) > before, "the invalid edit is reported")
+    until(lambda: len(applies(box)) > before, 60, "the invalid edit is reported")
     line = applies(box)[before]
     assert "definitions invalid, nothing changed" in line
     assert "echo.toml" in line and "container.echo.ports[0]" in line
-    until(lambda: answer() == "2", "the old container still answers", timeout=10)
+    until(lambda: answer() == "2", 10, "the old container still answers")
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
     assert show(box, "orchestrator-watch.service")["ActiveState"] == "active"
     write(box, "echo.toml", echo("2"))  # fixed again: one more apply, which changes nothing
-    until(lambda: len(applies(box)) > before + 1, "the fix is applied")
+    until(lambda: len(applies(box)) > before + 1, 60, "the fix is applied")
 
 
 def test_definitions_that_declare_nothing_are_refused_as_by_apply(box: Sandbox) -> None:
@@ -165,21 +159,26 @@ def test_definitions_that_declare_nothing_are_refused_as_by_apply(box: Sandbox) 
     names = sorted(p.name for p in defs(box).glob("*.toml"))
     for name in names:
         os.replace(defs(box) / name, defs(box) / f".{name}")
-    until(lambda: len(applies(box)) > before, "the empty state is reported")
+    until(lambda: len(applies(box)) > before, 60, "the empty state is reported")
     assert "declare nothing" in applies(box)[before] and "--allow-empty" in applies(box)[before]
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
     for name in names:
         os.replace(defs(box) / f".{name}", defs(box) / name)
-    until(lambda: len(applies(box)) > before + 1, "the files back are applied")
+    until(lambda: len(applies(box)) > before + 1, 60, "the files back are applied")
     assert "ok: no changes" in applies(box)[before + 1], applies(box)[before:]
 
 
 def test_a_deleted_definition_removes_its_container(box: Sandbox) -> None:
     for i in range(6):
         (defs(box) / f"burst{i}.toml").unlink()
-    until(lambda: show(box, "burst0.service")["ActiveState"] == "inactive", "burst0 is gone")
-    until(lambda: all(not (box.root / "etc-systemd-system" / f"burst{i}.service").exists()
-                      for i in range(6)), "the unit files are removed")  # fmt: skip
+    until(lambda: show(box, "burst0.service")["ActiveState"] == "inactive", 60, "burst0 is gone")
+    until(
+        lambda: all(
+            not (box.root / "etc-systemd-system" / f"burst{i}.service").exists() for i in range(6)
+        ),
+        60,
+        "the unit files are removed",
+    )
     exists = box.run(["podman", "container", "exists", "burst0"], check=False)
     assert exists.returncode == 1
 
@@ -196,16 +195,21 @@ def test_a_replaced_definitions_directory_is_watched_again(box: Sandbox) -> None
     defs(box).rename(old)
     new.rename(defs(box))
     shutil.rmtree(old)
-    until(lambda: (lambda s: s["InvocationID"] != echo_before and s["ActiveState"] == "active")(
-        show(box, "echo.service")), "the swap's apply restarts echo")  # fmt: skip
+    until(
+        lambda: (lambda s: s["InvocationID"] != echo_before and s["ActiveState"] == "active")(
+            show(box, "echo.service")
+        ),
+        60,
+        "the swap's apply restarts echo",
+    )
     write(box, "echo.toml", echo("2"))  # within apply's settle time (1.5 s)
-    until(lambda: answer() == "2", "the edit saved during that apply is applied too")
+    until(lambda: answer() == "2", 60, "the edit saved during that apply is applied too")
 
     def replaced() -> int:  # the last apply of the swap, or -1
         found = [i for i, line in enumerate(applies(box)) if "directory was replaced" in line]
         return found[-1] if found else -1
 
-    until(lambda: -1 < replaced() < len(applies(box)) - 1, "both applies are logged")
+    until(lambda: -1 < replaced() < len(applies(box)) - 1, 60, "both applies are logged")
     lines, at = applies(box), replaced()
     assert "restart echo.service" in lines[at], "\n".join(lines)
     assert "restart echo.service" in lines[at + 1], "\n".join(lines)
@@ -216,7 +220,11 @@ def test_sigterm_stops_the_watcher_cleanly_and_leaves_containers_alone(box: Sand
     box.run(["systemctl", "stop", "orchestrator-watch.service"])
     state = show(box, "orchestrator-watch.service")
     assert (state["ActiveState"], state["Result"]) == ("inactive", "success"), state
-    until(lambda: "stopped" in journal(box, "orchestrator-watch.service"), "stopped", timeout=10)
+    until(
+        lambda: "stopped" in journal(box, "orchestrator-watch.service"),
+        10,
+        "the watcher logs that it stopped",
+    )
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
 
 
@@ -226,10 +234,13 @@ def test_the_path_unit_applies_on_a_change_with_nothing_resident(box: Sandbox) -
     assert show(box, "orchestrator-watch.service")["UnitFileState"] == "disabled"
     assert show(box, "orchestrator-apply.path")["ActiveState"] == "active"
     write(box, "echo.toml", echo("4"))
-    seconds = until(lambda: answer() == "4", "the path unit applied the edit", timeout=60)
+    seconds = until(lambda: answer() == "4", 60, "the path unit applied the edit")
     print(f"save -> new container answering (path unit): {seconds:.2f} s")
-    until(lambda: show(box, "orchestrator-apply.service")["ActiveState"] == "inactive",
-          "the oneshot apply finished")  # fmt: skip
+    until(
+        lambda: show(box, "orchestrator-apply.service")["ActiveState"] == "inactive",
+        60,
+        "the oneshot apply finished",
+    )
     assert show(box, "orchestrator-apply.service")["Result"] == "success"
 
 
@@ -239,9 +250,12 @@ def test_containers_boot_without_orchestrator_installed(box: Sandbox) -> None:
     stays down."""
     write(box, "chain.toml", looper("first") + looper("second", depends_on='["first"]')
           + looper("third", depends_on='["second"]') + looper("off", enabled="false"))  # fmt: skip
-    until(lambda: show(box, "third.service")["ActiveState"] == "active", "the chain runs")
-    until(lambda: show(box, "orchestrator-apply.service")["ActiveState"] == "inactive",
-          "the oneshot apply finished")  # fmt: skip
+    until(lambda: show(box, "third.service")["ActiveState"] == "active", 60, "the chain runs")
+    until(
+        lambda: show(box, "orchestrator-apply.service")["ActiveState"] == "inactive",
+        60,
+        "the oneshot apply finished",
+    )
     echo_before = show(box, "echo.service")
     out = orchestrator(box, "uninstall-units")
     assert "removed 3 unit file(s)" in out
@@ -252,9 +266,12 @@ def test_containers_boot_without_orchestrator_installed(box: Sandbox) -> None:
     gone = box.run([sys.executable, "-c", "import orchestrator"], check=False)
     assert gone.returncode != 0, "orchestrator is still importable inside"
     names = ("echo", "db", "first", "second", "third")
-    until(lambda: all(show(box, f"{n}.service")["ActiveState"] == "active" for n in names),
-          "every enabled container is back")  # fmt: skip
-    until(lambda: answer() == "4", "echo answers after the reboot")
+    until(
+        lambda: all(show(box, f"{n}.service")["ActiveState"] == "active" for n in names),
+        60,
+        "every enabled container is back",
+    )
+    until(lambda: answer() == "4", 60, "echo answers after the reboot")
     stamps = {}
     for name in ("first", "second", "third"):
         out = box.run(["systemctl", "show", "-pExecMainStartTimestampMonotonic",

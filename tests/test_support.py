@@ -1,0 +1,54 @@
+"""The test helpers themselves (tests/support): a helper that cannot fail hides failures."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import run_inline
+from tests.support.polling import until
+
+
+def test_until_returns_once_the_predicate_holds() -> None:
+    answers: Iterator[bool] = iter([False, False, True])
+
+    seconds = until(lambda: next(answers), 5, "the third answer", every=0.001)
+
+    assert 0 <= seconds < 5
+    assert next(answers, None) is None, "asked exactly until it held"
+
+
+def test_until_fails_naming_what_it_awaited_and_what_it_saw() -> None:
+    with pytest.raises(pytest.fail.Exception) as failure:
+        until(lambda: False, 0.05, "web.service restarts", every=0.01, seen=lambda: "NRestarts=0")
+
+    assert str(failure.value) == "web.service restarts: not within 0.05 s; by then: NRestarts=0"
+
+
+def test_an_inline_run_leaves_no_logging_environment_or_directory_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    root_logger = logging.getLogger()
+    # pytest's own handlers would make --debug's logging.basicConfig do nothing
+    monkeypatch.setattr(root_logger, "handlers", [])
+    monkeypatch.setattr(root_logger, "level", logging.WARNING)
+
+    debug = run_inline("--debug", "validate", "examples/hello", ORCHESTRATOR_PROBE="1")
+
+    assert debug.returncode == 0, debug.stderr  # examples/ is found from the repository root
+    assert os.getcwd() == str(tmp_path)
+    assert os.environ.get("ORCHESTRATOR_PROBE") is None
+    assert (root_logger.handlers, root_logger.level) == ([], logging.WARNING)
+
+
+def test_an_inline_run_reports_argparse_exits_as_the_console_entry_does() -> None:
+    usage = run_inline("validate", "--no-such-option")
+    version = run_inline("--version")
+
+    assert usage.returncode == 1 and "unrecognized arguments" in usage.stderr
+    assert version.returncode == 0 and version.stdout.startswith("orchestrator ")
