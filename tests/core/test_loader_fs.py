@@ -8,10 +8,12 @@ through chmod 000)."""
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import pickle
 import select
+import shutil
 import signal
 import socket
 import time
@@ -111,19 +113,29 @@ def cwd(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-@pytest.fixture
-def teams(tmp_path: Path) -> Iterator[Path]:
-    """defs/team-a/hello.toml and defs/team-b/api.toml, both rendered into units/ (as applied),
-    in a directory nobody may enter; the tests run from it."""
-    tmp_path.chmod(0o755)
-    (tmp_path / "defs" / "team-a").mkdir(parents=True)
-    (tmp_path / "defs" / "team-b").mkdir()
-    (tmp_path / "defs" / "team-a" / "hello.toml").write_text(HELLO)
-    (tmp_path / "defs" / "team-b" / "api.toml").write_text(API)
-    with cwd(tmp_path):
-        # as root, before any child runs: imports every module the commands use
+@pytest.fixture(scope="module")
+def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """defs/team-a/hello.toml and defs/team-b/api.toml, both rendered into units/ (as applied)."""
+    root = tmp_path_factory.mktemp("applied")
+    (root / "defs" / "team-a").mkdir(parents=True)
+    (root / "defs" / "team-b").mkdir()
+    (root / "defs" / "team-a" / "hello.toml").write_text(HELLO)
+    (root / "defs" / "team-b" / "api.toml").write_text(API)
+    with cwd(root):
+        # as root, before any child runs: imports every module the commands use, once
         assert orchestrator("render", "defs", "--out", "units")[0] == 0
         assert orchestrator("plan", "defs", "--unit-dir", "units")[0] == 0
+    for module in ("orchestrator.apply", "orchestrator.watch", "orchestrator.host.history"):
+        importlib.import_module(module)
+    return root
+
+
+@pytest.fixture
+def teams(applied: Path, tmp_path: Path) -> Iterator[Path]:
+    """A copy of applied in a directory nobody may enter; the test runs from it."""
+    shutil.copytree(applied, tmp_path, dirs_exist_ok=True)
+    tmp_path.chmod(0o755)
+    with cwd(tmp_path):
         yield tmp_path
 
 
@@ -382,14 +394,12 @@ def test_a_fifo_named_toml_is_an_error_not_a_hang(tmp_path: Path) -> None:
     ]
 
 
-def test_a_fifo_swapped_in_after_the_check_is_opened_without_blocking(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_fifo_swapped_in_after_the_check_is_opened_without_blocking(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "x.toml")
     regular = os.stat(__file__)
-    monkeypatch.setattr(loader.os, "stat", lambda *a, **k: regular)
 
     def work() -> str:
+        os.stat = lambda *a, **k: regular  # the check before the open saw a regular file
         try:
             loader.read_definition(str(tmp_path / "x.toml"))
         except Exception as exc:
@@ -541,7 +551,7 @@ def test_a_thousand_long_cycle_is_one_short_error(tmp_path: Path) -> None:
 
 def test_the_fork_helper_kills_what_hangs() -> None:
     with pytest.raises(pytest.fail.Exception, match="hangs"):
-        in_child(lambda: time.sleep(60), deadline=0.2)
+        in_child(lambda: time.sleep(60), deadline=0.05)
 
 
 def test_the_fork_helper_really_drops_root() -> None:
