@@ -52,8 +52,12 @@ def in_child(work: Callable[[], Any], *, nobody: bool = False, deadline: float =
                 outcome: tuple[bool, Any] = (True, work())
             except BaseException as exc:
                 outcome = (False, exc)
+            try:
+                data = pickle.dumps(outcome)
+            except Exception:  # an exception that does not pickle: its text then
+                data = pickle.dumps((False, RuntimeError(repr(outcome[1]))))
             with os.fdopen(writer, "wb") as pipe:
-                pickle.dump(outcome, pipe)
+                pipe.write(data)
         finally:
             os._exit(0)
     os.close(writer)
@@ -132,7 +136,8 @@ def applied(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def teams(applied: Path, tmp_path: Path) -> Iterator[Path]:
-    """A copy of applied in a directory nobody may enter; the test runs from it."""
+    """A copy of applied that nobody may enter; the test runs from it, since nobody cannot
+    reach it from / (pytest's directories are root's alone)."""
     shutil.copytree(applied, tmp_path, dirs_exist_ok=True)
     tmp_path.chmod(0o755)
     with cwd(tmp_path):
