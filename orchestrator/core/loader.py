@@ -430,10 +430,14 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
 
 def _display(path: str) -> str:
     """Relative to the working directory when below it (what the user typed, usually), else
-    absolute; never relative to / (a service runs there)."""
-    if os.getcwd() == "/":
+    absolute; never relative to / (a service runs there), nor to a directory since removed."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
         return path
-    relative = os.path.relpath(path)
+    if cwd == "/":
+        return path
+    relative = os.path.relpath(path, cwd)
     return relative if not relative.startswith("..") else path
 
 

@@ -563,3 +563,20 @@ def test_the_fork_helper_really_drops_root() -> None:
     if os.geteuid() != 0:
         pytest.skip("drops root for nobody")
     assert in_child(os.geteuid, nobody=True) == NOBODY
+
+
+def test_definitions_load_from_a_working_directory_since_removed(tmp_path: Path) -> None:
+    (tmp_path / "defs").mkdir()
+    (tmp_path / "defs" / "x.toml").write_text(HELLO + "ports = [1]\n")
+    (tmp_path / "gone").mkdir()
+
+    def work() -> list[str]:
+        os.chdir(tmp_path / "gone")
+        os.rmdir(tmp_path / "gone")
+        try:
+            load([str(tmp_path / "defs")])
+        except DefinitionError as exc:
+            return [p.file for p in exc.problems]
+        return []
+
+    assert in_child(work) == [str(tmp_path / "defs" / "x.toml")]
