@@ -16,6 +16,8 @@ import select
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +29,7 @@ from orchestrator import cli
 from orchestrator.core import loader
 from orchestrator.core.loader import MAX_DEPTH, MAX_FILE_SIZE, find_files, fingerprint, load
 from orchestrator.errors import DefinitionError
+from tests.support.cli import ROOT
 
 NOBODY = 65534
 DEADLINE = 20.0
@@ -580,3 +583,28 @@ def test_definitions_load_from_a_working_directory_since_removed(tmp_path: Path)
         return []
 
     assert in_child(work) == [str(tmp_path / "defs" / "x.toml")]
+
+
+def test_the_command_line_names_every_hostile_entry_and_exits_1(tmp_path: Path) -> None:
+    """The whole process, as an operator runs it: exit 1, each entry named, no traceback."""
+    (tmp_path / "hello.toml").write_text(HELLO)
+    os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "zero.toml").symlink_to("/dev/zero")
+    (tmp_path / "nowhere").symlink_to(tmp_path / "missing")
+    (tmp_path / "loop").symlink_to(".")
+    (tmp_path / "big.toml").write_bytes(b"#" * (MAX_FILE_SIZE + 1))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "plan", str(tmp_path), "--unit-dir", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        check=False,
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    for name in ("fifo.toml", "zero.toml", "nowhere", "loop", "big.toml"):
+        assert f"{tmp_path}/{name}: " in result.stderr, name
+    assert "5 errors; nothing was changed." in result.stderr
