@@ -79,13 +79,12 @@ class Watcher:
         return report.ok, f"{verdict}{tail}: {what}"
 
     def run(self, stop: threading.Event) -> None:
-        import watchfiles
-
         notify("READY=1")  # ready = watching: boot never waits for an apply of ours
         self.apply_once("start")
         roots = _roots(self.paths)
         self.log(f"watching {', '.join(roots)}")
-        watched, missing = _identity(roots), False
+        watched, missing, polling = _identity(roots), False, False
+        unseen: Fingerprint | None = None
         while not stop.is_set():
             identity = _identity(roots)
             if None in identity:  # a watched directory is gone: wait for it to come back
@@ -97,29 +96,46 @@ class Watcher:
             if identity != watched:  # replaced (rm + mkdir, a symlink swapped): a new watch
                 self.apply_once("a watched directory was replaced")
             watched, missing = identity, False
-            changes = watchfiles.watch(
-                *roots,
-                watch_filter=_definition_filter(self.paths),
-                step=self.step_ms,
-                debounce=self.max_group_ms,
-                stop_event=stop,
-                rust_timeout=1000,
-                yield_on_timeout=True,
-                raise_interrupt=False,
-            )
-            unseen = None
-            for group in changes:
-                if stop.is_set():
-                    break
-                if _identity(roots) != identity:  # its watch is dead: make a new one
-                    break
-                if group:
-                    self.apply_once(_describe(group))
-                    unseen = None
-                else:
-                    unseen = self._catch_up(unseen)
+            try:
+                self._follow(roots, identity, stop)
+            except OSError as exc:  # a directory it cannot read, hidden ones included
+                if not polling:
+                    self.log(f"cannot watch the definitions ({exc}): reading them every second")
+                polling = True
+                unseen = self._catch_up(unseen)
+                stop.wait(1)
+                continue
+            polling, unseen = False, None
         notify("STOPPING=1")
         self.log("stopped")
+
+    def _follow(
+        self, roots: list[str], identity: list[tuple[int, int] | None], stop: threading.Event
+    ) -> None:
+        """Apply after each group of changes, until stopped or a root is replaced."""
+        import watchfiles
+
+        changes = watchfiles.watch(
+            *roots,
+            watch_filter=_definition_filter(self.paths),
+            step=self.step_ms,
+            debounce=self.max_group_ms,
+            stop_event=stop,
+            rust_timeout=1000,
+            yield_on_timeout=True,
+            raise_interrupt=False,
+        )
+        unseen = None
+        for group in changes:
+            if stop.is_set():
+                break
+            if _identity(roots) != identity:  # its watch is dead: make a new one
+                break
+            if group:
+                self.apply_once(_describe(group))
+                unseen = None
+            else:
+                unseen = self._catch_up(unseen)
 
     def _catch_up(self, unseen: Fingerprint | None) -> Fingerprint | None:
         """After a quiet second: files that differ from what the last apply read were saved

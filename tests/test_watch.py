@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from watchfiles import Change
 
 from orchestrator.watch import _definition_filter, one_line
@@ -35,3 +39,50 @@ def test_multi_line_messages_become_one_line() -> None:
     assert one_line("podman pull failed:\n  Error: x\n\n  more") == (
         "podman pull failed: | Error: x | more"
     )
+
+
+class _Seconds(threading.Event):
+    """A stop event whose waits take no time: the watcher's every-second loop runs at once;
+    at_wait[n] runs at the n-th wait, and the event is set after `waits` of them."""
+
+    def __init__(self, waits: int, at_wait: dict[int, Callable[[], object]]) -> None:
+        super().__init__()
+        self.waits, self.at_wait, self.count = waits, at_wait, 0
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.count += 1
+        self.at_wait.get(self.count, lambda: None)()
+        if self.count >= self.waits:
+            self.set()
+        return self.is_set()
+
+
+def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import watchfiles
+
+    from orchestrator import watch
+    from orchestrator.apply import Options
+
+    def unwatchable(*args: object, **kwargs: object) -> Iterator[set[tuple[Change, str]]]:
+        raise PermissionError(13, "Permission denied")
+        yield set()
+
+    applied: list[object] = []
+    monkeypatch.setattr(watchfiles, "watch", unwatchable)
+    monkeypatch.setattr(
+        watch, "apply", lambda *a, **k: applied.append(a) or SimpleNamespace(ok=True, outcomes=[])
+    )
+    definition = tmp_path / "web.toml"
+    definition.write_text('[container.web]\nimage = "docker.io/library/busybox:1"\n')
+    edit = lambda: definition.write_text(definition.read_text() + 'description = "edited"\n')  # noqa: E731
+    lines: list[str] = []
+    options = Options(user=False, unit_dir="u", state_dir="s", timeout=1)
+    watcher = watch.Watcher([str(tmp_path)], options, "system", log=lines.append)
+
+    watcher.run(_Seconds(waits=5, at_wait={1: edit}))
+
+    assert len(applied) == 2, lines
+    assert "changed, unseen by the watch" in lines[-2]
+    assert sum("cannot watch the definitions" in line for line in lines) == 1, lines

@@ -19,7 +19,10 @@ SIGINT stop the watcher between applies.
 Under systemd (orchestrator-watch.service, `orchestrator install-units`) it reports readiness
 (Type=notify) once it watches, so boot never waits for it, and logs one line per apply to the
 journal.
-Only *.toml files count; hidden files (editors' lock and swap files) are ignored."""
+Only *.toml files count; hidden files (editors' lock and swap files) are ignored. A part of the
+definitions that cannot be read (a directory that cannot be listed, a link that leads nowhere) is
+an error: at start the watcher exits 1, and later each apply is refused, changing nothing, until
+it can be read again."""
 EPILOG = """\
 examples:
   orchestrator watch                       # /etc/orchestrator
@@ -54,14 +57,14 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.apply import Options
     from orchestrator.core.loader import find_files
     from orchestrator.core.target import Target
-    from orchestrator.errors import UsageError
+    from orchestrator.errors import DefinitionError, UsageError
     from orchestrator.host import paths
     from orchestrator.watch import Watcher, stop_on_signals
 
     sources = args.paths or [paths.definitions_dir(args.user)]
-    _, missing = find_files(sources)
-    if missing:
-        raise UsageError("; ".join(f"{p.file}: {p.message}" for p in missing))
+    _, unreadable = find_files(sources)
+    if unreadable:  # as any command: a part left out would have its units removed
+        raise DefinitionError(unreadable)
     if not 10 <= args.debounce <= 60000:
         raise UsageError(f"--debounce expects 10 to 60000 milliseconds, got {args.debounce}")
 

@@ -6,8 +6,10 @@ Pure apart from reading the given files: nothing here talks to systemd or podman
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -38,30 +40,133 @@ _TYPE_WORDS = {
 
 Fingerprint = list[tuple[str, int, int, int]]
 
+MAX_FILE_SIZE = 1024 * 1024  # a definition file is a page or two; more is a mistake or an attack
+MAX_DEPTH = 64  # arrays and tables nested deeper than any definition needs
+_INT_DIGITS = 4300  # Python's limit on converting a decimal integer literal
+_LONG_INTEGER = re.compile(rf"\d(?:_?\d){{{_INT_DIGITS},}}")
+_FILE_TYPES = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a directory",
+}
+
 
 def find_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
     """Every definition file named by paths: files as given, directories' *.toml recursively,
-    except hidden ones (editors' lock and swap files such as .#web.toml, version control)."""
+    except hidden ones (editors' lock and swap files such as .#web.toml, version control).
+
+    Whatever cannot be read is a problem, never skipped: a part of the definitions that is left
+    out would have its units removed. Symbolic links to directories are followed; a directory
+    reached twice (a loop) is a problem."""
     files: list[str] = []
     problems: list[Problem] = []
     for path in paths:
-        if os.path.isdir(path):
-            found = []
-            for root, dirs, names in os.walk(path):
-                dirs[:] = [d for d in dirs if not d.startswith(".")]
-                found += [
-                    os.path.normpath(os.path.join(root, n))
-                    for n in names
-                    if n.endswith(".toml") and not n.startswith(".")
-                ]
-            files += sorted(found)
-        elif os.path.isfile(path):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            missing = exc.errno == errno.ENOENT
+            message = "no such file or directory" if missing else f"cannot read: {exc.strerror}"
+            problems.append(Problem(path, message=message))
+            continue
+        if stat.S_ISDIR(mode):
+            files += _walk(os.path.normpath(path), problems)
+        elif stat.S_ISREG(mode):
             files.append(os.path.normpath(path))
-        elif os.path.exists(path):
-            problems.append(Problem(path, message="not a file or directory"))
         else:
-            problems.append(Problem(path, message="no such file or directory"))
+            problems.append(Problem(path, message=f"not a file or directory: {_file_type(mode)}"))
     return files, problems
+
+
+def _walk(top: str, problems: list[Problem]) -> list[str]:
+    """The *.toml files below top, sorted; without recursion, so no depth of directories
+    can exhaust the stack."""
+    found: list[str] = []
+    seen: dict[tuple[int, int], str] = {}  # (st_dev, st_ino) of each directory listed
+    pending = [top]
+    while pending:
+        directory = pending.pop()
+        for name, mode in _list(directory, seen, problems):
+            path = os.path.join(directory, name)
+            if stat.S_ISDIR(mode):
+                pending.append(path)
+            elif not name.endswith(".toml"):
+                continue
+            elif stat.S_ISREG(mode):
+                found.append(path)
+            else:
+                problems.append(Problem(path, message=f"not a regular file: {_file_type(mode)}"))
+    return sorted(found)
+
+
+def _list(
+    directory: str, seen: dict[tuple[int, int], str], problems: list[Problem]
+) -> list[tuple[str, int]]:
+    """The visible entries of directory with their types (symbolic links followed): those that
+    may hold definitions. A directory that cannot be listed, or that was listed before, is a
+    problem."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as exc:
+        problems.append(Problem(directory, message=f"cannot read this directory: {exc.strerror}"))
+        return []
+    entries: list[tuple[str, int]] = []
+    try:
+        info = os.fstat(fd)  # the directory opened, whatever the path now leads to
+        first = seen.setdefault((info.st_dev, info.st_ino), directory)
+        if first != directory:
+            problems.append(
+                Problem(
+                    directory,
+                    message=f"the same directory as {first}, reached again through a symbolic "
+                    "link (a loop, or two links to one directory): its definitions would be "
+                    "read twice",
+                )
+            )
+            return []
+        with os.scandir(fd) as listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                mode = _entry_mode(entry, directory, problems)
+                if mode is not None:
+                    entries.append((entry.name, mode))
+    except OSError as exc:
+        problems.append(Problem(directory, message=f"cannot read this directory: {exc.strerror}"))
+        return []
+    finally:
+        os.close(fd)
+    return entries
+
+
+def _entry_mode(entry: os.DirEntry[str], directory: str, problems: list[Problem]) -> int | None:
+    """The type of what entry leads to; None for what cannot hold definitions. A symbolic
+    link that leads nowhere is a problem whatever its name: it may stand for a directory."""
+    path = os.path.join(directory, entry.name)
+    try:
+        if entry.is_symlink():
+            return entry.stat().st_mode
+        if entry.is_dir(follow_symlinks=False):
+            return stat.S_IFDIR
+        if not entry.name.endswith(".toml"):
+            return None
+        return entry.stat(follow_symlinks=False).st_mode
+    except OSError as exc:
+        what = "cannot follow this symbolic link" if _is_link(entry) else "cannot read"
+        problems.append(Problem(path, message=f"{what}: {exc.strerror}"))
+        return None
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
+def _file_type(mode: int) -> str:
+    return _FILE_TYPES.get(stat.S_IFMT(mode), "not a regular file")
 
 
 def load(paths: Sequence[str]) -> Spec:
@@ -82,19 +187,83 @@ def load(paths: Sequence[str]) -> Spec:
 def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | None:
     """Parse and validate one file; problems name it as shown."""
     try:
-        with open(file, "rb") as handle:
-            raw = handle.read()
-    except OSError as exc:
-        problems.append(Problem(shown, message=f"cannot read: {exc.strerror}"))
+        raw = read_definition(file)
+    except _Unreadable as exc:
+        problems.append(Problem(shown, message=str(exc)))
         return None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix("\ufeff")  # a BOM, as some editors write
     except UnicodeDecodeError as exc:
         at_line = raw[: exc.start].count(b"\n") + 1
         problems.append(Problem(shown, message="not valid UTF-8", line=at_line))
         return None
+    data = _parse(text, shown, problems)
+    if data is None:
+        return None
+    before = len(problems)
+    _check_depth(shown, data, problems)
+    if len(problems) > before:
+        return None
+    _check_text(shown, data, (), problems)
+    _check_names(shown, data, problems)
+    if len(problems) > before:
+        return None
+    base_dir = os.path.dirname(os.path.abspath(file))
     try:
-        data = tomllib.loads(text)
+        return Document.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        problems += [Problem(shown, key_path(e["loc"]), describe(e)) for e in exc.errors()]
+        return None
+
+
+class _Unreadable(Exception):
+    """A definition file that cannot be read, or is not one; the message says why."""
+
+
+def read_definition(file: str) -> bytes:
+    """The bytes of a definition file: a regular file (symbolic links followed) of at most
+    MAX_FILE_SIZE bytes. Nothing else is opened or read: a FIFO would block, a device never end."""
+    try:
+        mode = os.stat(file).st_mode
+        if not stat.S_ISREG(mode):  # not even opened: opening a device can have effects
+            raise _Unreadable(f"not a regular file: {_file_type(mode)}")
+        # O_NONBLOCK: a FIFO swapped in since the stat must not block the open or the reads
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unreadable(f"not a regular file: {_file_type(info.st_mode)}")
+        if info.st_size > MAX_FILE_SIZE:
+            raise _Unreadable(_too_large(f"{info.st_size} bytes"))
+        return _read_at_most(fd, MAX_FILE_SIZE)
+    except OSError as exc:
+        raise _Unreadable(f"cannot read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """All of fd, which must end within limit bytes (a file may grow while it is read)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := os.read(fd, limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise _Unreadable(_too_large(f"more than {limit} bytes"))
+    return b"".join(chunks)
+
+
+def _too_large(size: str) -> str:
+    return f"too large: {size}; a definition file holds at most 1 MiB ({MAX_FILE_SIZE} bytes)"
+
+
+def _parse(text: str, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """The TOML document, or None with the reason in problems."""
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -110,18 +279,35 @@ def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | Non
         problems.append(
             Problem(shown, message=f"TOML syntax error: {message}", line=line, column=column)
         )
-        return None
-    before = len(problems)
-    _check_text(shown, data, (), problems)
-    _check_names(shown, data, problems)
-    if len(problems) > before:
-        return None
-    base_dir = os.path.dirname(os.path.abspath(file))
-    try:
-        return Document.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        problems += [Problem(shown, key_path(e["loc"]), describe(e)) for e in exc.errors()]
-        return None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        problems.append(Problem(shown, message=_too_deep()))
+    except ValueError:  # int() refuses a decimal literal longer than Python's limit
+        match = _LONG_INTEGER.search(text)
+        line = column = None
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            column = match.start() - text.rfind("\n", 0, match.start())
+        message = f"an integer of more than {_INT_DIGITS} digits"
+        problems.append(Problem(shown, message=message, line=line, column=column))
+    return None
+
+
+def _too_deep() -> str:
+    return f"arrays or tables nested more than {MAX_DEPTH} deep"
+
+
+def _check_depth(file: str, data: dict[str, Any], problems: list[Problem]) -> None:
+    """Refuse nesting deeper than MAX_DEPTH before anything walks the data recursively."""
+    pending: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while pending:
+        value, loc = pending.pop()
+        if len(loc) > MAX_DEPTH:
+            problems.append(Problem(file, key_path(loc[:4]), _too_deep()))
+            return
+        if isinstance(value, dict):
+            pending += [(item, (*loc, key)) for key, item in value.items()]
+        elif isinstance(value, list):
+            pending += [(item, (*loc, index)) for index, item in enumerate(value)]
 
 
 def _check_text(file: str, data: Any, loc: tuple[str | int, ...], problems: list[Problem]) -> None:
@@ -244,10 +430,14 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
 
 def _display(path: str) -> str:
     """Relative to the working directory when below it (what the user typed, usually), else
-    absolute; never relative to / (a service runs there)."""
-    if os.getcwd() == "/":
+    absolute; never relative to / (a service runs there), nor to a directory since removed."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
         return path
-    relative = os.path.relpath(path)
+    if cwd == "/":
+        return path
+    relative = os.path.relpath(path, cwd)
     return relative if not relative.startswith("..") else path
 
 
@@ -317,37 +507,48 @@ def _hint(name: str, known: Iterable[str]) -> str:
 
 
 def _cycles(spec: Spec, where: Any) -> list[Problem]:
+    """Every dependency cycle, once; depth first without recursion, so that no length of a
+    depends_on chain can exhaust the stack."""
     problems: list[Problem] = []
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    done: set[str] = set()
     reported: set[frozenset[str]] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        state[name] = 1
-        path.append(name)
-        for dep in spec.containers[name].depends_on:
-            if dep not in spec.containers or dep == name:
+    for start in spec.containers:
+        if start in done:
+            continue
+        path, on_path = [start], {start}
+        deps = [iter(spec.containers[start].depends_on)]  # what is left to visit, per level
+        while deps:
+            dep = next(deps[-1], None)
+            if dep is None:
+                deps.pop()
+                done.add(path[-1])
+                on_path.discard(path.pop())
+            elif dep not in spec.containers or dep == path[-1] or dep in done:
                 continue
-            if state.get(dep) == 1:
+            elif dep in on_path:
                 cycle = [*path[path.index(dep) :], dep]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
+                if frozenset(cycle) not in reported:
+                    reported.add(frozenset(cycle))
                     problems.append(
                         Problem(
                             where("container", dep),
                             f"container.{dep}.depends_on",
-                            "dependency cycle: " + " -> ".join(cycle),
+                            _cycle_text(cycle),
                         )
                     )
-            elif dep not in state:
-                visit(dep, path)
-        path.pop()
-        state[name] = 2
-
-    for name in spec.containers:
-        if name not in state:
-            visit(name, [])
+            else:
+                path.append(dep)
+                on_path.add(dep)
+                deps.append(iter(spec.containers[dep].depends_on))
     return problems
+
+
+def _cycle_text(cycle: list[str]) -> str:
+    """a -> b -> a; a long cycle shortened to its ends, as it would fill screens."""
+    if len(cycle) <= 12:
+        return "dependency cycle: " + " -> ".join(cycle)
+    shown = [*cycle[:5], "...", *cycle[-4:]]
+    return f"dependency cycle of {len(cycle) - 1} containers: " + " -> ".join(shown)
 
 
 def _unit_clashes(spec: Spec, where: Any) -> list[Problem]:
@@ -397,13 +598,15 @@ def _port_clashes(spec: Spec, where: Any) -> list[Problem]:
 
 
 def fingerprint(paths: Sequence[str]) -> Fingerprint:
-    """What the definitions look like on disk (name, inode, size, mtime), to tell a change."""
-    found, _ = find_files(paths)
-    prints: Fingerprint = []
+    """What the definitions look like on disk (name, inode, size, mtime), to tell a change;
+    a part that cannot be read is in it too (as its problem), so that its repair is a change."""
+    found, problems = find_files(paths)
+    prints: Fingerprint = [(str(problem), -1, -1, -1) for problem in problems]
     for file in found:
         try:
-            stat = os.stat(file)
-        except OSError:
+            info = os.stat(file)
+        except OSError as exc:
+            prints.append((f"{file}: {exc.strerror}", -1, -1, -1))
             continue
-        prints.append((file, stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        prints.append((file, info.st_ino, info.st_size, info.st_mtime_ns))
     return prints
