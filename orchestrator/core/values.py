@@ -18,12 +18,19 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_MAX = 128
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*")
-# registry[:port]/path/name[:tag][@digest], lower-case path components as the OCI spec wants.
+# [registry[:port]/]path[:tag][@digest], the grammar of podman's reference parser
+# (containers/image docker/reference): a registry is a host name of letter-or-digit labels (an IPv6
+# address is not accepted by podman 4.3), path components are lower case, and a digest is one of
+# the algorithms podman knows with its exact length of lower-case hex.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DIGEST = r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}"
 IMAGE_RE = re.compile(
-    rf"(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?{_COMPONENT}(?:/{_COMPONENT})*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+    rf"(?P<name>(?:(?P<registry>{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?::[0-9]+)?)/)?"
+    rf"{_COMPONENT}(?:/{_COMPONENT})*)"
+    rf"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@(?:{_DIGEST}))?"
 )
+IMAGE_NAME_MAX = 255  # podman: "repository name must not be more than 255 characters"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
@@ -103,8 +110,16 @@ def name(value: str, what: str = "a name") -> str:
 
 
 def image(value: str) -> str:
-    if not IMAGE_RE.fullmatch(value):
-        raise _fail('an image reference like "docker.io/library/nginx:1.27"', value)
+    """An image reference podman reads as one: never an option, never a name it would refuse."""
+    match = IMAGE_RE.fullmatch(value)
+    if not match:
+        raise _fail(
+            'an image reference like "docker.io/library/nginx:1.27" '
+            "([REGISTRY[:PORT]/]PATH[:TAG][@DIGEST], PATH in lower case)",
+            value,
+        )
+    if len(match.group("name")) > IMAGE_NAME_MAX:
+        raise _fail(f"an image name of at most {IMAGE_NAME_MAX} characters before the tag", value)
     return value
 
 
