@@ -71,7 +71,6 @@ _DURATION_UNITS = {
     "days": 86_400_000,
 }
 _DURATION_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)")
-_SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([KMGTPE]?)")
 
 
 def quoted(text: str) -> str:
@@ -187,42 +186,84 @@ def format_duration(ms: int) -> str:
 
 
 def size(value: Any) -> str:
-    """MemoryMax= style: bytes, a K/M/G/T/P/E suffix (base 1024), a percentage or infinity."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UINT64:
-        return str(value)
+    """MemoryMax= style: bytes, a K/M/G/T/P/E suffix (base 1024), a percentage or infinity, each
+    only as systemd accepts it: what it would ignore would leave the container unlimited."""
+    expected = 'a size like "512M", "2G", a number of bytes, a percentage or "infinity"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 < value < MAX_UINT64:
+            return str(value)
+        raise _fail(f"{expected}, from 1 to {MAX_UINT64 - 1} bytes", value)
     if isinstance(value, str):
-        if value == "infinity" or _is_percent(value):
+        if value == "infinity":
             return value
+        if value.endswith("%"):
+            return _percent(value, PERMYRIAD_MAX, "a percentage of memory")
         match = _SIZE_RE.fullmatch(value)
-        if match and 0 < float(match.group(1)) * _SIZE_FACTORS[match.group(2)] <= MAX_UINT64:
+        if match:
+            if not 0 < _systemd_size(*match.groups()) < MAX_UINT64:
+                raise _fail(f"{expected}, from 1 byte to below 16E", value)
             return value
-    raise _fail('a size like "512M", "2G", a number of bytes, a percentage or "infinity"', value)
+    raise _fail(expected, value)
+
+
+def _systemd_size(whole: str, fraction: str | None, suffix: str) -> int:
+    """The bytes systemd's parse_size() makes of WHOLE[.FRACTION]SUFFIX, computed as it does
+    (the fraction as a C double, truncated); MAX_UINT64 where it reports an overflow."""
+    factor = _SIZE_FACTORS[suffix]
+    number = int(whole)
+    frac = 0.0
+    if fraction:
+        if int(fraction) > MAX_UINT64:
+            return MAX_UINT64
+        frac = float(int(fraction))
+        for _ in fraction:
+            frac /= 10
+    if number > MAX_UINT64 or number + (frac > 0) > MAX_UINT64 // factor:
+        return MAX_UINT64
+    return min(number * factor + int(frac * factor), MAX_UINT64)
 
 
 _DIGITS = re.compile(r"[0-9]+")
-_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+# systemd reads the whole part of a percentage with base 0, so "050%" would be octal 40%: no
+# leading zeros; at most two decimals (parse_permyriad); more are ignored with a warning.
+_PERCENT_RE = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?%")
 MAX_DURATION_MS = 100 * 365 * 86_400_000  # a hundred years; podman's Go durations end at 292
-MAX_UINT64 = 2**64 - 1
+MAX_UINT64 = 2**64 - 1  # systemd's "infinity": a limit must stay below it
+PERMYRIAD_MAX = 10_000  # 100%, in hundredths of a percent
+CPU_PERMYRIAD_MAX = 2**31 - 1  # CPUQuota= is a C int of hundredths: 21474836.47%
+_SIZE_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?([KMGTPE]?)")
 _SIZE_FACTORS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50, "E": 2**60}
 
 
-def _is_percent(value: str) -> bool:
-    match = _DECIMAL.fullmatch(value[:-1])
-    return bool(match) and value.endswith("%") and float(value[:-1]) > 0
+def _percent(value: str, maximum: int, what: str) -> str:
+    """A percentage as systemd's parse_permyriad() reads it: more than 0, at most maximum
+    hundredths of a percent."""
+    match = _PERCENT_RE.fullmatch(value)
+    if match:
+        whole, decimals = match.group(1), match.group(2) or ""
+        hundredths = int(whole) * 100 + int(decimals.ljust(2, "0"))
+        if 0 < hundredths <= maximum:
+            return value
+    top = f"{maximum // 100}.{maximum % 100:02}".removesuffix(".00")
+    raise _fail(f"{what}, from 0.01% to {top}% with at most two decimals, no leading zero", value)
 
 
 def cpu_quota(value: Any) -> str:
-    if isinstance(value, str) and _is_percent(value):
-        return value
-    raise _fail('a CPU quota as a percentage of one CPU, like "50%" or "200%"', value)
+    expected = 'a CPU quota as a percentage of one CPU, like "50%" or "200%"'
+    if isinstance(value, str) and value.endswith("%"):
+        return _percent(value, CPU_PERMYRIAD_MAX, expected)
+    raise _fail(expected, value)
 
 
 def tasks_max(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UINT64:
+    expected = 'a positive number of tasks, a percentage or "infinity"'
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_UINT64:
         return str(value)
-    if isinstance(value, str) and (value == "infinity" or _is_percent(value)):
+    if isinstance(value, str) and value.endswith("%"):
+        return _percent(value, PERMYRIAD_MAX, "a percentage of the system's tasks")
+    if value == "infinity":
         return value
-    raise _fail('a positive number of tasks, a percentage or "infinity"', value)
+    raise _fail(expected, value)
 
 
 def absolute_path(value: str) -> str:

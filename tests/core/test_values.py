@@ -6,12 +6,15 @@ The verdicts below were taken from the real tools (podman 4.3.1, systemd 252); t
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from orchestrator.core import values
+from tests.core.test_verify import verify
 
 DIGEST256 = "sha256:" + "0123456789abcdef" * 4
 VALID_IMAGES = [
@@ -100,3 +103,93 @@ def test_podman_agrees_on_every_image_reference() -> None:
         if (result.returncode != 125) != (ref in VALID_IMAGES):
             wrong.append((ref, result.returncode))
     assert not wrong
+
+
+# (directive, value, systemd 252 applies it): every value systemd ignores leaves the container
+# unlimited, so validate must refuse exactly those.
+LIMITS = [
+    ("MemoryMax", "100%", True),
+    ("MemoryMax", "99.99%", True),
+    ("MemoryMax", "99.9%", True),
+    ("MemoryMax", "0.01%", True),
+    ("MemoryMax", "1", True),
+    ("MemoryMax", "0.5K", True),
+    ("MemoryMax", "0.001K", True),
+    ("MemoryMax", "1.5G", True),
+    ("MemoryMax", "15E", True),
+    ("MemoryMax", "18446744073709551614", True),
+    ("MemoryMax", "infinity", True),
+    ("MemoryMax", "101%", False),
+    ("MemoryMax", "99.999%", False),
+    ("MemoryMax", "0%", False),
+    ("MemoryMax", "0.001%", False),
+    ("MemoryMax", "050%", False),  # in MISREAD
+    ("MemoryMax", "08%", False),
+    ("MemoryMax", "1.%", False),
+    ("MemoryMax", ".5%", False),
+    ("MemoryMax", "0.1", False),
+    ("MemoryMax", "0.0001K", False),
+    ("MemoryMax", "15.9E", False),
+    ("MemoryMax", "16E", False),
+    ("MemoryMax", "18446744073709551615", False),
+    ("MemoryMax", "99999999999999999999E", False),
+    ("MemoryMax", "1.99999999999999999999K", False),
+    ("MemoryMax", "0x10", False),
+    ("TasksMax", "100%", True),
+    ("TasksMax", "0.01%", True),
+    ("TasksMax", "0.1%", True),
+    ("TasksMax", "18446744073709551614", True),
+    ("TasksMax", "infinity", True),
+    ("TasksMax", "101%", False),
+    ("TasksMax", "0.001%", False),
+    ("TasksMax", "050%", False),
+    ("TasksMax", "0", False),
+    ("TasksMax", "18446744073709551615", False),
+    ("CPUQuota", "0.01%", True),
+    ("CPUQuota", "100.55%", True),
+    ("CPUQuota", "21474836%", True),
+    ("CPUQuota", "21474836.47%", True),
+    ("CPUQuota", "0.001%", False),
+    ("CPUQuota", "0%", False),
+    ("CPUQuota", "08%", False),
+    ("CPUQuota", "100.555%", False),
+    ("CPUQuota", "21474836.48%", False),
+    ("CPUQuota", "21474837%", False),
+    ("CPUQuota", "12345678901234567890%", False),
+]
+# Applied, but not as written: systemd reads the whole part in base 0, so this is octal 40%.
+MISREAD = {"050%"}
+_PARSERS = {"MemoryMax": values.size, "TasksMax": values.tasks_max, "CPUQuota": values.cpu_quota}
+
+
+def _accepts(directive: str, text: str) -> bool:
+    given: object = int(text) if text.isdigit() and directive != "CPUQuota" else text
+    try:
+        _PARSERS[directive](given)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("directive", "text", "applied"), LIMITS)
+def test_a_limit_is_accepted_exactly_when_systemd_applies_it(
+    directive: str, text: str, applied: bool
+) -> None:
+    assert _accepts(directive, text) == applied
+
+
+def test_systemd_applies_every_limit_we_accept_and_ignores_every_one_we_refuse(
+    tmp_path: Path,
+) -> None:
+    lines = [f"{directive}={text}" for directive, text, _ in LIMITS]
+    (tmp_path / "limits.service").write_text(
+        "[Service]\nExecStart=/bin/true\n" + "".join(line + "\n" for line in lines)
+    )
+    result = verify(tmp_path)
+    ignored = {int(n) - 3 for n in re.findall(r"limits\.service:(\d+): .*ignoring", result.stderr)}
+    wrong = [
+        lines[i]
+        for i, (directive, text, _) in enumerate(LIMITS)
+        if (i in ignored) == (_accepts(directive, text) or text in MISREAD)
+    ]
+    assert not wrong, result.stderr
