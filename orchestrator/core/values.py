@@ -262,7 +262,7 @@ def tasks_max(value: Any) -> str:
     if isinstance(value, str) and value.endswith("%"):
         return _percent(value, PERMYRIAD_MAX, "a percentage of the system's tasks")
     if value == "infinity":
-        return value
+        return "infinity"
     raise _fail(expected, value)
 
 
