@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from orchestrator.core import values
 from orchestrator.core.models import KINDS, Document, Spec, unit_name
-from orchestrator.core.quoting import check_printable
-from orchestrator.errors import DefinitionError, Problem
+from orchestrator.core.quoting import check_printable, escape_specifiers
+from orchestrator.errors import DefinitionError, Problem, QuotingError
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -67,6 +67,7 @@ def find_files(paths: Sequence[str]) -> tuple[list[str], list[Problem]]:
 def load(paths: Sequence[str]) -> Spec:
     """Load, validate and cross-check the definitions found under paths."""
     files, problems = find_files(paths)
+    problems += _unwritable_sources(files)
     documents: list[tuple[str, Document]] = []
     for file in files:
         document = _load_file(file, _display(os.path.abspath(file)), problems)
@@ -347,6 +348,19 @@ def _cycles(spec: Spec, where: Any) -> list[Problem]:
     for name in spec.containers:
         if name not in state:
             visit(name, [])
+    return problems
+
+
+def _unwritable_sources(files: list[str]) -> list[Problem]:
+    """Every unit names the file it came from (its header and Source=): a file whose path holds
+    what a unit file cannot carry would pass here and fail at render."""
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            escape_specifiers(os.path.abspath(file))
+        except QuotingError as exc:
+            message = f"this file's path cannot be written into the units made from it: {exc}"
+            problems.append(Problem(_display(os.path.abspath(file)), message=message))
     return problems
 
 

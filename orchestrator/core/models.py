@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from orchestrator.core import values
+from orchestrator.core.quoting import check_printable
+from orchestrator.errors import QuotingError
 
 Duration = Annotated[int, BeforeValidator(values.duration_ms)]  # milliseconds
 Name = Annotated[str, AfterValidator(values.name)]
@@ -102,7 +104,19 @@ def _no_colon(path: str) -> str:
             f"podman splits --volume at colons, so this path cannot be mounted: "
             f"{values.show(path)} (rename it, or the directory it is in)"
         )
-    return path
+    return _host_path(path)
+
+
+def _host_path(path: str) -> str:
+    """A host path as it will be written into the unit: a path made from the definition file's
+    directory may hold what the definition itself could not (a newline, a noncharacter)."""
+    try:
+        check_printable(path)
+    except QuotingError as exc:
+        raise ValueError(
+            f"{exc}: {values.show(path)} (rename it, or the directory it is in)"
+        ) from None
+    return values.path_length(path)
 
 
 class Mount(Model):
@@ -304,6 +318,7 @@ class Container(Model):
         base = (info.context or {}).get("base_dir", ".")
         paths = [os.path.normpath(os.path.join(base, path)) for path in value]
         for path in paths:
+            _host_path(path)
             if "," in path:
                 raise ValueError(
                     f"podman splits --env-file at commas, so this path cannot be used: "

@@ -19,6 +19,13 @@ _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 
 # C0 and C1 control characters, DEL, line and paragraph separators and lone surrogates.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Unicode noncharacters: systemd finds a line holding one "not UTF-8 clean" and the unit fails
+# to load (utf8_is_valid() refuses U+FDD0..U+FDEF and U+nFFFE, U+nFFFF of every plane).
+_NONCHARACTER = re.compile(
+    "[\ufdd0-\ufdef"
+    + "".join(f"{chr(p | 0xFFFE)}{chr(p | 0xFFFF)}" for p in range(0, 0x110000, 0x10000))
+    + "]"
+)
 
 
 def check_printable(value: str) -> None:
@@ -28,6 +35,12 @@ def check_printable(value: str) -> None:
         ch = match.group()
         raise QuotingError(
             f"control character {ch!r} (U+{ord(ch):04X}) cannot be written into a unit file"
+        )
+    match = _NONCHARACTER.search(value)
+    if match:
+        raise QuotingError(
+            f"Unicode noncharacter U+{ord(match.group()):04X} cannot be written into a unit file "
+            "(systemd refuses a line that holds one)"
         )
 
 

@@ -266,9 +266,25 @@ def tasks_max(value: Any) -> str:
     raise _fail(expected, value)
 
 
+PATH_MAX = 4096  # bytes with the terminating NUL: Linux's limit, and systemd's for its paths
+NAME_MAX = 255  # bytes in one file name
+
+
 def absolute_path(value: str) -> str:
     if not value.startswith("/") or "\x00" in value:
         raise _fail("an absolute path", value)
+    return path_length(value)
+
+
+def path_length(value: str) -> str:
+    """A path Linux (and systemd, which ignores a RequiresMountsFor= path past these) can hold."""
+    if len(value.encode("utf-8", "surrogatepass")) >= PATH_MAX or any(
+        len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in value.split("/")
+    ):
+        raise _fail(
+            f"a path of at most {PATH_MAX - 1} bytes whose names have at most {NAME_MAX} bytes",
+            value,
+        )
     return value
 
 
