@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.core import values
+from orchestrator.core import limits, values
 from orchestrator.core.models import KINDS, Document, Spec, unit_name
 from orchestrator.core.quoting import check_printable, escape_specifiers
 from orchestrator.errors import DefinitionError, Problem, QuotingError
@@ -75,6 +75,11 @@ def load(paths: Sequence[str]) -> Spec:
             documents.append((file, document))
     spec = _merge(documents, problems)
     problems += cross_check(spec)
+    if not problems:  # render needs definitions that are whole
+        problems += [
+            Problem(_display(spec.sources[(kind, name)]), key_path(loc), message)
+            for kind, name, loc, message in limits.check(spec)
+        ]
     if problems:
         raise DefinitionError(problems)
     return spec

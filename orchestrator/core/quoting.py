@@ -36,7 +36,7 @@ def check_printable(value: str) -> None:
         raise QuotingError(
             f"control character {ch!r} (U+{ord(ch):04X}) cannot be written into a unit file"
         )
-    match = _NONCHARACTER.search(value)
+    match = None if value.isascii() else _NONCHARACTER.search(value)  # the search is slow
     if match:
         raise QuotingError(
             f"Unicode noncharacter U+{ord(match.group()):04X} cannot be written into a unit file "

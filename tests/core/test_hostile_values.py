@@ -91,3 +91,68 @@ def test_paths_at_the_limits_render(tmp_path: Path) -> None:
     file.write_text(f'[container.web]\nimage = {IMAGE}\nvolumes = ["{longest}:/data"]\n')
     units = render(load([str(file)]))
     assert longest in units["web.service"]
+
+
+ARG_MAX = 128 * 1024
+LINE_MAX = 1024 * 1024
+
+
+def _one(tmp_path: Path, body: str) -> Path:
+    file = tmp_path / "web.toml"
+    file.write_text(f"[container.web]\nimage = {IMAGE}\n{body}\n")
+    return file
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ('environment = {{ BIG = "{x}" }}', "container.web.environment.BIG"),
+        ('command = ["echo", "{x}"]', "container.web.command[1]"),
+        ('labels = {{ big = "{x}" }}', "container.web.labels.big"),
+        ('health.command = ["/bin/check", "{x}"]', "container.web.health.command[1]"),
+        ('podman_args = ["--annotation=a={x}"]', "container.web.podman_args[0]"),
+    ],
+)
+def test_an_argument_the_kernel_would_refuse_is_refused_with_its_key(
+    tmp_path: Path, body: str, path: str
+) -> None:
+    [problem] = problems_of(_one(tmp_path, body.format(x="x" * ARG_MAX)))
+    assert problem.path == path
+    assert "131,072 bytes or more" in problem.message
+
+
+def test_the_longest_argument_the_kernel_takes_is_accepted(tmp_path: Path) -> None:
+    value = "x" * (ARG_MAX - 1 - len("--env=BIG="))
+    units = render(load([str(_one(tmp_path, f'environment = {{ BIG = "{value}" }}'))]))
+    assert value in units["web.service"]
+
+
+def test_many_values_that_make_too_long_a_command_line_are_refused(tmp_path: Path) -> None:
+    env = ", ".join(f'V{i} = "{"x" * 100_000}"' for i in range(11))
+    problems = problems_of(_one(tmp_path, f"environment = {{ {env} }}"))
+    assert {p.path for p in problems} == {"container.web"}
+    assert any("ExecStart= line would be" in p.message for p in problems)
+
+
+def test_many_words_that_overflow_the_kernels_budget_for_arguments_are_refused(
+    tmp_path: Path,
+) -> None:
+    """9,700 words of 100 bytes: a line systemd loads, but with a pointer each they take more
+    than the half of execve's 2 MiB left to the arguments."""
+    words = ", ".join([f'"{"w" * 100}"'] * 9_700)
+    [problem] = problems_of(_one(tmp_path, f"command = [{words}]"))
+    assert problem.path == "container.web"
+    assert "podman command line would take" in problem.message
+
+
+def test_a_unit_line_systemd_would_not_load_is_refused_with_its_key(tmp_path: Path) -> None:
+    file = _one(tmp_path, f'description = "{"d" * LINE_MAX}"')
+    [problem] = problems_of(file)
+    assert problem.path == "container.web.description"
+    assert "1,048,576 bytes or more" in problem.message
+
+
+def test_a_long_override_line_is_refused_with_its_key(tmp_path: Path) -> None:
+    file = _one(tmp_path, f'unit.Service.Environment = "A={"d" * LINE_MAX}"')
+    [problem] = problems_of(file)
+    assert problem.path == "container.web.unit.Service.Environment"
