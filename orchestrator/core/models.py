@@ -246,9 +246,13 @@ def _unit_value(value: Any) -> str:
 def _section_name(value: str) -> str:
     if value == "X-Orchestrator":
         raise ValueError('section "X-Orchestrator" is the orchestrator\'s own mark')
-    if not values.NAME_RE.fullmatch(value) or not value[0].isalpha():
+    # systemd ignores any other section of a service unit ("Unknown section"), and with it
+    # every setting the operator put there
+    known = value in ("Unit", "Service", "Install") or value.startswith("X-")
+    if not known or not values.NAME_RE.fullmatch(value):
         raise ValueError(
-            f'expected a unit section like "Unit" or "Service", got {values.show(value)}'
+            'expected a section of a service unit: "Unit", "Service", "Install" or an "X-" '
+            f"section of your own, got {values.show(value)}"
         )
     return value
 
