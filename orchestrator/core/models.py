@@ -239,7 +239,7 @@ def _unit_value(value: Any) -> str:
             raise ValueError(
                 "a value may not end with a backslash (systemd reads it as a line break)"
             )
-        return value
+        return values.unit_specifiers(value)
     raise ValueError(f"expected a string, integer or boolean, got {values.show(value)}")
 
 

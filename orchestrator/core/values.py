@@ -414,6 +414,23 @@ def label_key(value: str) -> str:
     return value
 
 
+# The specifiers systemd 252 (the oldest supported) expands; any other "%x" makes it ignore the
+# setting ("Failed to resolve unit specifiers").
+UNIT_SPECIFIERS = frozenset("abcdfghijlmnopqrstuvwyABCEGHIJLMNPRSTUVWY%")
+_SPECIFIER = re.compile(r"%(.?)", re.DOTALL)
+
+
+def unit_specifiers(value: str) -> str:
+    """A raw unit setting: every "%" starts a specifier systemd knows ("%%" for a "%")."""
+    for match in _SPECIFIER.finditer(value):
+        if match.group(1) not in UNIT_SPECIFIERS:
+            raise ValueError(
+                f'unknown specifier "%{match.group(1)}" in {show(value)}: systemd would ignore the '
+                'setting; write "%%" for a literal "%"'
+            )
+    return value
+
+
 def scalar_text(value: Any) -> str:
     """An environment or label value: a string, or a number or boolean as TOML wrote it."""
     if isinstance(value, bool):
