@@ -111,12 +111,15 @@ def _argv(kind: str, name: str, resource: Any) -> list[str]:
 
 
 def _key_of(arg: str, resource: BaseModel) -> Loc:
-    """The key whose value makes up most of arg: the longest string of the resource in it."""
+    """The key whose value makes up most of arg: the longest string of the resource in it,
+    and of equal ones the one whose table key is in arg too ("--env=KEY=...")."""
     best: Loc = ()
     best_size = 0
     for loc, text in _strings(resource.model_dump(), ()):
-        if len(text) > best_size and text in arg:
-            best, best_size = loc, len(text)
+        last = loc[-1] if loc else None
+        size = len(text) + (len(last) + 1 if isinstance(last, str) and f"{last}=" in arg else 0)
+        if size > best_size and text in arg:
+            best, best_size = loc, size
     return best
 
 

@@ -156,3 +156,13 @@ def test_a_long_override_line_is_refused_with_its_key(tmp_path: Path) -> None:
     file = _one(tmp_path, f'unit.Service.Environment = "A={"d" * LINE_MAX}"')
     [problem] = problems_of(file)
     assert problem.path == "container.web.unit.Service.Environment"
+
+
+def test_an_argument_too_long_is_blamed_on_its_own_key_when_values_repeat(tmp_path: Path) -> None:
+    value = "v" * ARG_MAX
+    body = f'command = ["{value}"]\nenvironment = {{ LONG = "{value}" }}'
+    problems = problems_of(_one(tmp_path, body))
+    assert sorted(p.path for p in problems) == [
+        "container.web.command[0]",
+        "container.web.environment.LONG",
+    ]
