@@ -267,7 +267,7 @@ def tasks_max(value: Any) -> str:
 
 
 PATH_MAX = 4096  # bytes with the terminating NUL: Linux's limit, and systemd's for its paths
-NAME_MAX = 255  # bytes in one file name
+FILE_NAME_MAX = 255  # bytes in one file name (Linux NAME_MAX)
 
 
 def absolute_path(value: str) -> str:
@@ -279,10 +279,10 @@ def absolute_path(value: str) -> str:
 def path_length(value: str) -> str:
     """A path Linux (and systemd, which ignores a RequiresMountsFor= path past these) can hold."""
     if len(value.encode("utf-8", "surrogatepass")) >= PATH_MAX or any(
-        len(part.encode("utf-8", "surrogatepass")) > NAME_MAX for part in value.split("/")
+        len(part.encode("utf-8", "surrogatepass")) > FILE_NAME_MAX for part in value.split("/")
     ):
         raise _fail(
-            f"a path of at most {PATH_MAX - 1} bytes whose names have at most {NAME_MAX} bytes",
+            f"a path of at most {PATH_MAX - 1} bytes whose names have at most {FILE_NAME_MAX} bytes",
             value,
         )
     return value
