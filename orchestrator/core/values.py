@@ -282,7 +282,7 @@ def path_length(value: str) -> str:
         len(part.encode("utf-8", "surrogatepass")) > FILE_NAME_MAX for part in value.split("/")
     ):
         raise _fail(
-            f"a path of at most {PATH_MAX - 1} bytes whose names have at most {FILE_NAME_MAX} bytes",
+            f"a path of at most {PATH_MAX - 1} bytes, each name at most {FILE_NAME_MAX} bytes",
             value,
         )
     return value

@@ -81,7 +81,7 @@ def test_a_path_linux_could_not_hold_is_refused(tmp_path: Path) -> None:
     file.write_text(f'[container.web]\nimage = {IMAGE}\nvolumes = ["/srv/{name}:/data"]\n')
     [problem] = problems_of(file)
     assert problem.path == "container.web.volumes[0].source"
-    assert "names have at most 255 bytes" in problem.message
+    assert "each name at most 255 bytes" in problem.message
 
 
 def test_paths_at_the_limits_render(tmp_path: Path) -> None:
