@@ -53,9 +53,11 @@ class Values:
             "Web server", "50% off $HOME", "a 'quoted' \"word\" \\ ;", "é 😀 \u00a0"
         )
 
-    def near(self, *valid: Any, bad: tuple[Any, ...] = ()) -> st.SearchStrategy[Any]:
+    def near(
+        self, *valid: Any, bad: tuple[Any, ...] = (), rarity: int = 40
+    ) -> st.SearchStrategy[Any]:
         extra = [*bad, *HOSTILE_VALUES] if self.hostile else list(bad)
-        weight = max(1, 40 * len(extra) // len(valid))  # a few keys in a set are bad
+        weight = max(1, rarity * len(extra) // len(valid))  # a few keys in a set are bad
         return st.sampled_from([*valid] * weight + extra)
 
     def text_like(self, *valid: str, bad: tuple[Any, ...] = ()) -> st.SearchStrategy[Any]:
@@ -78,16 +80,22 @@ def _duration(v: Values) -> st.SearchStrategy[Any]:
 
 
 def _limits(v: Values) -> dict[str, st.SearchStrategy[Any]]:
-    """The resource limits, with systemd's boundaries on both sides."""
-    SIZE = v.near(
+    """The resource limits, with systemd's boundaries on both sides, the bad side often: what
+    systemd ignores there leaves a container unlimited without a word."""
+    size = v.near(
         *("512M", "1.5G", 1024, "50%", "99.99%", "infinity", "15E", "0.001K", 18446744073709551614),
         bad=("101%", "99.999%", "0.1", "15.9E", "050%", 18446744073709551615),
+        rarity=2,
     )
-    PERCENT = v.near(
-        "50%", "200%", "0.01%", "21474836.47%", bad=("0.001%", "12345678901234567890%", "0%")
+    percent = v.near(
+        *("50%", "200%", "0.01%", "21474836.47%"),
+        bad=("0.001%", "12345678901234567890%", "0%"),
+        rarity=2,
     )
-    TASKS = v.near(100, "10%", "infinity", "0.01%", bad=("101%", "0.001%", 18446744073709551615))
-    return {"memory_max": SIZE, "cpu_quota": PERCENT, "tasks_max": TASKS}
+    tasks = v.near(
+        100, "10%", "infinity", "0.01%", bad=("101%", "0.001%", 18446744073709551615), rarity=2
+    )
+    return {"memory_max": size, "cpu_quota": percent, "tasks_max": tasks}
 
 
 def _override(v: Values) -> st.SearchStrategy[Any]:
