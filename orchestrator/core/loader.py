@@ -16,10 +16,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.core import values
+from orchestrator.core import limits, values
 from orchestrator.core.models import KINDS, Document, Spec, unit_name
-from orchestrator.core.quoting import check_printable
-from orchestrator.errors import DefinitionError, Problem
+from orchestrator.core.quoting import check_printable, escape_specifiers
+from orchestrator.errors import DefinitionError, Problem, QuotingError
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -172,6 +172,7 @@ def _file_type(mode: int) -> str:
 def load(paths: Sequence[str]) -> Spec:
     """Load, validate and cross-check the definitions found under paths."""
     files, problems = find_files(paths)
+    problems += _unwritable_sources(files)
     documents: list[tuple[str, Document]] = []
     for file in files:
         document = _load_file(file, _display(os.path.abspath(file)), problems)
@@ -179,6 +180,11 @@ def load(paths: Sequence[str]) -> Spec:
             documents.append((file, document))
     spec = _merge(documents, problems)
     problems += cross_check(spec)
+    if not problems:  # render needs definitions that are whole
+        problems += [
+            Problem(_display(spec.sources[(kind, name)]), key_path(loc), message)
+            for kind, name, loc, message in limits.check(spec)
+        ]
     if problems:
         raise DefinitionError(problems)
     return spec
@@ -549,6 +555,19 @@ def _cycle_text(cycle: list[str]) -> str:
         return "dependency cycle: " + " -> ".join(cycle)
     shown = [*cycle[:5], "...", *cycle[-4:]]
     return f"dependency cycle of {len(cycle) - 1} containers: " + " -> ".join(shown)
+
+
+def _unwritable_sources(files: list[str]) -> list[Problem]:
+    """Every unit names the file it came from (its header and Source=): a file whose path holds
+    what a unit file cannot carry would pass here and fail at render."""
+    problems: list[Problem] = []
+    for file in files:
+        try:
+            escape_specifiers(os.path.abspath(file))
+        except QuotingError as exc:
+            message = f"this file's path cannot be written into the units made from it: {exc}"
+            problems.append(Problem(_display(os.path.abspath(file)), message=message))
+    return problems
 
 
 def _unit_clashes(spec: Spec, where: Any) -> list[Problem]:

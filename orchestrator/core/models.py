@@ -22,6 +22,8 @@ from pydantic import (
 )
 
 from orchestrator.core import values
+from orchestrator.core.quoting import check_printable
+from orchestrator.errors import QuotingError
 
 Duration = Annotated[int, BeforeValidator(values.duration_ms)]  # milliseconds
 Name = Annotated[str, AfterValidator(values.name)]
@@ -103,7 +105,19 @@ def _no_colon(path: str) -> str:
             f"podman splits --volume at colons, so this path cannot be mounted: "
             f"{values.show(path)} (rename it, or the directory it is in)"
         )
-    return path
+    return _host_path(path)
+
+
+def _host_path(path: str) -> str:
+    """A host path as it will be written into the unit: a path made from the definition file's
+    directory may hold what the definition itself could not (a newline, a noncharacter)."""
+    try:
+        check_printable(path)
+    except QuotingError as exc:
+        raise ValueError(
+            f"{exc}: {values.show(path)} (rename it, or the directory it is in)"
+        ) from None
+    return values.path_length(path)
 
 
 class Mount(Model):
@@ -226,16 +240,20 @@ def _unit_value(value: Any) -> str:
             raise ValueError(
                 "a value may not end with a backslash (systemd reads it as a line break)"
             )
-        return value
+        return values.unit_specifiers(value)
     raise ValueError(f"expected a string, integer or boolean, got {values.show(value)}")
 
 
 def _section_name(value: str) -> str:
     if value == "X-Orchestrator":
         raise ValueError('section "X-Orchestrator" is the orchestrator\'s own mark')
-    if not values.NAME_RE.fullmatch(value) or not value[0].isalpha():
+    # systemd ignores any other section of a service unit ("Unknown section"), and with it
+    # every setting the operator put there
+    known = value in ("Unit", "Service", "Install") or value.startswith("X-")
+    if not known or not values.NAME_RE.fullmatch(value):
         raise ValueError(
-            f'expected a unit section like "Unit" or "Service", got {values.show(value)}'
+            'expected a section of a service unit: "Unit", "Service", "Install" or an "X-" '
+            f"section of your own, got {values.show(value)}"
         )
     return value
 
@@ -305,6 +323,7 @@ class Container(Model):
         base = (info.context or {}).get("base_dir", ".")
         paths = [os.path.normpath(os.path.join(base, path)) for path in value]
         for path in paths:
+            _host_path(path)
             if "," in path:
                 raise ValueError(
                     f"podman splits --env-file at commas, so this path cannot be used: "

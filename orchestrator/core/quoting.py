@@ -19,10 +19,18 @@ _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 
 # C0 and C1 control characters, DEL, line and paragraph separators and lone surrogates.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# Unicode noncharacters: systemd finds a line holding one "not UTF-8 clean" and the unit fails
+# to load (utf8_is_valid() refuses U+FDD0..U+FDEF and U+nFFFE, U+nFFFF of every plane).
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(p | 0xFFFE)}{chr(p | 0xFFFF)}" for p in range(0, 0x110000, 0x10000)
+)
+_NONCHARACTER = re.compile(f"[{_NONCHARACTERS}]")
 # A word that needs no quotes, no doubling and no refusal: written as it is. Most words of a unit
 # are such words, and one match for them, instead of the checks below one by one, keeps quoting
 # cheap when rendering thousands of units.
-_PLAIN = re.compile("(?!;\\Z)[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
+_PLAIN = re.compile(
+    "(?!;\\Z)[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS + "]+"
+)
 
 
 def check_printable(value: str) -> None:
@@ -32,6 +40,12 @@ def check_printable(value: str) -> None:
         ch = match.group()
         raise QuotingError(
             f"control character {ch!r} (U+{ord(ch):04X}) cannot be written into a unit file"
+        )
+    match = None if value.isascii() else _NONCHARACTER.search(value)  # the search is slow
+    if match:
+        raise QuotingError(
+            f"Unicode noncharacter U+{ord(match.group()):04X} cannot be written into a unit file "
+            "(systemd refuses a line that holds one)"
         )
 
 

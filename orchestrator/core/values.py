@@ -18,12 +18,19 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_MAX = 128
 ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 LABEL_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]*")
-# registry[:port]/path/name[:tag][@digest], lower-case path components as the OCI spec wants.
+# [registry[:port]/]path[:tag][@digest], the grammar of podman's reference parser
+# (containers/image docker/reference): a registry is a host name of letter-or-digit labels (an IPv6
+# address is not accepted by podman 4.3), path components are lower case, and a digest is one of
+# the algorithms podman knows with its exact length of lower-case hex.
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_DIGEST = r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}"
 IMAGE_RE = re.compile(
-    rf"(?:(?P<registry>[A-Za-z0-9.-]+(?::[0-9]+)?)/)?{_COMPONENT}(?:/{_COMPONENT})*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
+    rf"(?P<name>(?:(?P<registry>{_HOST_LABEL}(?:\.{_HOST_LABEL})*(?::[0-9]+)?)/)?"
+    rf"{_COMPONENT}(?:/{_COMPONENT})*)"
+    rf"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@(?:{_DIGEST}))?"
 )
+IMAGE_NAME_MAX = 255  # podman: "repository name must not be more than 255 characters"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 HOSTNAME_RE = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 USER_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?")
@@ -64,7 +71,6 @@ _DURATION_UNITS = {
     "days": 86_400_000,
 }
 _DURATION_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)")
-_SIZE_RE = re.compile(r"([0-9]+(?:\.[0-9]+)?)([KMGTPE]?)")
 
 
 def quoted(text: str) -> str:
@@ -103,8 +109,16 @@ def name(value: str, what: str = "a name") -> str:
 
 
 def image(value: str) -> str:
-    if not IMAGE_RE.fullmatch(value):
-        raise _fail('an image reference like "docker.io/library/nginx:1.27"', value)
+    """An image reference podman reads as one: never an option, never a name it would refuse."""
+    match = IMAGE_RE.fullmatch(value)
+    if not match:
+        raise _fail(
+            'an image reference like "docker.io/library/nginx:1.27" '
+            "([REGISTRY[:PORT]/]PATH[:TAG][@DIGEST], PATH in lower case)",
+            value,
+        )
+    if len(match.group("name")) > IMAGE_NAME_MAX:
+        raise _fail(f"an image name of at most {IMAGE_NAME_MAX} characters before the tag", value)
     return value
 
 
@@ -172,47 +186,105 @@ def format_duration(ms: int) -> str:
 
 
 def size(value: Any) -> str:
-    """MemoryMax= style: bytes, a K/M/G/T/P/E suffix (base 1024), a percentage or infinity."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UINT64:
-        return str(value)
+    """MemoryMax= style: bytes, a K/M/G/T/P/E suffix (base 1024), a percentage or infinity, each
+    only as systemd accepts it: what it would ignore would leave the container unlimited."""
+    expected = 'a size like "512M", "2G", a number of bytes, a percentage or "infinity"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 < value < MAX_UINT64:
+            return str(value)
+        raise _fail(f"{expected}, from 1 to {MAX_UINT64 - 1} bytes", value)
     if isinstance(value, str):
-        if value == "infinity" or _is_percent(value):
+        if value == "infinity":
             return value
+        if value.endswith("%"):
+            return _percent(value, PERMYRIAD_MAX, "a percentage of memory")
         match = _SIZE_RE.fullmatch(value)
-        if match and 0 < float(match.group(1)) * _SIZE_FACTORS[match.group(2)] <= MAX_UINT64:
+        if match:
+            if not 0 < _systemd_size(*match.groups()) < MAX_UINT64:
+                raise _fail(f"{expected}, from 1 byte to below 16E", value)
             return value
-    raise _fail('a size like "512M", "2G", a number of bytes, a percentage or "infinity"', value)
+    raise _fail(expected, value)
+
+
+def _systemd_size(whole: str, fraction: str | None, suffix: str) -> int:
+    """The bytes systemd's parse_size() makes of WHOLE[.FRACTION]SUFFIX, computed as it does
+    (the fraction as a C double, truncated); MAX_UINT64 where it reports an overflow."""
+    factor = _SIZE_FACTORS[suffix]
+    number = int(whole)
+    frac = 0.0
+    if fraction:
+        if int(fraction) > MAX_UINT64:
+            return MAX_UINT64
+        frac = float(int(fraction))
+        for _ in fraction:
+            frac /= 10
+    if number > MAX_UINT64 or number + (frac > 0) > MAX_UINT64 // factor:
+        return MAX_UINT64
+    return min(number * factor + int(frac * factor), MAX_UINT64)
 
 
 _DIGITS = re.compile(r"[0-9]+")
-_DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+# systemd reads the whole part of a percentage with base 0, so "050%" would be octal 40%: no
+# leading zeros; at most two decimals (parse_permyriad); more are ignored with a warning.
+_PERCENT_RE = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?%")
 MAX_DURATION_MS = 100 * 365 * 86_400_000  # a hundred years; podman's Go durations end at 292
-MAX_UINT64 = 2**64 - 1
+MAX_UINT64 = 2**64 - 1  # systemd's "infinity": a limit must stay below it
+PERMYRIAD_MAX = 10_000  # 100%, in hundredths of a percent
+CPU_PERMYRIAD_MAX = 2**31 - 1  # CPUQuota= is a C int of hundredths: 21474836.47%
+_SIZE_RE = re.compile(r"([0-9]+)(?:\.([0-9]+))?([KMGTPE]?)")
 _SIZE_FACTORS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40, "P": 2**50, "E": 2**60}
 
 
-def _is_percent(value: str) -> bool:
-    match = _DECIMAL.fullmatch(value[:-1])
-    return bool(match) and value.endswith("%") and float(value[:-1]) > 0
+def _percent(value: str, maximum: int, what: str) -> str:
+    """A percentage as systemd's parse_permyriad() reads it: more than 0, at most maximum
+    hundredths of a percent."""
+    match = _PERCENT_RE.fullmatch(value)
+    if match:
+        whole, decimals = match.group(1), match.group(2) or ""
+        hundredths = int(whole) * 100 + int(decimals.ljust(2, "0"))
+        if 0 < hundredths <= maximum:
+            return value
+    top = f"{maximum // 100}.{maximum % 100:02}".removesuffix(".00")
+    raise _fail(f"{what}, from 0.01% to {top}% with at most two decimals, no leading zero", value)
 
 
 def cpu_quota(value: Any) -> str:
-    if isinstance(value, str) and _is_percent(value):
-        return value
-    raise _fail('a CPU quota as a percentage of one CPU, like "50%" or "200%"', value)
+    expected = 'a CPU quota as a percentage of one CPU, like "50%" or "200%"'
+    if isinstance(value, str) and value.endswith("%"):
+        return _percent(value, CPU_PERMYRIAD_MAX, expected)
+    raise _fail(expected, value)
 
 
 def tasks_max(value: Any) -> str:
-    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_UINT64:
+    expected = 'a positive number of tasks, a percentage or "infinity"'
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_UINT64:
         return str(value)
-    if isinstance(value, str) and (value == "infinity" or _is_percent(value)):
-        return value
-    raise _fail('a positive number of tasks, a percentage or "infinity"', value)
+    if isinstance(value, str) and value.endswith("%"):
+        return _percent(value, PERMYRIAD_MAX, "a percentage of the system's tasks")
+    if value == "infinity":
+        return "infinity"
+    raise _fail(expected, value)
+
+
+PATH_MAX = 4096  # bytes with the terminating NUL: Linux's limit, and systemd's for its paths
+FILE_NAME_MAX = 255  # bytes in one file name (Linux NAME_MAX)
 
 
 def absolute_path(value: str) -> str:
     if not value.startswith("/") or "\x00" in value:
         raise _fail("an absolute path", value)
+    return path_length(value)
+
+
+def path_length(value: str) -> str:
+    """A path Linux (and systemd, which ignores a RequiresMountsFor= path past these) can hold."""
+    if len(value.encode("utf-8", "surrogatepass")) >= PATH_MAX or any(
+        len(part.encode("utf-8", "surrogatepass")) > FILE_NAME_MAX for part in value.split("/")
+    ):
+        raise _fail(
+            f"a path of at most {PATH_MAX - 1} bytes, each name at most {FILE_NAME_MAX} bytes",
+            value,
+        )
     return value
 
 
@@ -339,6 +411,23 @@ def env_name(value: str) -> str:
 def label_key(value: str) -> str:
     if not LABEL_KEY_RE.fullmatch(value):
         raise _fail("a label key of letters, digits, '.', '_', '/' and '-'", value)
+    return value
+
+
+# The specifiers systemd 252 (the oldest supported) expands; any other "%x" makes it ignore the
+# setting ("Failed to resolve unit specifiers").
+UNIT_SPECIFIERS = frozenset("abcdfghijlmnopqrstuvwyABCEGHIJLMNPRSTUVWY%")
+_SPECIFIER = re.compile(r"%(.?)", re.DOTALL)
+
+
+def unit_specifiers(value: str) -> str:
+    """A raw unit setting: every "%" starts a specifier systemd knows ("%%" for a "%")."""
+    for match in _SPECIFIER.finditer(value):
+        if match.group(1) not in UNIT_SPECIFIERS:
+            raise ValueError(
+                f'unknown specifier "%{match.group(1)}" in {show(value)}: systemd would ignore the '
+                'setting; write "%%" for a literal "%"'
+            )
     return value
 
 

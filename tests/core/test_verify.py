@@ -81,3 +81,58 @@ def test_orchestrators_own_units_pass_verify(user: bool, tmp_path: Path) -> None
     assert result.stderr.strip() == "", result.stderr
     path_unit = units["orchestrator-apply.path"]
     assert f"PathChanged={definitions}".replace("%", "%%") in path_unit
+
+
+# Every character class a unit file can carry (no controls, no noncharacters), as a value.
+EXOTIC = " %n %% $HOME ${X} $$ \"dq\" 'sq' \\ ; # = é ü \u00a0 \u202e 😀 \U0010fffd "
+
+
+@pytest.mark.parametrize("user", [False, True], ids=["system", "user"])
+def test_every_line_we_write_carries_long_and_exotic_values_that_systemd_loads(
+    user: bool, tmp_path: Path
+) -> None:
+    """Description=, RequiresMountsFor=, the Source of the mark and the header, unit overrides,
+    every podman argument: long values with every quoting hazard, and systemd loads them all."""
+    from tests.support.definitions import toml_string, verify_units
+
+    definitions = tmp_path / ("defs" + EXOTIC.replace("/", "") + "d" * 100)
+    definitions.mkdir()
+    long_text = (EXOTIC * 4000)[:100_000]  # at most 127 KiB in UTF-8, with the flag
+    name = "b" + EXOTIC * 2  # under the 255 bytes of a file name
+    bind = "/srv/" + "/".join([name] * 12)
+    container = {
+        "image": "docker.io/library/nginx:1.27",
+        "description": long_text.strip() + "x",
+        "command": ["/bin/echo", long_text, EXOTIC, ""],
+        "environment": {"LONG": long_text, "ODD": EXOTIC},
+        "labels": {"org.x/y": long_text},
+        "volumes": [f"{bind}:/data:ro", "./rel" + EXOTIC.replace("/", "").replace(":", "") + ":/r"],
+        "env_files": ["env" + EXOTIC.replace(",", "")],
+        "health": {"command": ["/bin/check", EXOTIC, long_text[:50_000]]},
+        "podman_args": ["--annotation=a=" + EXOTIC],
+    }
+    lines = ["[container.web]"] + [f"{k} = {_toml(v)}" for k, v in container.items()]
+    lines += [
+        "[container.web.unit.Unit]",
+        f"Description = {toml_string('override ' + EXOTIC.replace('%', '%%') * 1000)}",
+        "[container.web.unit.Service]",
+        f"Environment = {toml_string('X=' + 'v%%' * 20_000)}",
+        "[container.web.unit.X-Mine]",
+        f"Note = {toml_string(EXOTIC.replace('%', '%%') * 5000)}",
+        "[volume.data]",
+        f"description = {toml_string(long_text.strip() + 'x')}",
+        f"labels = {{ a = {toml_string(long_text)} }}",
+        "[network.net]",
+        f"description = {toml_string(EXOTIC * 10 + 'x')}",
+        f"options = {{ mtu = {toml_string(EXOTIC)} }}",
+    ]
+    (definitions / "all.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    units = render(load([str(definitions)]), "user" if user else "system")
+    assert "RequiresMountsFor=" in units["web.service"] and "Source=" in units["web.service"]
+    assert not verify_units(units, tmp_path / "units", user)
+
+
+def _toml(value: object) -> str:
+    from tests.support.definitions import toml_value
+
+    return toml_value(value)

@@ -1,0 +1,135 @@
+"""What only the rendered units show: sizes the kernel or systemd refuse, and anything render
+itself would refuse. The loader runs this on definitions that passed every other check, so that
+validate refuses all that render, systemd or execve would, naming the file and the key.
+
+Limits (bytes): one argument at most MAX_ARG_STRLEN - 1 (execve fails with E2BIG, the container
+never starts); one unit file line at most LONG_LINE_MAX - 1 (the unit fails to load: "No buffer
+space available"); the whole podman command line, strings and pointers, at most half of the 2 MiB
+execve allows with the default 8 MiB stack, the other half being the environment's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from orchestrator.core import render, values
+from orchestrator.core.models import KINDS, Container, Network, Spec, Volume
+from orchestrator.errors import QuotingError
+
+MAX_ARG_STRLEN = 128 * 1024  # include/uapi/linux/binfmts.h, with the terminating NUL
+LONG_LINE_MAX = 1024 * 1024  # systemd's read_line() limit for unit files, with the newline
+ARGV_BUDGET = 1024 * 1024
+POINTER = 8
+# Directive -> the key whose values make its line long (when the line is not an override).
+_LINE_KEYS = {
+    "Description": "description",
+    "RequiresMountsFor": "volumes",
+    "Requires": "depends_on",
+    "After": "depends_on",
+    "ExecStartPre": "depends_on",
+}
+
+Loc = tuple[str | int, ...]
+
+
+def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
+    """(kind, name, key location, message) for every resource whose units could not be
+    written, loaded or started."""
+    for kind in KINDS:
+        for name, resource in getattr(spec, kind + "s").items():
+            prefix = (kind, name)
+            try:
+                text = _render(kind, name, resource, spec)
+            except QuotingError as exc:
+                yield kind, name, prefix, f"cannot be written into a unit file: {exc}"
+                continue
+            for loc, message in [*_lines(text, resource), *_args(kind, name, resource)]:
+                yield kind, name, prefix + loc, message
+
+
+def _render(kind: str, name: str, resource: Any, spec: Spec) -> str:
+    # user mode on cgroup v1 writes the longest podman command line
+    if kind == "container":
+        return render.render_container(name, resource, spec, "user", True)
+    if kind == "volume":
+        return render.render_volume(name, resource, spec.sources[(kind, name)])
+    return render.render_network(name, resource, spec.sources[(kind, name)])
+
+
+def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:
+    overrides: dict[str, dict[str, Any]] = getattr(resource, "unit", {})
+    section = ""
+    for line in text.split("\n"):
+        size = len(line.encode("utf-8"))
+        if line.startswith("["):
+            section = line.strip("[]")
+        if size < LONG_LINE_MAX:
+            continue
+        directive = line.partition("=")[0]
+        loc: Loc = ()
+        if directive in overrides.get(section, {}):
+            loc = ("unit", section, directive)
+        elif directive in _LINE_KEYS:
+            loc = (_LINE_KEYS[directive],)
+        yield (
+            loc,
+            f"its unit's {directive}= line would be {size:,} bytes; systemd refuses to load a "
+            f"unit with a line of {LONG_LINE_MAX:,} bytes or more",
+        )
+
+
+def _args(kind: str, name: str, resource: Any) -> Iterator[tuple[Loc, str]]:
+    argv = _argv(kind, name, resource)
+    for arg in argv:
+        size = len(arg.encode("utf-8"))
+        if size >= MAX_ARG_STRLEN:
+            yield (
+                _key_of(arg, resource),
+                f"makes a podman argument of {size:,} bytes ({values.show(arg)}); the kernel "
+                f"refuses arguments of {MAX_ARG_STRLEN:,} bytes or more: it would never start",
+            )
+    total = sum(len(arg.encode("utf-8")) + 1 + POINTER for arg in argv)
+    if total > ARGV_BUDGET:
+        yield (
+            (),
+            f"its podman command line would take {total:,} bytes (arguments and their pointers); "
+            f"at most {ARGV_BUDGET:,} are allowed, the kernel refusing more than 2 MiB with the "
+            "environment: fewer or shorter environment values, labels, volumes or command words",
+        )
+
+
+def _argv(kind: str, name: str, resource: Any) -> list[str]:
+    if isinstance(resource, Container):
+        return render.podman_run_argv(name, resource, "user", True)
+    assert isinstance(resource, (Volume, Network))
+    args = [f"--driver={resource.driver}"] if resource.driver else []
+    args += [f"--opt={key}={value}" for key, value in resource.options.items()]
+    return args + [f"--label={key}={value}" for key, value in resource.labels.items()]
+
+
+def _key_of(arg: str, resource: BaseModel) -> Loc:
+    """The key whose value makes up most of arg: the longest string of the resource in it,
+    and of equal ones the one whose table key is in arg too ("--env=KEY=...")."""
+    best: Loc = ()
+    best_size = 0
+    for loc, text in _strings(resource.model_dump(), ()):
+        last = loc[-1] if loc else None
+        size = len(text) + (len(last) + 1 if isinstance(last, str) and f"{last}=" in arg else 0)
+        if size > best_size and text in arg:
+            best, best_size = loc, size
+    return best
+
+
+def _strings(data: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield (*loc, key), str(key)
+            yield from _strings(value, (*loc, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _strings(value, (*loc, index))
+    elif isinstance(data, str):
+        yield loc, data
