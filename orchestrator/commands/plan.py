@@ -14,6 +14,7 @@ from orchestrator.commands.common import (
     mode,
     render_units,
 )
+from orchestrator.errors import safe
 from orchestrator.host import paths
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
 
 def print_plan(plan: Plan, unit_dir: str, *, diffs: bool, unchanged: bool) -> None:
     out = sys.stdout
-    out.write(f"Unit directory: {unit_dir}\n")
+    out.write(f"Unit directory: {safe(unit_dir)}\n")
     width = max((len(c.unit) for c in plan.changes), default=0)
     for c in plan.changes:
         if c.action == "unchanged" and not unchanged:
