@@ -61,6 +61,18 @@ def _command_or_shell(value: Any) -> Any:
 CommandOrShell = Annotated[str | list[str], BeforeValidator(_command_or_shell)]
 
 
+def _entrypoint(value: Any) -> Any:
+    """A string is split into words as `command` is (podman would run "sh -c" as the one program
+    "sh -c"); a single plain word stays a string, so its unit reads as it always did."""
+    if isinstance(value, str):
+        words = values.argv(value)
+        return value if words == [value] and not value.startswith("[") else words
+    return _command_or_shell(value)
+
+
+Entrypoint = Annotated[str | list[str], BeforeValidator(_entrypoint)]
+
+
 def _free_text(value: Any) -> Any:
     if isinstance(value, str) and value.endswith("\\"):
         raise ValueError("a value may not end with a backslash (systemd reads it as a line break)")
@@ -260,7 +272,7 @@ UnitValues = Annotated[list[UnitScalar], BeforeValidator(_unit_values)]
 class Container(Model):
     image: Annotated[str, AfterValidator(values.image)]
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
-    entrypoint: CommandOrShell | None = None
+    entrypoint: Entrypoint | None = None
     environment: dict[EnvName, Scalar] = Field(default_factory=dict)
     env_files: list[str] = Field(default_factory=list)
     ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
