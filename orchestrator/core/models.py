@@ -7,6 +7,7 @@ volumes, networks, cycles, name clashes) are checked by the loader once every fi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -366,6 +367,37 @@ class Volume(Model):
     )
     labels: Labels = Field(default_factory=dict)
     description: Description | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _local_o(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        """podman 4.3 reads size=, inodes=, uid= and gid= in the local driver's `o` itself (in
+        any case, as `podman volume create` does): what cannot work is refused, with the reason."""
+        if info.data.get("driver") not in (None, "local") or "o" not in value:
+            return value
+        shown = f"o = {values.show(value['o'])}"
+        words = {
+            k.lower(): (sep, v) for k, sep, v in (w.partition("=") for w in value["o"].split(","))
+        }
+        for name in ("size", "inodes", "uid", "gid"):
+            sep, val = words.get(name, ("=", "0"))  # an absent one is fine
+            if not sep or (name in ("uid", "gid") and not re.fullmatch(r"[+-]?[0-9]+", val)):
+                what = "SIZE" if name == "size" else "NUMBER"
+                raise ValueError(
+                    f'{shown}: expected "{name}={what}" (podman fails on anything else)'
+                )
+        quota = "size" in words or "inodes" in words
+        if quota and value.get("type") == "tmpfs":
+            raise ValueError(
+                f"{shown}: a size or inode limit on a tmpfs volume cannot work: podman before 4.8 "
+                "reads size= and inodes= as an XFS project quota on the volume's directory, not as "
+                'tmpfs options, so `podman volume create` fails ("Filesystem does not support '
+                'Project Quota") wherever that quota is missing, rootless always; give each '
+                'container a sized tmpfs of its own instead (tmpfs = ["/path:size=64m"])'
+            )
+        if quota and "noquota" in words:
+            raise ValueError(f"{shown}: noquota cannot go with size= or inodes=")
+        return value
 
 
 class Network(Model):
