@@ -74,7 +74,10 @@ def config_files(user: bool, home: str | None = None) -> list[str]:
         main, dropin_dirs = own, [own + ".d"]
     else:
         main, dropin_dirs = SYSTEM_CONF, [SYSTEM_CONF + ".d", own + ".d"]
-    dropins = [sorted(glob.glob(os.path.join(d, "*.conf"))) for d in dropin_dirs]
+    dropins = [
+        sorted(filter(os.path.isfile, glob.glob(f"{glob.escape(d)}/*.conf")))  # no directories
+        for d in dropin_dirs
+    ]
     cache = SYSTEM_ALIAS_CACHE
     if user:
         cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from orchestrator import cli
-from tests.support.cli import run_cli
+from tests.support.cli import ROOT, run_cli
 
 EVIL_NAME = "evil\x1b]0;pwned\x07.toml"  # sets the terminal's title when printed raw
 # TOML escapes of: clear the screen (ESC and the 8-bit CSI), and a right-to-left override.
@@ -84,3 +87,19 @@ def test_whatever_a_command_prints_in_process_is_escaped(
     assert code == 2, err
     assert not _raw(out + err)
     assert "Description=\\u202ex" in out
+
+
+def test_undecodable_bytes_of_a_path_never_reach_the_terminal_raw(tmp_path: Path) -> None:
+    """A byte such as 0x9b (the 8-bit CSI) in a file name is not UTF-8: Python carries it as a
+    lone surrogate, and printing that wrote the raw byte back, or crashed."""
+    units = os.fsencode(tmp_path) + b"/units\x9b2J\xff"
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "plan", "examples/hello", "--unit-dir", units],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert b"\x9b" not in result.stdout + result.stderr
+    assert b"\xff" not in result.stdout + result.stderr
+    assert b"/units\\udc9b2J\\udcff\n" in result.stdout
