@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+_PRINTABLE_ASCII = bytes(range(0x20, 0x7F))
 # The escapes TOML, JSON and Python share; any other character gets \uXXXX or \UXXXXXXXX.
 _SHORT_ESCAPES = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
 
@@ -21,7 +22,11 @@ def safe(text: str, *, multiline: bool = False) -> str:
     is returned as it is, so safe() of safe() is safe(); backslashes are left alone, so a value
     already quoted (values.quoted) reads the same.
     """
-    if text.isprintable():
+    if text.isascii():  # nearly all output (a plan's diffs of a thousand units): checked in C
+        keep = _PRINTABLE_ASCII + (b"\n\t" if multiline else b"")
+        if not text.encode("ascii").translate(None, keep):
+            return text
+    elif text.isprintable():
         return text
     if multiline:
         return "\n".join(_escape_line(line, keep_tabs=True) for line in text.split("\n"))
