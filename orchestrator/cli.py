@@ -92,7 +92,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Escaping:
+    """A text stream whose writes go through errors.safe(): whatever a command prints (a file
+    name, a value, a container's output) cannot act on the terminal that shows it."""
+
+    def __init__(self, stream: typing.TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from orchestrator.errors import safe
+
+        return self._stream.write(safe(text, multiline=True))
+
+    def __getattr__(self, name: str) -> typing.Any:
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Escaping(sys.stdout), _Escaping(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from orchestrator.errors import DefinitionError, OrchestratorError
 
     parser = build_parser()

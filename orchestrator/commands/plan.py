@@ -14,10 +14,13 @@ from orchestrator.commands.common import (
     mode,
     render_units,
 )
+from orchestrator.errors import safe
 from orchestrator.host import paths
 
 if TYPE_CHECKING:
+    from orchestrator.core.models import Spec
     from orchestrator.core.plan import Plan
+    from orchestrator.host.registries import Registries, Resolution
 
 NAME = "plan"
 HELP = "show what would be created, changed, removed and restarted"
@@ -26,7 +29,9 @@ Render the definitions and compare them with the unit files orchestrator manages
 directory. Prints what would be created, changed (with a unified diff) and removed, and which
 services would be restarted (changed ones, and those systemd restarts with them because they
 require a changed one). Unit files without orchestrator's mark are never planned for change or
-removal; declaring a unit of the same name as one is an error.
+removal; declaring a unit of the same name as one is an error. For each short image name
+("nginx"), says how podman will resolve it by registries.conf: an alias, the registries it
+searches, or why it cannot be pulled.
 
 Exit 0 when nothing would change, 2 when something would, 1 on error."""
 EPILOG = """\
@@ -61,20 +66,37 @@ def run(args: argparse.Namespace) -> int:
     refuse_shadowing(list(desired), mode(args))
     current, foreign = read_unit_dir(unit_dir)
     plan = make_plan(desired, current, foreign)
+    conf, short = short_names(spec, args.user)
     if args.json:
-        print(
-            json.dumps(
-                {"ok": True, "unit_dir": unit_dir, **plan.as_dict(diffs=not args.no_diff)}, indent=2
-            )
-        )
+        data = {"ok": True, "unit_dir": unit_dir, **plan.as_dict(diffs=not args.no_diff)}
+        found = [{**r.as_dict(), "containers": names} for r, names in short]
+        print(json.dumps({**data, "short_names": found}, indent=2))
     else:
         print_plan(plan, unit_dir, diffs=not args.no_diff, unchanged=args.show_unchanged)
+        print_short_names(conf, short)
     return 2 if plan.has_changes else 0
+
+
+def short_names(spec: Spec, user: bool) -> tuple[Registries, list[tuple[Resolution, list[str]]]]:
+    """How podman will resolve each short image name, and which containers use it."""
+    from orchestrator.host import registries
+
+    found = registries.short_names(spec)
+    conf = registries.load(user) if found else registries.Registries()
+    return conf, [(registries.resolve(conf, image), names) for image, names in found.items()]
+
+
+def print_short_names(conf: Registries, short: list[tuple[Resolution, list[str]]]) -> None:
+    if short:
+        files = ", ".join(conf.files) or "no registries.conf"
+        print(f"\nShort image names, as podman resolves them ({safe(files)}):")
+    for resolution, names in short:
+        print(f"  {resolution.image} ({', '.join(names)}): {resolution.describe()}")
 
 
 def print_plan(plan: Plan, unit_dir: str, *, diffs: bool, unchanged: bool) -> None:
     out = sys.stdout
-    out.write(f"Unit directory: {unit_dir}\n")
+    out.write(f"Unit directory: {safe(unit_dir)}\n")
     width = max((len(c.unit) for c in plan.changes), default=0)
     for c in plan.changes:
         if c.action == "unchanged" and not unchanged:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths
 
@@ -11,11 +12,13 @@ NAME = "validate"
 HELP = "check definitions and report every error"
 DESCRIPTION = """\
 Read the definitions (a .toml file, or every *.toml below a directory) and check them: TOML syntax,
-keys and values, references between resources, dependency cycles and name clashes. Nothing on the
-host is read or changed. Several paths form one desired state.
+keys and values, references between resources, dependency cycles and name clashes. Nothing is
+changed. Several paths form one desired state.
 
 Exit 0 with a one-line summary when all is valid; exit 1 with every error otherwise, each naming
-the file, the TOML key path and what was expected."""
+the file, the TOML key path and what was expected. A warning (on stderr, exit code unchanged)
+names each short image name ("nginx") that podman cannot pull on this host: one without an alias
+where registries.conf gives no single search registry podman can use without a terminal."""
 EPILOG = """\
 examples:
   orchestrator validate examples/web-stack
@@ -30,7 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from orchestrator.host import registries
+
     sources, spec = load_paths(args, args.paths)
+    warnings = registries.warnings(spec, registries.load(args.user))
     counts = {
         "files": len(spec.files),
         "containers": len(spec.containers),
@@ -38,8 +44,11 @@ def run(args: argparse.Namespace) -> int:
         "networks": len(spec.networks),
     }
     if args.json:
-        print(json.dumps({"ok": True, "paths": sources, **counts}, indent=2))
+        found = [w.as_dict() for w in warnings]
+        print(json.dumps({"ok": True, "paths": sources, **counts, "warnings": found}, indent=2))
     else:
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
         print(
             f"ok: {counts['files']} file(s), {counts['containers']} container(s), "
             f"{counts['volumes']} volume(s), {counts['networks']} network(s)"

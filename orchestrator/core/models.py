@@ -7,6 +7,7 @@ volumes, networks, cycles, name clashes) are checked by the loader once every fi
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -62,6 +63,18 @@ def _command_or_shell(value: Any) -> Any:
 
 
 CommandOrShell = Annotated[str | list[str], BeforeValidator(_command_or_shell)]
+
+
+def _entrypoint(value: Any) -> Any:
+    """A string is split into words as `command` is (podman would run "sh -c" as the one program
+    "sh -c"); a single plain word stays a string, so its unit reads as it always did."""
+    if isinstance(value, str):
+        words = values.argv(value)
+        return value if words == [value] and not value.startswith("[") else words
+    return _command_or_shell(value)
+
+
+Entrypoint = Annotated[str | list[str], BeforeValidator(_entrypoint)]
 
 
 def _free_text(value: Any) -> Any:
@@ -279,7 +292,7 @@ UnitValues = Annotated[list[UnitScalar], BeforeValidator(_unit_values)]
 class Container(Model):
     image: Annotated[str, AfterValidator(values.image)]
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
-    entrypoint: CommandOrShell | None = None
+    entrypoint: Entrypoint | None = None
     environment: dict[EnvName, Scalar] = Field(default_factory=dict)
     env_files: list[str] = Field(default_factory=list)
     ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
@@ -374,6 +387,37 @@ class Volume(Model):
     )
     labels: Labels = Field(default_factory=dict)
     description: Description | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _local_o(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        """podman 4.3 reads size=, inodes=, uid= and gid= in the local driver's `o` itself (in
+        any case, as `podman volume create` does): what cannot work is refused, with the reason."""
+        if info.data.get("driver") not in (None, "local") or "o" not in value:
+            return value
+        shown = f"o = {values.show(value['o'])}"
+        words = {
+            k.lower(): (sep, v) for k, sep, v in (w.partition("=") for w in value["o"].split(","))
+        }
+        for name in ("size", "inodes", "uid", "gid"):
+            sep, val = words.get(name, ("=", "0"))  # an absent one is fine
+            if not sep or (name in ("uid", "gid") and not re.fullmatch(r"[+-]?[0-9]+", val)):
+                what = "SIZE" if name == "size" else "NUMBER"
+                raise ValueError(
+                    f'{shown}: expected "{name}={what}" (podman fails on anything else)'
+                )
+        quota = "size" in words or "inodes" in words
+        if quota and value.get("type") == "tmpfs":
+            raise ValueError(
+                f"{shown}: a size or inode limit on a tmpfs volume cannot work: podman before 4.8 "
+                "reads size= and inodes= as an XFS project quota on the volume's directory, not as "
+                'tmpfs options, so `podman volume create` fails ("Filesystem does not support '
+                'Project Quota") wherever that quota is missing, rootless always; give each '
+                'container a sized tmpfs of its own instead (tmpfs = ["/path:size=64m"])'
+            )
+        if quota and "noquota" in words:
+            raise ValueError(f"{shown}: noquota cannot go with size= or inodes=")
+        return value
 
 
 class Network(Model):

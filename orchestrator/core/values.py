@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime
 import difflib
 import ipaddress
-import json
 import re
 import shlex
 from typing import Any
+
+from orchestrator.errors import safe
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 NAME_MAX = 128
@@ -74,9 +75,10 @@ _DURATION_PART = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-z]*)")
 
 
 def quoted(text: str) -> str:
-    """A TOML basic string: quotes, backslashes and control characters escaped, so that what a
-    definition holds can never act on the terminal that shows an error."""
-    return json.dumps(text, ensure_ascii=False)
+    """A TOML basic string: quotes, backslashes and every character that is not printable
+    (controls, bidi and other format characters, ...) escaped, so that what a definition holds can
+    never act on the terminal that shows an error."""
+    return '"' + safe(text.replace("\\", "\\\\").replace('"', '\\"')) + '"'
 
 
 def show(value: Any) -> str:

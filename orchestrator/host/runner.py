@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any
 
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import OrchestratorError, safe
 
 log = logging.getLogger("orchestrator")
 
@@ -17,11 +17,13 @@ Completed = subprocess.CompletedProcess[str]  # what run() returns, for callers'
 
 
 class CommandError(OrchestratorError):
+    multiline = True  # the tail of what the command printed; each line escaped on its own
+
     def __init__(self, argv: Sequence[str], code: int | None, output: str) -> None:
         self.argv, self.code, self.output = list(argv), code, output
         ended = "timed out" if code is None else f"exited with {code}"
-        tail = "\n".join(output.strip().splitlines()[-15:])
-        super().__init__(f"{shlex.join(argv)} {ended}" + (f":\n{tail}" if tail else ""))
+        tail = "\n".join(safe(line) for line in output.strip().splitlines()[-15:])
+        super().__init__(f"{safe(shlex.join(argv))} {ended}" + (f":\n{tail}" if tail else ""))
 
 
 def run(

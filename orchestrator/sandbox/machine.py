@@ -148,7 +148,7 @@ exec env -i container="orchestrator-$name" PATH=/usr/sbin:/usr/bin:/sbin:/bin \
 
 
 class SandboxError(OrchestratorError):
-    pass
+    multiline = True  # may end with the tail of the sandbox's console
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,105 @@
+"""Hostile file names and values reach the terminal escaped, never raw, in any command's output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from orchestrator import cli
+from tests.support.cli import ROOT, run_cli
+
+EVIL_NAME = "evil\x1b]0;pwned\x07.toml"  # sets the terminal's title when printed raw
+# TOML escapes of: clear the screen (ESC and the 8-bit CSI), and a right-to-left override.
+CLEAR, CSI, RLO = "\\u001b[2J", "\\u009b2J", "\\u202e"
+
+
+def _raw(text: str) -> list[str]:
+    return [c for c in text if not c.isprintable() and c not in "\n"]
+
+
+def _definitions(tmp_path: Path, body: str, name: str = EVIL_NAME) -> Path:
+    defs = tmp_path / "defs"
+    defs.mkdir()
+    (defs / name).write_text(body, encoding="utf-8")
+    return defs
+
+
+@pytest.mark.parametrize("value", [CLEAR, CSI, RLO + "80:80"])
+def test_validate_escapes_the_file_name_and_the_value(tmp_path: Path, value: str) -> None:
+    defs = _definitions(
+        tmp_path, f'[container.web]\nimage = "localhost/web:1"\nports = ["{value}"]\n'
+    )
+    result = run_cli("validate", str(defs))
+    assert result.returncode == 1, result.stderr
+    assert not _raw(result.stdout + result.stderr), result.stderr
+    assert "evil\\u001b]0;pwned\\u0007.toml: container.web.ports[0]" in result.stderr
+
+
+def test_validate_json_escapes_and_round_trips_the_file_name(tmp_path: Path) -> None:
+    defs = _definitions(
+        tmp_path, f'[container.web]\nimage = "localhost/web:1"\nports = ["{CLEAR}"]\n'
+    )
+    result = run_cli("validate", "--json", str(defs))
+    assert result.returncode == 1
+    assert result.stdout.isascii() and not _raw(result.stdout)
+    [problem] = json.loads(result.stdout)["problems"]
+    assert problem["file"] == str(defs / EVIL_NAME)
+
+
+def test_a_syntax_error_in_a_hostile_file_is_shown_escaped(tmp_path: Path) -> None:
+    defs = _definitions(tmp_path, "[container.web\n")
+    result = run_cli("validate", str(defs))
+    assert result.returncode == 1
+    assert not _raw(result.stderr)
+    assert "evil\\u001b]0;pwned\\u0007.toml:1:" in result.stderr
+
+
+def test_plan_shows_bidi_controls_of_names_and_values_escaped(tmp_path: Path) -> None:
+    defs = _definitions(
+        tmp_path,
+        f'[container.web]\nimage = "localhost/web:1"\ndescription = "admin {RLO}nimda"\n',
+        name="evil\u202elmot.toml",
+    )
+    units = tmp_path / "units\u2066dir"
+    result = run_cli("plan", str(defs), "--unit-dir", str(units))
+    assert result.returncode == 2, result.stderr
+    assert not _raw(result.stdout + result.stderr)
+    assert f"Unit directory: {tmp_path}/units\\u2066dir\n" in result.stdout
+    assert "+Description=admin \\u202enimda\n" in result.stdout
+    assert "+Source=" in result.stdout and "/evil\\u202elmot.toml\n" in result.stdout
+
+
+def test_whatever_a_command_prints_in_process_is_escaped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    defs = _definitions(
+        tmp_path,
+        f'[container.web]\nimage = "localhost/web:1"\ndescription = "{RLO}x"\n',
+        name="web.toml",
+    )
+    code = cli.main(["plan", str(defs), "--unit-dir", str(tmp_path / "units")])
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    assert not _raw(out + err)
+    assert "Description=\\u202ex" in out
+
+
+def test_undecodable_bytes_of_a_path_never_reach_the_terminal_raw(tmp_path: Path) -> None:
+    """A byte such as 0x9b (the 8-bit CSI) in a file name is not UTF-8: Python carries it as a
+    lone surrogate, and printing that wrote the raw byte back, or crashed."""
+    units = os.fsencode(tmp_path) + b"/units\x9b2J\xff"
+    result = subprocess.run(
+        [sys.executable, "-m", "orchestrator", "plan", "examples/hello", "--unit-dir", units],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert b"\x9b" not in result.stdout + result.stderr
+    assert b"\xff" not in result.stdout + result.stderr
+    assert b"/units\\udc9b2J\\udcff\n" in result.stdout
