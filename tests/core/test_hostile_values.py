@@ -128,7 +128,9 @@ def test_the_longest_argument_the_kernel_takes_is_accepted(tmp_path: Path) -> No
 
 
 def test_many_values_that_make_too_long_a_command_line_are_refused(tmp_path: Path) -> None:
-    env = ", ".join(f'V{i} = "{"x" * 100_000}"' for i in range(11))
+    # percent signs are doubled in the unit: the line outgrows systemd's limit in a file that
+    # stays under the loader's 1 MiB, with every argument under the kernel's 128 KiB
+    env = ", ".join(f'V{i} = "{"%" * 60_000}"' for i in range(11))
     problems = problems_of(_one(tmp_path, f"environment = {{ {env} }}"))
     assert {p.path for p in problems} == {"container.web"}
     assert any("ExecStart= line would be" in p.message for p in problems)
@@ -146,16 +148,28 @@ def test_many_words_that_overflow_the_kernels_budget_for_arguments_are_refused(
 
 
 def test_a_unit_line_systemd_would_not_load_is_refused_with_its_key(tmp_path: Path) -> None:
-    file = _one(tmp_path, f'description = "{"d" * LINE_MAX}"')
+    file = _one(tmp_path, f'description = "{"%" * (LINE_MAX // 2 + 8)}"')  # written doubled
     [problem] = problems_of(file)
     assert problem.path == "container.web.description"
     assert "1,048,576 bytes or more" in problem.message
 
 
 def test_a_long_override_line_is_refused_with_its_key(tmp_path: Path) -> None:
-    file = _one(tmp_path, f'unit.Service.Environment = "A={"d" * LINE_MAX}"')
-    [problem] = problems_of(file)
-    assert problem.path == "container.web.unit.Service.Environment"
+    """A file holds at most 1 MiB, but a value can outgrow it (a fleet's variables): the check
+    of the rendered lines refuses an override line systemd would not load."""
+    from orchestrator.core import limits
+    from orchestrator.core.loader import key_path
+    from orchestrator.core.models import Container, Spec
+
+    web = Container.model_validate(
+        {"image": "docker.io/library/busybox:1.36",
+         "unit": {"Service": {"Environment": "A=" + "d" * LINE_MAX}}},
+        context={"base_dir": str(tmp_path)},
+    )  # fmt: skip
+    spec = Spec(containers={"web": web}, sources={("container", "web"): str(tmp_path / "w.toml")})
+    [(kind, name, loc, message)] = list(limits.check(spec))
+    assert (kind, name) == ("container", "web")
+    assert key_path(loc) == "container.web.unit.Service.Environment", message
 
 
 def test_an_argument_too_long_is_blamed_on_its_own_key_when_values_repeat(tmp_path: Path) -> None:
