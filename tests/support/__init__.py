@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: the repository root, the CLI runners, sandboxes, host snapshots."""
+"""Helpers shared by the tests: the CLI runners, polling, the write guard, sandboxes, host
+snapshots and an independent reader of systemd command lines."""
 
 from pathlib import Path
 
