@@ -15,7 +15,7 @@ import pytest
 
 from orchestrator.core.plan import Observed, Pending, Plan, as_declared, make_plan
 from orchestrator.errors import ConflictError
-from tests.support.cli import run_cli
+from tests.support.cli import run_inline as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = sorted((Path(__file__).parent / "plan_cases").glob("*.toml"))
