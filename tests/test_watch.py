@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from watchfiles import Change
@@ -63,8 +64,6 @@ def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
     import watchfiles
 
     from orchestrator import watch
-    from orchestrator.apply import Options
-    from orchestrator.core.target import Target
 
     def unwatchable(*args: object, **kwargs: object) -> Iterator[set[tuple[Change, str]]]:
         raise PermissionError(13, "Permission denied")
@@ -79,7 +78,7 @@ def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
     definition.write_text('[container.web]\nimage = "docker.io/library/busybox:1"\n')
     edit = lambda: definition.write_text(definition.read_text() + 'description = "edited"\n')  # noqa: E731
     lines: list[str] = []
-    options = Options(Target("system", (), unit_dir="u", state_dir="s"), timeout=1)
+    options: Any = SimpleNamespace()  # apply is replaced, and only apply reads them
     watcher = watch.Watcher([str(tmp_path)], options, "system", log=lines.append)
 
     watcher.run(_Seconds(waits=5, at_wait={1: edit}))
