@@ -22,7 +22,7 @@ from pathlib import Path
 from orchestrator.core.plan import Pending, Plan, as_declared, make_plan
 from orchestrator.core.unitfile import container_name, declares_health
 from orchestrator.errors import OrchestratorError
-from orchestrator.host import history, journal, lock, podman
+from orchestrator.host import history, journal, lock, podman, statefiles
 from orchestrator.host.systemd import Systemd, UnitState
 from orchestrator.host.unitdir import (
     read_unit_dir,
@@ -119,7 +119,7 @@ def _read_pending(options: Options) -> Pending:
     """What an interrupted apply set out to do; anything unreadable means: reload, to be safe."""
     path = _pending_path(options)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(statefiles.read_bytes(str(path)))
     except FileNotFoundError:
         return Pending()
     except (OSError, ValueError):
@@ -132,10 +132,9 @@ def _read_pending(options: Options) -> Pending:
 
 def _write_pending(options: Options, plan: Plan) -> None:
     path = _pending_path(options)
-    temp = path.with_name(".pending.json.tmp")
     try:
-        temp.write_text(json.dumps({"reload": True, "restarts": sorted(plan.restarts)}))
-        os.replace(temp, path)
+        data = json.dumps({"reload": True, "restarts": sorted(plan.restarts)})
+        statefiles.replace(str(path), data.encode())
     except OSError as exc:
         raise ApplyError(f"cannot write {path}: {exc.strerror}; nothing was changed") from None
 
