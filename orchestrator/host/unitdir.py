@@ -31,17 +31,20 @@ def read_unit_dir(path: str) -> tuple[dict[str, str], set[str]]:
                     text = handle.read()
             except (OSError, UnicodeDecodeError):
                 text = None
-        if text is not None and is_managed(text) and _named_by_mark(entry.name, text):
+        if text is not None and is_ours(entry.name, text):
             managed[entry.name] = text
         else:
             foreign.add(entry.name)
     return managed, foreign
 
 
-def _named_by_mark(filename: str, text: str) -> bool:
-    """A copy of one of our units under another name is not ours to manage."""
+def is_ours(filename: str, text: str) -> bool:
+    """A unit file with our mark, under the name the mark gives it: a copy of one of our units
+    under another name is not ours to manage."""
     from orchestrator.core.models import UNIT_SUFFIX, unit_name
 
+    if not is_managed(text):
+        return False
     fields = mark_fields(text)
     kind, name = fields.get("Kind", ""), fields.get("Name", "")
     return kind in UNIT_SUFFIX and unit_name(kind, name) == filename
