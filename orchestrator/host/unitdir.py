@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import re
 
 from orchestrator.core.unitfile import is_managed, mark_fields
 from orchestrator.errors import ConflictError, UsageError
+from orchestrator.host import statefiles
 
 UNIT_SUFFIXES = (".service",)
 
@@ -27,8 +28,7 @@ def read_unit_dir(path: str) -> tuple[dict[str, str], set[str]]:
         text = None
         if entry.is_file() and not entry.is_symlink():
             try:
-                with open(entry.path, encoding="utf-8") as handle:
-                    text = handle.read()
+                text = statefiles.read_bytes(entry.path).decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 text = None
         if text is not None and is_ours(entry.name, text):
@@ -85,26 +85,36 @@ def refuse_shadowing(names: list[str], mode: str) -> None:
         raise ConflictError(f"these units belong to the system: {listed}; rename the definitions")
 
 
+def unit_mode(text: str) -> int:
+    """0600 for a unit that carries environment values (they may be secrets; systemd reads the
+    file as root, or in user mode as the user who owns it), 0644 for the others."""
+    return statefiles.PRIVATE_FILE if carries_values(text) else 0o644
+
+
+_ENV_WORD = re.compile(r"""(?:^|\s)["']?(?:--env(?:=|\s)|-e\s)""")
+
+
+def carries_values(text: str) -> bool:
+    """Whether a unit file holds environment values: podman's --env/-e in a command line, or an
+    Environment= line of an override (PODMAN_SYSTEMD_UNIT=%n, which every container has, aside)."""
+    for line in text.splitlines():
+        key, _, value = line.partition("=")
+        key = key.strip()
+        if key == "Environment" and value.strip() != "PODMAN_SYSTEMD_UNIT=%n":
+            return True
+        if key.startswith("Exec") and _ENV_WORD.search(value):
+            return True
+    return False
+
+
 def write_atomic(directory: str, name: str, text: str, *, durable: bool = True) -> None:
-    """Write directory/name so that a reader sees the old file or the new one, never a mix.
+    """Write directory/name so that a reader sees the old file or the new one, never a mix, with
+    the mode unit_mode gives it.
 
     The temporary file is .NAME.tmp in the same directory; one left by a killed run is replaced.
     """
-    temp = os.path.join(directory, f".{name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temp, os.path.join(directory, name))
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    path = os.path.join(directory, name)
+    statefiles.replace(path, text.encode("utf-8"), unit_mode(text), durable=durable)
 
 
 def write_units(directory: str, units: dict[str, str], *, durable: bool = True) -> list[str]:
