@@ -26,6 +26,7 @@ from orchestrator.host import history, journal, lock, podman, statefiles
 from orchestrator.host.systemd import Systemd, UnitState
 from orchestrator.host.unitdir import (
     read_unit_dir,
+    refuse_foreign_loaded,
     refuse_shadowing,
     remove_temp_files,
     write_atomic,
@@ -156,7 +157,7 @@ def apply(
     options = replace(options, deadline=started + options.timeout)
     mode = "user" if options.user else "system"
     with Systemd(options.user) as systemd, _maybe_lock(options, dry_run):
-        refuse_shadowing(list(desired), mode)
+        refuse_shadowing(list(desired), mode, options.unit_dir)
         current, foreign = read_unit_dir(options.unit_dir)
         if not dry_run:  # left by an apply killed mid-write
             remove_temp_files(options.unit_dir, sorted(set(desired) | set(current)))
@@ -166,6 +167,7 @@ def apply(
                 "unit(s); pass --allow-empty if that is what you want"
             )
         observed = systemd.units(sorted(set(desired) | set(current)))
+        refuse_foreign_loaded(list(desired), observed, options.unit_dir)
         plan = make_plan(desired, current, foreign, observed, _read_pending(options))
         show_plan(plan)
         if dry_run:
