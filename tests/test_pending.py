@@ -3,7 +3,6 @@ or read through a symlink planted in the state directory."""
 
 from __future__ import annotations
 
-import os
 import stat
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 
 from orchestrator import apply
 from orchestrator.core.plan import make_plan
+from tests.support.disk import planted, record_fsyncs, umask
 
 
 def _options(state: Path) -> apply.Options:
@@ -20,19 +20,9 @@ def _options(state: Path) -> apply.Options:
 def test_pending_is_written_private_and_durable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    old = os.umask(0)
-    try:
+    synced = record_fsyncs(monkeypatch)
+    with umask(0):
         apply._write_pending(_options(tmp_path), make_plan({}, {}, set()))
-    finally:
-        os.umask(old)
     assert stat.S_IMODE((tmp_path / "pending.json").stat().st_mode) == 0o600
     assert synced == [str(tmp_path / ".pending.json.tmp"), str(tmp_path)]
     assert apply._read_pending(_options(tmp_path)).reload
@@ -41,10 +31,7 @@ def test_pending_is_written_private_and_durable(
 def test_a_symlink_planted_as_the_temporary_pending_file_is_not_written_through(
     tmp_path: Path,
 ) -> None:
-    victim = tmp_path / "victim"
-    victim.write_text("precious\n")
-    state = tmp_path / "state"
-    state.mkdir()
+    victim, state = planted(tmp_path)
     (state / ".pending.json.tmp").symlink_to(victim)
     apply._write_pending(_options(state), make_plan({}, {}, set()))
     assert victim.read_text() == "precious\n"

@@ -4,14 +4,13 @@ checks that keep a damaged generation from being applied (no systemd involved)."
 from __future__ import annotations
 
 import json
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator.host import history
+from tests.support.disk import record_fsyncs, umask
 
 
 def unit(version: str, name: str = "a") -> str:
@@ -34,20 +33,14 @@ def test_generations_are_numbered_pruned_and_rollback_skips_failures(tmp_path: P
     assert history.record(state, {"a.service": unit("next")}, [], "ok") == 56
 
 
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    old = os.umask(0)
-    yield
-    os.umask(old)
-
-
-def test_generations_are_private_whatever_the_umask(tmp_path: Path, open_umask: None) -> None:
+def test_generations_are_private_whatever_the_umask(tmp_path: Path) -> None:
     definitions = tmp_path / "defs" / "team"
     definitions.mkdir(parents=True)
     (definitions / "a.toml").write_text('[container.a]\nenvironment = { TOKEN = "secret" }\n')
     state = tmp_path / "state"
-    history.record(str(state), {"a.service": unit("v1")}, [str(definitions / "a.toml")], "ok")
-    history.mark_result(str(state), 1, "failed")
+    with umask(0):
+        history.record(str(state), {"a.service": unit("v1")}, [str(definitions / "a.toml")], "ok")
+        history.mark_result(str(state), 1, "failed")
     modes = {
         str(path.relative_to(state)): stat.S_IMODE(path.lstat().st_mode)
         for path in [state, *state.rglob("*")]
@@ -66,14 +59,7 @@ def test_every_file_and_directory_of_a_generation_is_fsynced_before_and_after_it
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "a.toml").write_text("[container.a]\n")
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    synced = record_fsyncs(monkeypatch)
     state = tmp_path / "state"
     history.record(str(state), {"a.service": unit("v1")}, [str(tmp_path / "a.toml")], "ok")
     work = str(state / "generations" / ".new-1")

@@ -4,31 +4,22 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.host import lock
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    old = os.umask(0)
-    yield
-    os.umask(old)
+from tests.support.disk import planted, umask
 
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)
 
 
-def test_the_state_directory_and_the_lock_are_private_whatever_the_umask(
-    tmp_path: Path, open_umask: None
-) -> None:
+def test_the_state_directory_and_the_lock_are_private_whatever_the_umask(tmp_path: Path) -> None:
     state = tmp_path / "parent" / "state"
-    with lock.exclusive(str(state)):
+    with umask(0), lock.exclusive(str(state)):
         pass
     assert _mode(tmp_path / "parent") == 0o700 and _mode(state) == 0o700
     assert _mode(state / "apply.lock") == 0o600
@@ -44,10 +35,7 @@ def test_a_lock_left_open_to_others_by_an_older_version_is_made_private(tmp_path
 
 
 def test_a_symlink_planted_as_the_lock_is_refused_and_its_target_untouched(tmp_path: Path) -> None:
-    victim = tmp_path / "victim"
-    victim.write_text("precious\n")
-    state = tmp_path / "state"
-    state.mkdir()
+    victim, state = planted(tmp_path)
     (state / "apply.lock").symlink_to(victim)
     with pytest.raises(OrchestratorError, match="symbolic link"), lock.exclusive(str(state)):
         pass
@@ -57,10 +45,7 @@ def test_a_symlink_planted_as_the_lock_is_refused_and_its_target_untouched(tmp_p
 def test_a_hard_link_planted_as_the_lock_is_refused_and_its_target_untouched(
     tmp_path: Path,
 ) -> None:
-    victim = tmp_path / "victim"
-    victim.write_text("precious\n")
-    state = tmp_path / "state"
-    state.mkdir()
+    victim, state = planted(tmp_path)
     os.link(victim, state / "apply.lock")
     with pytest.raises(OrchestratorError, match="hard links"), lock.exclusive(str(state)):
         pass

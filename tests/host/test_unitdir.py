@@ -7,7 +7,6 @@ import os
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,13 @@ from orchestrator.host.unitdir import (
     shadowed,
     write_atomic,
 )
+from tests.support.disk import record_fsyncs, umask
 
 MARKED = "[Service]\nExecStart=/bin/true\n\n[X-Orchestrator]\nKind=container\nName=web\n"
 WITH_ENV = (
     "[Service]\nEnvironment=PODMAN_SYSTEMD_UNIT=%n\n"
     'ExecStart=/usr/bin/podman run --name=web "--env=TOKEN=s3 cret" img\n'
 )
-
-
-@pytest.fixture
-def open_umask() -> Iterator[None]:
-    old = os.umask(0)
-    yield
-    os.umask(old)
 
 
 @pytest.mark.parametrize(
@@ -49,9 +42,10 @@ def open_umask() -> Iterator[None]:
     ],
 )
 def test_a_unit_file_carrying_environment_values_is_readable_by_its_owner_only(
-    tmp_path: Path, open_umask: None, text: str, mode: int
+    tmp_path: Path, text: str, mode: int
 ) -> None:
-    write_atomic(str(tmp_path), "web.service", text)
+    with umask(0):
+        write_atomic(str(tmp_path), "web.service", text)
     assert stat.S_IMODE((tmp_path / "web.service").stat().st_mode) == mode
     assert carries_values(text) == (mode == 0o600)
 
@@ -59,14 +53,7 @@ def test_a_unit_file_carrying_environment_values_is_readable_by_its_owner_only(
 def test_writing_a_unit_fsyncs_the_file_and_then_its_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    synced: list[str] = []
-    real_fsync = os.fsync
-
-    def fsync(fd: int) -> None:
-        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
+    synced = record_fsyncs(monkeypatch)
     write_atomic(str(tmp_path), "web.service", MARKED)
     assert synced == [str(tmp_path / ".web.service.tmp"), str(tmp_path)]
 
