@@ -35,10 +35,11 @@ from orchestrator.core.plan import (
 from orchestrator.core.target import Target
 from orchestrator.core.unitfile import container_name, declares_health
 from orchestrator.errors import OrchestratorError
-from orchestrator.host import history, journal, lock, podman
+from orchestrator.host import history, journal, lock, podman, statefiles
 from orchestrator.host.systemd import JobResults, Systemd
 from orchestrator.host.unitdir import (
     read_unit_dir,
+    refuse_foreign_loaded,
     refuse_shadowing,
     remove_temp_files,
     write_atomic,
@@ -185,7 +186,7 @@ def _read_pending(options: Options) -> Pending:
     """What an interrupted apply set out to do; anything unreadable means: reload, to be safe."""
     path = _pending_path(options)
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(statefiles.read_bytes(str(path)))
     except FileNotFoundError:
         return Pending()
     except (OSError, ValueError):
@@ -198,10 +199,9 @@ def _read_pending(options: Options) -> Pending:
 
 def _write_pending(options: Options, plan: Plan) -> None:
     path = _pending_path(options)
-    temp = path.with_name(".pending.json.tmp")
     try:
-        temp.write_text(json.dumps({"reload": True, "restarts": sorted(plan.restarts)}))
-        os.replace(temp, path)
+        data = json.dumps({"reload": True, "restarts": sorted(plan.restarts)})
+        statefiles.replace(str(path), data.encode())
     except OSError as exc:
         raise ApplyError(f"cannot write {path}: {exc.strerror}; nothing was changed") from None
 
@@ -253,7 +253,7 @@ def _plan(
 ) -> tuple[Plan, Mapping[str, UnitView]]:
     """The plan against the unit files and systemd's view of them, and that view."""
     target = options.target
-    refuse_shadowing(list(desired), target.mode)
+    refuse_shadowing(list(desired), target.mode, target.unit_dir)
     current, foreign = read_unit_dir(target.unit_dir)
     if not dry_run:  # left by an apply killed mid-write
         remove_temp_files(target.unit_dir, sorted(set(desired) | set(current)))
@@ -263,6 +263,7 @@ def _plan(
             "unit(s); pass --allow-empty if that is what you want"
         )
     observed = systemd.units(sorted(set(desired) | set(current)))
+    refuse_foreign_loaded(list(desired), observed, target.unit_dir)
     return make_plan(desired, current, foreign, observed, _read_pending(options)), observed
 
 

@@ -15,6 +15,12 @@ newest earlier generation that came up (result ok) and differs from the current 
 rollback is an apply like any other: it prints the plan, restarts only what differs, reports
 each unit, and is recorded as a new generation when it changed something.
 
+A generation whose unit files are not the ones recorded is refused and nothing is changed: a
+file without orchestrator's mark (an empty file a power cut left, say), a file missing or added,
+or one whose sha256 differs from the one recorded with it. Generations recorded before checksums
+were kept are checked by the mark and the list of units alone. Without N, damaged generations are
+passed over.
+
 Exit 0 when everything runs as declared, 1 otherwise."""
 EPILOG = """\
 examples:

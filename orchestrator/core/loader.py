@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from orchestrator.core import limits, values
 from orchestrator.core.models import KINDS, Document, Spec, unit_name
 from orchestrator.core.quoting import check_printable, escape_specifiers
+from orchestrator.core.reach import foreign_references
 from orchestrator.errors import DefinitionError, Problem, QuotingError
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
@@ -504,6 +505,7 @@ def cross_check(spec: Spec) -> list[Problem]:
     problems += _cycles(spec, where)
     problems += _unit_clashes(spec, where)
     problems += _port_clashes(spec, where)
+    problems += foreign_references(spec, where)
     return problems
 
 

@@ -9,6 +9,7 @@ import os
 from collections.abc import Iterator
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.host import statefiles
 
 
 class BusyError(OrchestratorError):
@@ -18,8 +19,8 @@ class BusyError(OrchestratorError):
 @contextlib.contextmanager
 def exclusive(state_dir: str, what: str = "apply") -> Iterator[None]:
     try:
-        os.makedirs(state_dir, exist_ok=True)
-        fd = os.open(os.path.join(state_dir, "apply.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC)
+        statefiles.private_dir(state_dir)
+        fd = statefiles.open_lock(os.path.join(state_dir, "apply.lock"))
     except OSError as exc:
         raise OrchestratorError(f"cannot open the lock in {state_dir}: {exc.strerror}") from None
     try:
@@ -30,6 +31,7 @@ def exclusive(state_dir: str, what: str = "apply") -> Iterator[None]:
             raise BusyError(
                 f"another apply is running (PID {holder}); wait for it to finish and try again"
             ) from None
+        # truncated only once held: the holder's PID is what a waiting apply reads
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield

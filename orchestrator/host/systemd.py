@@ -44,6 +44,8 @@ class UnitState:
     active_since_realtime_us: int = 0
     need_reload: bool = False
     job: str = ""
+    fragment_path: str = ""  # the unit file systemd loaded it from
+    names: tuple[str, ...] = ()  # every name it answers to: its own and its aliases
 
     @property
     def changing(self) -> bool:
@@ -181,8 +183,11 @@ class Systemd:
             if load != "not-found":
                 self._fill(state, path.encode())
             states[name] = state
+        # systemd answers a name that is an alias with the unit it belongs to (sshd.service ->
+        # ssh.service): that unit is what the name refers to
+        aliases = {alias: state for state in states.values() for alias in state.names}
         for name in names:
-            states.setdefault(name, UnitState(name))
+            states.setdefault(name, aliases.get(name) or UnitState(name))
         return states
 
     def _fill(self, state: UnitState, path: bytes) -> None:
@@ -192,6 +197,8 @@ class Systemd:
         state.active_since_realtime_us = int(unit.get(b"ActiveEnterTimestamp", 0))
         state.need_reload = bool(unit.get(b"NeedDaemonReload", False))
         state.invocation = _invocation(unit.get(b"InvocationID", b""))
+        state.fragment_path = _text(unit.get(b"FragmentPath", b""))
+        state.names = tuple(_text(n) for n in unit.get(b"Names", []))
         if state.name.endswith(".service"):
             service = self._get_all(path, SERVICE)
             state.result = _text(service.get(b"Result", b""))

@@ -23,6 +23,7 @@ pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="a sandbox needs root"),
 ]
 IMAGE = DEFAULT_REF
+ROOT = Path(__file__).resolve().parents[2]
 # PID 1 of a container is a shell that exits on SIGTERM, so stops take no stop timeout.
 LOOP = "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"
 
@@ -79,7 +80,8 @@ def declare(box: Sandbox, files: dict[str, str]) -> None:
 def orchestrator(
     box: Sandbox, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    assignments = [f"{k}={v}" for k, v in (env or {}).items()]
+    # this checkout's code, not whichever one the venv's editable install points at
+    assignments = [f"PYTHONPATH={ROOT}"] + [f"{k}={v}" for k, v in (env or {}).items()]
     argv = ["env", *assignments, sys.executable, "-m", "orchestrator", *args]
     return box.run(argv, check=False, timeout=300)
 
@@ -259,7 +261,7 @@ def test_two_applies_at_once_the_second_is_refused(box: Sandbox) -> None:
     declare(box, {**STATE_A, "app.toml": app("held")})
     hold = box.share / "hold"
     hold.touch()
-    env = ["env", f"ORCHESTRATOR_TEST_HOLD_AT=pending:{hold}"]
+    env = ["env", f"PYTHONPATH={ROOT}", f"ORCHESTRATOR_TEST_HOLD_AT=pending:{hold}"]
     argv = box.command([*env, sys.executable, "-m", "orchestrator", "apply", str(defs(box))])
     first = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -431,5 +433,69 @@ def test_a_changed_install_section_makes_the_new_links(box: Sandbox) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert (unit_dir(box) / "graphical.target.wants" / "app.service").is_symlink()
     assert show(box, "app.service")["InvocationID"] == before["InvocationID"], "no restart"
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+
+
+def test_values_on_disk_are_private_and_systemd_still_reads_them(box: Sandbox) -> None:
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    assert "VERSION=A" in env_of(box, "app"), "systemd read the 0600 unit"
+    assert oct((unit_dir(box) / "app.service").stat().st_mode & 0o777) == "0o600"
+    assert oct((unit_dir(box) / "web.service").stat().st_mode & 0o777) == "0o644"
+    state = box.root / "var-lib-orchestrator"
+    for path in [state, *state.rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is open to others"
+
+
+def _loaded_elsewhere(box: Sandbox, script: str) -> None:
+    """Units systemd has loaded from /run/systemd/system, whose files are then taken away
+    without a reload: only systemd itself can tell that the names are taken."""
+    box.run(["sh", "-c", f"mkdir -p /run/systemd/system && cd /run/systemd/system && {script}"])
+
+
+def test_a_name_systemd_has_loaded_from_elsewhere_or_as_an_alias_is_refused(box: Sandbox) -> None:
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    _loaded_elsewhere(box, (
+        "printf '[Service]\\nExecStart=/bin/sleep 1000\\n' > ghost.service && "
+        "printf '[Service]\\nExecStart=/bin/sleep 1000\\n' > real.service && "
+        "ln -s real.service nick.service && systemctl daemon-reload && "
+        "systemctl start ghost.service real.service && rm ghost.service nick.service"
+    ))  # fmt: skip
+    try:
+        before = files(box)
+        declare(box, {**STATE_A, "ghost.toml": container("ghost"), "nick.toml": container("nick")})
+        result = apply(box)
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "ghost.service (systemd loads it from /run/systemd/system/ghost.service)" in (
+            result.stderr
+        )
+        assert "nick.service (systemd knows it as an alias of real.service)" in result.stderr
+        assert files(box) == before, "nothing was written"
+    finally:
+        _loaded_elsewhere(box, "systemctl stop ghost.service real.service; rm -f real.service; "
+                          "systemctl daemon-reload")  # fmt: skip
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+
+
+def test_a_rollback_to_a_damaged_generation_is_refused(box: Sandbox) -> None:
+    declare(box, STATE_A)
+    assert apply(box).returncode == 0
+    declare(box, {**STATE_A, "app.toml": app("damaged")})
+    assert apply(box).returncode == 0
+    generations = json.loads(orchestrator(box, "history", "--json").stdout)
+    number = generations[-2]["number"]
+    unit = box.root / "var-lib-orchestrator" / "generations" / str(number) / "units" / "app.service"
+    text = unit.read_text()
+    unit.write_text(text + "ExecStartPre=/bin/true tampered\n")
+    try:
+        result = orchestrator(box, "rollback", str(number))
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "app.service does not match its recorded checksum" in result.stderr
+        assert "VERSION=damaged" in env_of(box, "app"), "nothing was applied"
+    finally:
+        unit.write_text(text)
     declare(box, STATE_A)
     assert apply(box).returncode == 0

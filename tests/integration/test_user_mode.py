@@ -154,6 +154,8 @@ def test_user_mode_no_op_status_and_history(box: Sandbox) -> None:
     assert len(history) == 1 and history[0]["result"] == "ok"
     state = box.home / ".local" / "state" / "orchestrator" / "generations" / "1"  # type: ignore[attr-defined]
     assert (state / "units" / "hello.service").is_file()
+    for path in [state.parent.parent, *state.parent.parent.rglob("*")]:
+        assert path.stat().st_mode & 0o077 == 0, f"{path} is open to others"
 
 
 def test_lingering_brings_the_users_containers_back_after_a_reboot(box: Sandbox) -> None:
@@ -196,6 +198,8 @@ def test_the_users_own_watcher_applies_edits(box: Sandbox) -> None:
         return result.stdout.strip()
 
     until(lambda: version() == "1", 60, "ticker runs with V=1", every=0.2, seen=version)
+    ticker = user_units(box) / "ticker.service"
+    assert ticker.stat().st_mode & 0o777 == 0o600, "its environment is the user's alone"
     declare(box, with_v.replace('V = "1"', 'V = "2"'))
     until(
         lambda: version() == "2", 60, "the watcher applies the edit (V=2)", every=0.2, seen=version
