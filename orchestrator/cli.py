@@ -38,6 +38,7 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
+        fleet,
         history,
         install_units,
         logs,
@@ -53,7 +54,7 @@ def _commands() -> list[ModuleType]:
 
     return [
         validate, render, plan, apply, status, logs, history, rollback, watch,
-        install_units, uninstall_units, sandbox,
+        fleet, install_units, uninstall_units, sandbox,
     ]  # fmt: skip
 
 

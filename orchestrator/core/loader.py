@@ -69,9 +69,14 @@ def load(paths: Sequence[str]) -> Spec:
     files, problems = find_files(paths)
     documents: list[tuple[str, Document]] = []
     for file in files:
-        document = _load_file(file, _display(os.path.abspath(file)), problems)
+        document = _load_file(file, display(os.path.abspath(file)), problems)
         if document is not None:
             documents.append((file, document))
+    return checked_spec(documents, problems)
+
+
+def checked_spec(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:
+    """The validated documents as one Spec, cross-checked; raises with every problem found."""
     spec = _merge(documents, problems)
     problems += cross_check(spec)
     if problems:
@@ -81,6 +86,14 @@ def load(paths: Sequence[str]) -> Spec:
 
 def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | None:
     """Parse and validate one file; problems name it as shown."""
+    data = read_toml(file, shown, problems)
+    if data is None:
+        return None
+    return validate_document(data, file, shown, problems)
+
+
+def read_toml(file: str, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """One definition file's TOML, or None with its problems (named as shown) added."""
     try:
         with open(file, "rb") as handle:
             raw = handle.read()
@@ -111,6 +124,13 @@ def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | Non
             Problem(shown, message=f"TOML syntax error: {message}", line=line, column=column)
         )
         return None
+    return data
+
+
+def validate_document(
+    data: dict[str, Any], file: str, shown: str, problems: list[Problem]
+) -> Document | None:
+    """Validate one file's tables; relative paths in them are relative to file's directory."""
     before = len(problems)
     _check_text(shown, data, (), problems)
     _check_names(shown, data, problems)
@@ -233,7 +253,7 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
                         Problem(
                             file,
                             f"{kind}.{name}",
-                            f'{kind} "{name}" is defined twice: here and in {_display(other)}',
+                            f'{kind} "{name}" is defined twice: here and in {display(other)}',
                         )
                     )
                     continue
@@ -242,7 +262,7 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
     return spec
 
 
-def _display(path: str) -> str:
+def display(path: str) -> str:
     """Relative to the working directory when below it (what the user typed, usually), else
     absolute; never relative to / (a service runs there)."""
     if os.getcwd() == "/":
@@ -256,7 +276,7 @@ def cross_check(spec: Spec) -> list[Problem]:
     problems: list[Problem] = []
 
     def where(kind: str, name: str) -> str:
-        return _display(spec.sources[(kind, name)])
+        return display(spec.sources[(kind, name)])
 
     for name, c in spec.containers.items():
         file = where("container", name)
