@@ -43,6 +43,7 @@ def _commands() -> list[ModuleType]:
         install_units,
         logs,
         plan,
+        pull,
         render,
         rollback,
         sandbox,
@@ -54,7 +55,7 @@ def _commands() -> list[ModuleType]:
 
     return [
         validate, render, plan, apply, status, logs, history, rollback, watch,
-        fleet, install_units, uninstall_units, sandbox,
+        fleet, pull, install_units, uninstall_units, sandbox,
     ]  # fmt: skip
 
 
