@@ -38,10 +38,12 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
+        fleet,
         history,
         install_units,
         logs,
         plan,
+        pull,
         render,
         rollback,
         sandbox,
@@ -53,7 +55,7 @@ def _commands() -> list[ModuleType]:
 
     return [
         validate, render, plan, apply, status, logs, history, rollback, watch,
-        install_units, uninstall_units, sandbox,
+        fleet, pull, install_units, uninstall_units, sandbox,
     ]  # fmt: skip
 
 

@@ -176,14 +176,19 @@ def load(paths: Sequence[str]) -> Spec:
     problems += _unwritable_sources(files)
     documents: list[tuple[str, Document]] = []
     for file in files:
-        document = _load_file(file, _display(os.path.abspath(file)), problems)
+        document = _load_file(file, display(os.path.abspath(file)), problems)
         if document is not None:
             documents.append((file, document))
+    return checked_spec(documents, problems)
+
+
+def checked_spec(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:
+    """The validated documents as one Spec, cross-checked; raises with every problem found."""
     spec = _merge(documents, problems)
     problems += cross_check(spec)
     if not problems:  # render needs definitions that are whole
         problems += [
-            Problem(_display(spec.sources[(kind, name)]), key_path(loc), message)
+            Problem(display(spec.sources[(kind, name)]), key_path(loc), message)
             for kind, name, loc, message in limits.check(spec)
         ]
     if problems:
@@ -193,6 +198,14 @@ def load(paths: Sequence[str]) -> Spec:
 
 def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | None:
     """Parse and validate one file; problems name it as shown."""
+    data = read_toml(file, shown, problems)
+    if data is None:
+        return None
+    return validate_document(data, file, shown, problems)
+
+
+def read_toml(file: str, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """One definition file's TOML, or None with its problems (named as shown) added."""
     try:
         raw = read_definition(file)
     except _Unreadable as exc:
@@ -209,8 +222,14 @@ def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | Non
         return None
     before = len(problems)
     _check_depth(shown, data, problems)
-    if len(problems) > before:
-        return None
+    return data if len(problems) == before else None
+
+
+def validate_document(
+    data: dict[str, Any], file: str, shown: str, problems: list[Problem]
+) -> Document | None:
+    """Validate one file's tables; relative paths in them are relative to file's directory."""
+    before = len(problems)
     _check_text(shown, data, (), problems)
     _check_names(shown, data, problems)
     if len(problems) > before:
@@ -426,7 +445,7 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
                         Problem(
                             file,
                             f"{kind}.{name}",
-                            f'{kind} "{name}" is defined twice: here and in {_display(other)}',
+                            f'{kind} "{name}" is defined twice: here and in {display(other)}',
                         )
                     )
                     continue
@@ -435,7 +454,7 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
     return spec
 
 
-def _display(path: str) -> str:
+def display(path: str) -> str:
     """Relative to the working directory when below it (what the user typed, usually), else
     absolute; never relative to / (a service runs there), nor to a directory since removed."""
     try:
@@ -453,7 +472,7 @@ def cross_check(spec: Spec) -> list[Problem]:
     problems: list[Problem] = []
 
     def where(kind: str, name: str) -> str:
-        return _display(spec.sources[(kind, name)])
+        return display(spec.sources[(kind, name)])
 
     for name, c in spec.containers.items():
         file = where("container", name)
@@ -568,7 +587,7 @@ def _unwritable_sources(files: list[str]) -> list[Problem]:
             escape_specifiers(os.path.abspath(file))
         except QuotingError as exc:
             message = f"this file's path cannot be written into the units made from it: {exc}"
-            problems.append(Problem(_display(os.path.abspath(file)), message=message))
+            problems.append(Problem(display(os.path.abspath(file)), message=message))
     return problems
 
 

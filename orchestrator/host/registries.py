@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.core import values
-from orchestrator.core.loader import _display
+from orchestrator.core.loader import display
 from orchestrator.core.models import Spec
 from orchestrator.errors import Problem
 
@@ -155,7 +155,7 @@ def warnings(spec: Spec, registries: Registries) -> list[Problem]:
             qualified = "docker.io/" + ("" if "/" in image else "library/") + image
             problems.append(
                 Problem(
-                    _display(spec.sources[("container", name)]),
+                    display(spec.sources[("container", name)]),
                     f"container.{name}.image",
                     f"short name {values.show(image)} cannot be pulled on this host: "
                     f"{resolution.problem} ({read}); only an image already in podman's storage "

@@ -5,15 +5,26 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.core.quoting import escape_specifiers, quote_argv
 from orchestrator.errors import ConflictError, UsageError
 
-NAMES = ("orchestrator-watch.service", "orchestrator-apply.service", "orchestrator-apply.path")
+NAMES = (
+    "orchestrator-watch.service",
+    "orchestrator-apply.service",
+    "orchestrator-apply.path",
+    "orchestrator-pull.service",
+    "orchestrator-pull.timer",
+)
 MARK = "[X-Orchestrator-Self]"
 # What each mode enables (and starts); the other mode's is disabled and stopped.
-ENTRY = {"watch": "orchestrator-watch.service", "path": "orchestrator-apply.path"}
+ENTRY = {
+    "watch": "orchestrator-watch.service",
+    "path": "orchestrator-apply.path",
+    "pull": "orchestrator-pull.timer",
+}
 
 
 def template_dir() -> Path:
@@ -28,12 +39,39 @@ def template_dir() -> Path:
     raise UsageError("orchestrator's own unit files (units/) are not installed with it")
 
 
-def fill(template: str, *, definitions: str, user: bool, command: list[str]) -> str:
+@dataclass(frozen=True)
+class PullSettings:
+    """install-units --mode pull: what the timer pulls, and how often."""
+
+    repo: str = ""
+    branch: str | None = None
+    allowed_signers: str | None = None
+    interval: str = "5min"
+    splay: str = "1min"
+
+    def argv(self, user: bool) -> list[str]:
+        argv = (["--user"] if user else []) + ["--repo", self.repo]
+        argv += ["--branch", self.branch] if self.branch else []
+        return argv + (["--allowed-signers", self.allowed_signers] if self.allowed_signers else [])
+
+
+def fill(
+    template: str,
+    *,
+    definitions: str,
+    user: bool,
+    command: list[str],
+    pull: PullSettings = PullSettings(),
+) -> str:
     """A template with its @FIELDS@ filled in for this host."""
     args = (["--user"] if user else []) + [definitions]
     fields = {
         "@ORCHESTRATOR@": quote_argv(command),
         "@ARGS@": quote_argv(args),
+        "@PULL_ARGS@": quote_argv(pull.argv(user)),
+        "@REPO@": escape_specifiers(pull.repo or "(no repository)"),
+        "@INTERVAL@": pull.interval,
+        "@SPLAY@": pull.splay,
         "@DEFINITIONS@": escape_specifiers(definitions),
         "@TARGET@": "default.target" if user else "multi-user.target",
         "@ONLINE@": "network-online.target",
@@ -49,14 +87,14 @@ def fill(template: str, *, definitions: str, user: bool, command: list[str]) -> 
     return text
 
 
-def rendered(definitions: str, user: bool) -> dict[str, str]:
+def rendered(definitions: str, user: bool, pull: PullSettings = PullSettings()) -> dict[str, str]:
     """The units, running this very orchestrator: this interpreter, and the PYTHONPATH it runs
     with, if any (so that an orchestrator that is not installed system-wide still runs)."""
     command = [sys.executable, "-m", "orchestrator"]
     directory = template_dir()
     texts = {name: (directory / name).read_text() for name in NAMES}
     units = {
-        name: fill(text, definitions=definitions, user=user, command=command)
+        name: fill(text, definitions=definitions, user=user, command=command, pull=pull)
         for name, text in texts.items()
     }
     entries = [e for e in os.environ.get("PYTHONPATH", "").split(os.pathsep) if e]

@@ -20,7 +20,7 @@ from orchestrator.core.render import render
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "core" / "golden"
 SETS = sorted(
-    [p for p in (ROOT / "examples").iterdir() if p.is_dir()]
+    [p for p in (ROOT / "examples").iterdir() if p.is_dir() and not (p / "fleet.toml").exists()]
     + [
         p / "input"
         for p in (ROOT / "tests" / "core" / "golden").iterdir()
@@ -51,6 +51,23 @@ def test_rendered_units_pass_verify(definitions: Path, user: bool, tmp_path: Pat
     result = verify(tmp_path, user)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "", result.stderr
+
+
+FLEETS = sorted(p for p in (ROOT / "examples").iterdir() if (p / "fleet.toml").exists())
+
+
+@pytest.mark.parametrize("repo", FLEETS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_host_of_a_fleet_renders_units_that_pass_verify(repo: Path, tmp_path: Path) -> None:
+    from orchestrator.core.fleet import load_host, read_fleet
+
+    fleet = read_fleet(str(repo))
+    for host in fleet.hosts.values():
+        out = tmp_path / host.name
+        out.mkdir()
+        for name, text in render(load_host(fleet, host)[1], "system").items():
+            (out / name).write_text(text)
+        result = verify(out)
+        assert result.returncode == 0 and result.stderr.strip() == "", result.stderr
 
 
 def test_verify_catches_a_broken_unit(tmp_path: Path) -> None:

@@ -1,0 +1,102 @@
+"""`orchestrator pull`: fetch the fleet repository, and apply this host's part of it."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from typing import Any
+
+from orchestrator.commands.apply import add_common, options
+
+NAME = "pull"
+HELP = "fetch a fleet repository and apply this host's definitions (a signed fast-forward only)"
+DESCRIPTION = """\
+Fetch BRANCH of the fleet repository at URL into STATE/fleet-checkout, then:
+
+  - refuse a commit that is not a fast-forward of the one this host last applied (a force-push,
+    a rewritten branch), and, with --allowed-signers, a commit not signed by one of its keys;
+  - find this host in fleet.toml (by machine id where fleet.toml gives one, else by host name);
+    a host that is not there applies nothing and says so;
+  - merge its layers (see `orchestrator fleet --help`), validate, and apply with rollback on
+    failure: a new commit that does not come up is rolled back and not tried again until a newer
+    commit arrives; the host keeps converging on its last good commit (drift, such as a unit
+    stopped by hand, is corrected and reported).
+
+Without --branch, a host whose fleet.toml entry names a `ring` follows the branch of that name
+(promote a change to a ring by fast-forwarding its branch); others follow main.
+
+Every run writes STATE/pull-status.json (commit, generation, result, each unit's state) and
+STATE/orchestrator.prom (node_exporter's textfile format); the generation's note names the
+commit. Exit 0 when the host runs its commit as declared (or is not in the fleet), 1 otherwise.
+Credentials for the repository are the host's own (an SSH deploy key, a credential helper)."""
+EPILOG = """\
+examples:
+  orchestrator pull --repo https://git.example.com/ops/fleet.git
+  orchestrator pull --repo /srv/fleet.git --branch canary --allowed-signers /etc/ssh/fleet-signers
+  orchestrator pull --repo ... --metrics-file /var/lib/prometheus/node-exporter/orchestrator.prom"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repo", required=True, metavar="URL", help="the fleet repository (git)")
+    parser.add_argument("--branch", metavar="B", help="the branch to follow (default: ring, main)")
+    parser.add_argument(
+        "--allowed-signers",
+        metavar="FILE",
+        help="accept only commits signed by a key in this SSH allowed-signers file",
+    )
+    parser.add_argument("--host", metavar="NAME", help="this host's name in fleet.toml "
+                        "(default: the host name; a machine_id in fleet.toml wins)")  # fmt: skip
+    parser.add_argument("--status-file", metavar="FILE", help="default STATE/pull-status.json")
+    parser.add_argument("--metrics-file", metavar="FILE", help="default STATE/orchestrator.prom")
+    add_common(parser)
+
+
+def _machine_id() -> str | None:
+    try:
+        with open("/etc/machine-id", encoding="ascii") as handle:
+            return handle.read().strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from orchestrator.pull import Settings, pull
+
+    opts = options(args)
+    settings = Settings(
+        url=args.repo,
+        branch=args.branch,
+        state_dir=opts.target.state_dir,
+        hostname=args.host or socket.gethostname(),
+        machine_id=None if args.host else _machine_id(),
+        allowed_signers=args.allowed_signers,
+        status_file=args.status_file or "",
+        metrics_file=args.metrics_file or "",
+    )
+    status = pull(settings, _converger(args, opts), opts.say)
+    if args.json:
+        print(json.dumps(status.as_dict(), indent=2))
+    else:
+        print(f"{status.result}: {status.message}", file=sys.stdout)
+    return 0 if status.result in ("ok", "unmatched") else 1
+
+
+def _converger(args: argparse.Namespace, opts: Any) -> Any:
+    from orchestrator.apply import apply
+    from orchestrator.host import history
+
+    def converge(units: dict[str, str], sources: list[str], note: str) -> Any:
+        report = apply(units, opts, sources=sources, note=note, dry_run=args.dry_run)
+        if report.ok or report.generation is None or args.dry_run:
+            return report
+        target = history.rollback_target(opts.target.state_dir, before=report.generation)
+        if target is not None:
+            opts.say(f"the new state did not come up: rolling back to generation {target.number}")
+            apply(history.units_of(opts.target.state_dir, target.number), opts,
+                  note=f"rollback to {target.number} ({note})")  # fmt: skip
+        return report
+
+    return converge

@@ -1,0 +1,229 @@
+"""`orchestrator pull`'s engine against real git (a bare repository in a temporary directory) and
+a recording stand-in for apply: fast-forwards only, signatures, rings, unmatched hosts, failed
+commits not retried, drift, and the status and metrics files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.pull import PullStatus, Settings, pull
+
+FLEET = """
+[host.web-1]
+groups = ["web"]
+[host.web-2]
+groups = ["web"]
+ring = "canary"
+"""
+WEB = """
+[container.web]
+image = "docker.io/library/busybox:1.36"
+command = ["httpd", "-f", "-p", "${port}"]
+"""
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1",
+}  # fmt: skip
+
+
+def git(cwd: Path, *argv: str) -> str:
+    result = subprocess.run(
+        ["git", *argv], cwd=cwd, env={**os.environ, **GIT_ENV},
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout.strip()
+
+
+@dataclass
+class Outcome:
+    unit: str
+    ok: bool = True
+    active: str = "active"
+    done: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Action:
+    unit: str | None
+
+
+@dataclass
+class Report:
+    ok: bool
+    generation: int | None
+    outcomes: list[Outcome]
+    plan: Any
+
+
+@dataclass
+class Apply:
+    """Stands in for apply: records what it was asked to run, answers as told."""
+
+    ok: bool = True
+    drifted: list[str] = field(default_factory=list)
+    calls: list[dict[str, str]] = field(default_factory=list)
+
+    def __call__(self, units: dict[str, str], sources: list[str], note: str) -> Report:
+        self.calls.append(units)
+        plan = type("Plan", (), {"actions": [Action(u) for u in self.drifted]})()
+        outcomes = [Outcome(u, self.ok) for u in units]
+        return Report(self.ok, len(self.calls), outcomes, plan)
+
+
+class Repo:
+    def __init__(self, root: Path) -> None:
+        self.work, self.bare = root / "work", root / "origin.git"
+        self.work.mkdir()
+        git(root, "init", "--quiet", "--bare", str(self.bare))
+        git(self.work, "init", "--quiet", "-b", "main")
+        git(self.work, "remote", "add", "origin", str(self.bare))
+
+    def commit(self, files: dict[str, str], message: str, *sign: str) -> str:
+        for name, text in files.items():
+            path = self.work / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        git(self.work, "add", "-A")
+        git(self.work, *sign, "commit", "--quiet", "-m", message)
+        return git(self.work, "rev-parse", "HEAD")
+
+    def push(self, branch: str = "main", *, force: bool = False) -> None:
+        git(self.work, "push", "--quiet", *(["--force"] if force else []), "origin",
+            f"HEAD:refs/heads/{branch}")  # fmt: skip
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    r = Repo(tmp_path)
+    r.commit({"fleet.toml": FLEET, "groups/web/web.toml": WEB,
+              "base/vars.toml": ""}, "first")  # fmt: skip
+    (r.work / "fleet.toml").write_text(FLEET.replace('[host.web-1]', '[defaults]\nport = 80\n'
+                                                     '[host.web-1]'))  # fmt: skip
+    r.commit({}, "port")
+    r.push()
+    return r
+
+
+def settings(tmp_path: Path, repo: Repo, host: str = "web-1", **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "url": str(repo.bare), "branch": None, "state_dir": str(tmp_path / "state"),
+        "hostname": host, "machine_id": None,
+    }  # fmt: skip
+    values.update(extra)
+    return Settings(**values)
+
+
+def run(s: Settings, apply: Apply) -> PullStatus:
+    return pull(s, apply, lambda _: None)
+
+
+def test_a_first_pull_applies_the_host_s_merged_units_and_writes_status_and_metrics(
+    tmp_path: Path, repo: Repo
+) -> None:
+    apply = Apply()
+    status = run(settings(tmp_path, repo), apply)
+    assert status.result == "ok" and status.host == "web-1"
+    assert list(apply.calls[0]) == ["web.service"]
+    assert '"-p" 80' in apply.calls[0]["web.service"] or " -p 80" in apply.calls[0]["web.service"]
+    written = json.loads((tmp_path / "state" / "pull-status.json").read_text())
+    assert written["commit"] == git(repo.work, "rev-parse", "HEAD") and written["result"] == "ok"
+    metrics = (tmp_path / "state" / "orchestrator.prom").read_text()
+    assert 'orchestrator_pull_success{host="web-1",branch="main"' in metrics
+    assert metrics.rstrip().endswith("orchestrator_drift_units 0")
+    assert oct((tmp_path / "state" / "pull-status.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_force_pushed_branch_is_refused_and_nothing_is_applied(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+    assert run(s, Apply()).result == "ok"
+    git(repo.work, "reset", "--quiet", "--hard", "HEAD~1")
+    repo.commit({"base/other.toml": "[volume.v]\n"}, "rewritten")
+    repo.push(force=True)
+    apply = Apply()
+    status = run(s, apply)
+    assert status.result == "refused" and "not a fast-forward" in status.message
+    assert apply.calls == []
+
+
+def test_only_commits_signed_by_an_allowed_key_are_applied(tmp_path: Path, repo: Repo) -> None:
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"t@example.com {(tmp_path / 'key.pub').read_text()}")
+    s = settings(tmp_path, repo, allowed_signers=str(signers))
+    unsigned = run(s, Apply())
+    assert unsigned.result == "refused" and "not signed" in unsigned.message
+    sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "-c", "commit.gpgsign=true"]
+    repo.commit({"base/v.toml": "[volume.data]\n"}, "signed", *sign)
+    repo.push()
+    apply = Apply()
+    assert run(s, apply).result == "ok"
+    assert "data-volume.service" in apply.calls[0]
+
+
+def test_a_host_in_a_ring_follows_the_ring_s_branch(tmp_path: Path, repo: Repo) -> None:
+    repo.commit({"hosts/web-2/extra.toml": "[volume.canary]\n"}, "canary only")
+    repo.push("canary")
+    git(repo.work, "reset", "--quiet", "--hard", "HEAD~1")
+    canary, stable = Apply(), Apply()
+    assert run(settings(tmp_path / "a", repo, "web-2"), canary).branch == "canary"
+    assert run(settings(tmp_path / "b", repo, "web-1"), stable).branch == "main"
+    assert "canary-volume.service" in canary.calls[0]
+    assert "canary-volume.service" not in stable.calls[0]
+
+
+def test_a_host_not_in_the_fleet_applies_nothing_and_says_so(tmp_path: Path, repo: Repo) -> None:
+    apply = Apply()
+    status = run(settings(tmp_path, repo, "db-9"), apply)
+    assert status.result == "unmatched" and "not in fleet.toml" in status.message
+    assert apply.calls == []
+
+
+def test_a_failed_commit_is_not_retried_the_last_good_one_is_kept(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+    good = git(repo.work, "rev-parse", "HEAD")
+    assert run(s, Apply()).result == "ok"
+    repo.commit({"base/v.toml": "[volume.broken]\n"}, "breaks")
+    repo.push()
+    assert run(s, Apply(ok=False)).result == "failed"
+    again = Apply()
+    status = run(s, again)
+    assert status.commit == good
+    assert "broken-volume.service" not in again.calls[0]
+
+
+def test_drift_on_an_unchanged_commit_is_reported(tmp_path: Path, repo: Repo) -> None:
+    s = settings(tmp_path, repo)
+    run(s, Apply())
+    status = run(s, Apply(drifted=["web.service"]))
+    assert status.result == "ok" and status.drift == ["web.service"]
+    assert "orchestrator_drift_units 1" in (tmp_path / "state" / "orchestrator.prom").read_text()
+
+
+def test_invalid_definitions_change_nothing_and_are_reported(tmp_path: Path, repo: Repo) -> None:
+    repo.commit({"hosts/web-1/bad.toml": '[container.web]\nports = ["80:eighty"]\n'}, "bad")
+    repo.push()
+    apply = Apply()
+    status = run(settings(tmp_path, repo), apply)
+    assert status.result == "invalid" and "hosts/web-1/bad.toml" in status.message
+    assert apply.calls == []
+
+
+def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path) -> None:
+    s = Settings(url=str(tmp_path / "nowhere.git"), branch=None, state_dir=str(tmp_path / "s"),
+                 hostname="web-1", machine_id=None)  # fmt: skip
+    status = pull(s, Apply(), lambda _: None)
+    assert status.result == "error"
+    assert json.loads((tmp_path / "s" / "pull-status.json").read_text())["result"] == "error"
