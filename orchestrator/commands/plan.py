@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
-    load_paths,
-    mode,
+    load_definitions,
     render_units,
+    target,
 )
-from orchestrator.host import paths
-
-if TYPE_CHECKING:
-    from orchestrator.core.plan import Plan
+from orchestrator.commands.output import print_plan
 
 NAME = "plan"
 HELP = "show what would be created, changed, removed and restarted"
@@ -34,7 +29,6 @@ examples:
   orchestrator plan examples/web-stack --unit-dir /tmp/units
   orchestrator plan --json        # /etc/orchestrator against /etc/systemd/system
   orchestrator plan --user        # ~/.config/orchestrator against ~/.config/systemd/user"""
-SYMBOLS = {"create": "+", "change": "~", "remove": "-", "unchanged": "="}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,41 +49,20 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.core.plan import make_plan
     from orchestrator.host.unitdir import read_unit_dir, refuse_shadowing
 
-    _, spec = load_paths(args, [args.path] if args.path else [])
-    unit_dir = args.unit_dir or paths.unit_dir(args.user)
-    desired = render_units(spec, args)
-    refuse_shadowing(list(desired), mode(args))
-    current, foreign = read_unit_dir(unit_dir)
+    where = target(args, [args.path] if args.path else [])
+    desired = render_units(load_definitions(where), where)
+    refuse_shadowing(list(desired), where.mode)
+    current, foreign = read_unit_dir(where.unit_dir)
     plan = make_plan(desired, current, foreign)
     if args.json:
         print(
             json.dumps(
-                {"ok": True, "unit_dir": unit_dir, **plan.as_dict(diffs=not args.no_diff)}, indent=2
+                {"ok": True, "unit_dir": where.unit_dir, **plan.as_dict(diffs=not args.no_diff)},
+                indent=2,
             )
         )
     else:
-        print_plan(plan, unit_dir, diffs=not args.no_diff, unchanged=args.show_unchanged)
+        print_plan(
+            plan, diffs=not args.no_diff, unit_dir=where.unit_dir, unchanged=args.show_unchanged
+        )
     return 2 if plan.has_changes else 0
-
-
-def print_plan(plan: Plan, unit_dir: str, *, diffs: bool, unchanged: bool) -> None:
-    out = sys.stdout
-    out.write(f"Unit directory: {unit_dir}\n")
-    width = max((len(c.unit) for c in plan.changes), default=0)
-    for c in plan.changes:
-        if c.action == "unchanged" and not unchanged:
-            continue
-        out.write(f"  {SYMBOLS[c.action]} {c.unit:<{width}}  {c.action} ({c.kind})\n")
-    if plan.restarts:
-        out.write("Restarts:\n")
-        for unit, reason in plan.restarts.items():
-            out.write(f"  {unit}: {reason}\n")
-    if diffs:
-        for c in plan.changes:
-            if c.action != "unchanged":
-                out.write("\n" + c.diff())
-    counts = ", ".join(f"{plan.count(a)} to {a}" for a in ("create", "change", "remove"))
-    if plan.has_changes:
-        out.write(f"\nPlan: {counts}, {plan.count('unchanged')} unchanged.\n")
-    else:
-        out.write(f"\nNo changes: {plan.count('unchanged')} unit(s) up to date.\n")

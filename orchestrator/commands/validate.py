@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths
+from orchestrator.commands.common import add_json_flag, add_user_flag, load_definitions, target
 
 NAME = "validate"
 HELP = "check definitions and report every error"
@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    sources, spec = load_paths(args, args.paths)
+    where = target(args, args.paths)
+    spec = load_definitions(where)
     counts = {
         "files": len(spec.files),
         "containers": len(spec.containers),
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
         "networks": len(spec.networks),
     }
     if args.json:
-        print(json.dumps({"ok": True, "paths": sources, **counts}, indent=2))
+        print(json.dumps({"ok": True, "paths": list(where.definitions), **counts}, indent=2))
     else:
         print(
             f"ok: {counts['files']} file(s), {counts['containers']} container(s), "

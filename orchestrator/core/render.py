@@ -7,14 +7,13 @@ converged on, restricted to flags podman 4.3 has.
 from __future__ import annotations
 
 import json
-from typing import Literal
 
 from orchestrator.core.models import Container, Network, Spec, Volume, unit_name
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
+from orchestrator.core.target import Mode
 from orchestrator.core.unitfile import MARK_SECTION, UnitFile
 from orchestrator.core.values import format_duration
 
-Mode = Literal["system", "user"]
 PODMAN = "/usr/bin/podman"
 SH = "/bin/sh"
 CIDFILE = Raw("%t/%n.ctr-id")
