@@ -6,7 +6,9 @@ they change only with a deliberate change of what people see.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +18,7 @@ from orchestrator.commands.output import print_plan, print_report
 from orchestrator.core.plan import Plan, make_plan
 from orchestrator.host import history
 from orchestrator.host.systemd import UnitState
+from orchestrator.sandbox import machine
 from orchestrator.textout import table
 
 
@@ -155,7 +158,6 @@ def test_history_is_a_table_that_marks_the_current_generation(
     history.record(str(tmp_path), {"a.service": "2\n"}, [], "failed", "rollback to 1")
     first, second = (g.time for g in history.generations(str(tmp_path)))
     assert cli.main(["history", "--state-dir", str(tmp_path)]) == 0
-    import time
 
     def when(seconds: float) -> str:
         return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
@@ -174,3 +176,17 @@ def test_a_table_pads_every_column_but_the_last_and_indents_every_line() -> None
         "> ccc  d",
     ]
     assert table([]) == []
+
+
+def test_sandbox_list_is_a_table_of_names_states_and_directories(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boxes = [
+        SimpleNamespace(name="a", pid=None, root=Path("/srv/boxes/a")),
+        SimpleNamespace(name="longer-name", pid=42, root=Path("/srv/boxes/longer-name")),
+    ]
+    monkeypatch.setattr(machine, "list_sandboxes", lambda: boxes)
+    assert cli.main(["sandbox", "list"]) == 0
+    assert capsys.readouterr().out == (
+        "a            stopped  /srv/boxes/a\nlonger-name  running  /srv/boxes/longer-name\n"
+    )
