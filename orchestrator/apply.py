@@ -301,6 +301,26 @@ def _record(
         )
 
 
+def rollback_after(report: ApplyReport, options: Options) -> ApplyReport | None:
+    """After an apply that did not bring everything up: apply the newest earlier generation
+    that did. None (and why, through options.say) when there is nothing to roll back to."""
+    if report.generation is None:
+        options.say("rollback: this apply changed no unit file, so there is nothing to roll back")
+        return None
+    state_dir = options.target.state_dir
+    good = history.rollback_target(state_dir, before=report.generation)
+    if good is None:
+        options.say("rollback: no earlier generation came up; nothing to roll back to")
+        return None
+    options.say(f"the new state did not come up: rolling back to generation {good.number}")
+    try:
+        units = history.units_of(state_dir, good.number)
+        return apply(units, options, note=f"rollback to {good.number}")
+    except OrchestratorError as exc:
+        options.say(f"rollback to generation {good.number} failed: {exc}")
+        return None
+
+
 @contextlib.contextmanager
 def _maybe_lock(options: Options, dry_run: bool) -> Iterator[None]:
     if dry_run:  # reads only: no lock, nothing created (a user without rights may look)

@@ -18,24 +18,27 @@ from typing import Any
 
 from orchestrator.apply import Options, apply
 from orchestrator.core.loader import Fingerprint, fingerprint, load
-from orchestrator.core.render import Mode, render
+from orchestrator.core.render import render
+from orchestrator.core.target import Target
 from orchestrator.errors import DefinitionError, OrchestratorError
-from orchestrator.host.facts import cgroups_v1
 from orchestrator.host.lock import BusyError
 from orchestrator.host.notify import notify
 
 
 @dataclass
 class Watcher:
-    paths: list[str]
+    target: Target  # its definitions are what is watched
     options: Options
-    mode: Mode
     step_ms: int = 100  # quiet time that ends a group of changes
     max_group_ms: int = 2000  # a group never waits longer than this
     log: Callable[[str], None] = print
     allow_empty: bool = False  # as apply: declaring nothing while units exist is refused
     applies: int = 0
     loaded: Fingerprint | None = None  # the files as the last apply read them
+
+    @property
+    def paths(self) -> list[str]:
+        return list(self.target.definitions)
 
     def apply_once(self, why: str) -> bool:
         """One load + apply; one line in the log either way. True when everything came up."""
@@ -58,7 +61,7 @@ class Watcher:
         except DefinitionError as exc:
             problems = "; ".join(str(p) for p in exc.problems)
             return False, f"definitions invalid, nothing changed: {problems}"
-        units = render(spec, self.mode, cgroups_v1=self.mode == "user" and cgroups_v1())
+        units = render(spec, self.target.mode, cgroups_v1=self.target.cgroups_v1)
         for wait in (1, 2, 4, 8, 0):  # another apply holds the lock: wait for it, a while
             try:
                 report = apply(

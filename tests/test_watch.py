@@ -64,6 +64,7 @@ def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
     import watchfiles
 
     from orchestrator import watch
+    from orchestrator.core.target import Target
 
     def unwatchable(*args: object, **kwargs: object) -> Iterator[set[tuple[Change, str]]]:
         raise PermissionError(13, "Permission denied")
@@ -79,7 +80,8 @@ def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
     edit = lambda: definition.write_text(definition.read_text() + 'description = "edited"\n')  # noqa: E731
     lines: list[str] = []
     options: Any = SimpleNamespace()  # apply is replaced, and only apply reads them
-    watcher = watch.Watcher([str(tmp_path)], options, "system", log=lines.append)
+    where = Target("system", (str(tmp_path),), unit_dir="u", state_dir="s")
+    watcher = watch.Watcher(where, options, log=lines.append)
 
     watcher.run(_Seconds(waits=5, at_wait={1: edit}))
 

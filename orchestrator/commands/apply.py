@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
-    load_paths,
+    apply_options,
+    load_definitions,
     render_units,
+    target,
 )
-from orchestrator.host import paths
+from orchestrator.commands.output import plan_printer, print_report
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from orchestrator.apply import ApplyReport, Options
-    from orchestrator.core.plan import Plan
+    from orchestrator.core.target import Target
 
 NAME = "apply"
 HELP = "reconcile the host with the definitions: write units, reload, start, restart, remove"
@@ -93,41 +92,31 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     add_json_flag(parser)
 
 
-def options(args: argparse.Namespace) -> Options:
-    from orchestrator.apply import Options
-    from orchestrator.core.target import Target
-
-    def say(line: str) -> None:
-        print(line, file=sys.stderr if args.json else sys.stdout, flush=True)
-
-    target = Target(
-        mode="user" if args.user else "system",
-        definitions=tuple(getattr(args, "paths", None) or [paths.definitions_dir(args.user)]),
-        unit_dir=args.unit_dir or paths.unit_dir(args.user),
-        state_dir=args.state_dir or paths.state_dir(args.user),
-    )
-    return Options(
-        target=target,
-        timeout=args.timeout,
-        quiet_pull=args.json,
-        say=say,
-    )
-
-
 def run(args: argparse.Namespace) -> int:
+    from orchestrator.apply import rollback_after
+
+    where = target(args, args.paths)
+    opts = apply_options(where, args)
+    report = _apply_until_stable(args, where, opts)
+    if report.ok or not args.rollback_on_failure or args.dry_run:
+        return finish(args, report)
+    return finish(args, report, rollback_after(report, opts))
+
+
+def _apply_until_stable(args: argparse.Namespace, where: Target, opts: Options) -> ApplyReport:
+    """One apply; with --until-stable, again (up to 5 times in all) while the definitions change
+    under it, since systemd drops a path unit's trigger that comes while the apply runs."""
     import time
 
     from orchestrator.apply import apply
     from orchestrator.core.loader import fingerprint
-    from orchestrator.errors import DefinitionError, OrchestratorError
-    from orchestrator.host import history
+    from orchestrator.errors import DefinitionError
 
-    opts = options(args)
-    given = args.paths or [paths.definitions_dir(args.user)]
+    given = list(where.definitions)
     for attempt in range(5 if args.until_stable else 1):
         before = fingerprint(given)
         try:
-            _, spec = load_paths(args, given)
+            spec = load_definitions(where)
         except DefinitionError:
             # caught mid-change (a checkout half done): load again once the files settle
             if attempt == 4 or not args.until_stable:
@@ -137,58 +126,14 @@ def run(args: argparse.Namespace) -> int:
                 raise
             opts.say("the definitions changed while being read: reading them again")
             continue
-        desired = render_units(spec, args)
         report = apply(
-            desired, opts, sources=list(spec.files), dry_run=args.dry_run,
-            allow_empty=args.allow_empty, show_plan=_shower(args),
+            render_units(spec, where), opts, sources=list(spec.files), dry_run=args.dry_run,
+            allow_empty=args.allow_empty, show_plan=plan_printer(args),
         )  # fmt: skip
         if fingerprint(given) == before:
             break
         opts.say("the definitions changed while applying: applying again")
-    if report.ok or not args.rollback_on_failure or args.dry_run:
-        return finish(args, report)
-    if report.generation is None:
-        opts.say("rollback: this apply changed no unit file, so there is nothing to roll back")
-        return finish(args, report)
-    target = history.rollback_target(opts.target.state_dir, before=report.generation)
-    if target is None:
-        opts.say("rollback: no earlier generation came up; nothing to roll back to")
-        return finish(args, report)
-    opts.say(f"the new state did not come up: rolling back to generation {target.number}")
-    try:
-        units = history.units_of(opts.target.state_dir, target.number)
-        rollback = apply(units, opts, note=f"rollback to {target.number}")
-    except OrchestratorError as exc:
-        opts.say(f"rollback to generation {target.number} failed: {exc}")
-        return finish(args, report)
-    return finish(args, report, rollback)
-
-
-def _shower(args: argparse.Namespace) -> Callable[[Plan], None]:
-    def show(plan: Plan) -> None:
-        if not args.json:
-            print_plan(plan, diffs=not args.no_diff)
-
-    return show
-
-
-def print_plan(plan: Plan, *, diffs: bool) -> None:
-    from orchestrator.commands.plan import SYMBOLS
-
-    width = max((len(c.unit) for c in plan.changes), default=0)
-    for c in plan.changes:
-        if c.action != "unchanged":
-            print(f"  {SYMBOLS[c.action]} {c.unit:<{width}}  {c.action} ({c.kind})")
-    for c in plan.changes if diffs else []:
-        if c.action == "change":
-            print("".join(f"    {line}" for line in c.diff().splitlines(keepends=True)), end="")
-    for action in plan.actions:
-        if action.verb in ("start", "restart") and action.unit:
-            print(f"  {action.verb} {action.unit}: {action.reason}")
-    if not plan.has_work:
-        unchanged = plan.count("unchanged")
-        print(f"No changes: {unchanged} unit(s) up to date and running; "
-              "nothing written, reloaded or restarted.")  # fmt: skip
+    return report
 
 
 def finish(
@@ -210,38 +155,3 @@ def finish(
         print("\nRollback:")
         print_report(rollback)
     return code
-
-
-def print_report(report: ApplyReport) -> None:
-    if report.dry_run:
-        print("Dry run: nothing was changed.")
-        return
-    if report.error:
-        print(f"error: {report.error}")
-    width = max((len(o.unit) for o in report.outcomes), default=0)
-    states = {o.unit: f"{o.active}/{o.sub}" + (f", {o.health}" if o.health else "")
-              for o in report.outcomes}  # fmt: skip
-    state_width = max((len(s) for s in states.values()), default=0)
-    for o in report.outcomes:
-        if o.change == "remove":
-            print(f"  ok   {o.unit:<{width}}  {'removed':<{state_width}}  {', '.join(o.done)}")
-            continue
-        doing = ", ".join(o.done) if o.done else "unchanged"
-        flag = "ok  " if o.ok else "FAIL"
-        print(f"  {flag} {o.unit:<{width}}  {states[o.unit]:<{state_width}}  {doing}")
-    for o in report.outcomes:
-        if not o.ok:
-            print(f"\n--- {o.unit} (job {o.job or '-'}, result {o.result or '-'}): journal\n"
-                  f"{o.journal or '(empty)'}")  # fmt: skip
-    steps = []
-    if report.wrote:
-        steps.append(f"wrote {len(report.wrote)}")
-    if report.removed:
-        steps.append(f"removed {len(report.removed)}")
-    if report.reloaded:
-        steps.append("reloaded systemd")
-    if report.generation is not None:
-        steps.append(f"generation {report.generation}")
-    summary = "; ".join(steps) or "nothing written"
-    verdict = "everything runs as declared" if report.ok else "NOT everything runs as declared"
-    print(f"\n{verdict} ({summary}; {report.seconds:.2f} s)")

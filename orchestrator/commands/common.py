@@ -1,13 +1,18 @@
-"""Arguments and steps that several subcommands share."""
+"""Arguments and steps that several subcommands share, and the one place that decides where a
+command acts (its Target)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from orchestrator.host import paths
+from orchestrator.core.target import Target
+from orchestrator.host import facts, paths
 
 if TYPE_CHECKING:
+    from orchestrator.apply import Options
     from orchestrator.core.models import Spec
 
 
@@ -24,21 +29,50 @@ def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
 
-def load_paths(args: argparse.Namespace, given: list[str]) -> tuple[list[str], Spec]:
+def target(args: argparse.Namespace, given_paths: Sequence[str] = ()) -> Target:
+    """Where this command acts: the mode's default directories, unless the paths given or the
+    hidden --unit-dir/--state-dir (the tests') say otherwise; a command without such a flag
+    gets the default."""
+    user = bool(getattr(args, "user", False))
+    return Target(
+        mode="user" if user else "system",
+        definitions=tuple(given_paths) or (paths.definitions_dir(user),),
+        unit_dir=getattr(args, "unit_dir", None) or paths.unit_dir(user),
+        state_dir=getattr(args, "state_dir", None) or paths.state_dir(user),
+        cgroups_v1=facts.cgroups_v1(),
+    )
+
+
+def load_definitions(where: Target) -> Spec:
     from orchestrator.core.loader import load
 
-    sources = given or [paths.definitions_dir(args.user)]
-    return sources, load(sources)
+    return load(list(where.definitions))
 
 
-def mode(args: argparse.Namespace) -> str:
-    return "user" if args.user else "system"
-
-
-def render_units(spec: Spec, args: argparse.Namespace) -> dict[str, str]:
-    """The units for this host: render with the mode and the host's cgroup layout."""
+def render_units(spec: Spec, where: Target) -> dict[str, str]:
+    """The units for this host: rendered for the target's mode and cgroup layout."""
     from orchestrator.core.render import render
-    from orchestrator.host.facts import cgroups_v1
 
-    user = bool(args.user)
-    return render(spec, "user" if user else "system", cgroups_v1=user and cgroups_v1())
+    return render(spec, where.mode, cgroups_v1=where.cgroups_v1)
+
+
+def apply_options(where: Target, args: argparse.Namespace, *, progress: bool = True) -> Options:
+    """The engine's options for this target. Progress lines go to stdout, or to stderr when
+    stdout carries JSON; without progress (watch logs one line per apply) nothing is said."""
+    from orchestrator.apply import Options
+
+    to_json = bool(getattr(args, "json", False))
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if to_json else sys.stdout, flush=True)
+
+    return Options(
+        target=where,
+        timeout=args.timeout,
+        quiet_pull=to_json or not progress,
+        say=say if progress else _silent,
+    )
+
+
+def _silent(_: str) -> None:
+    pass

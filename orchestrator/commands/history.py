@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from orchestrator.commands.common import add_json_flag, add_user_flag
-from orchestrator.host import paths
+from orchestrator.commands.common import add_json_flag, add_user_flag, target
+from orchestrator.textout import table
 
 NAME = "history"
 HELP = "list the recorded generations (each apply that changed something)"
@@ -31,16 +31,18 @@ def run(args: argparse.Namespace) -> int:
 
     from orchestrator.host import history
 
-    found = history.generations(args.state_dir or paths.state_dir(args.user))
+    found = history.generations(target(args).state_dir)
     if args.json:
         print(json.dumps([g.as_dict() for g in found], indent=2))
         return 0
     if not found:
         print("no generations yet: the first apply that changes something records one")
         return 0
-    print("GEN  TIME                 RESULT  UNITS  NOTE")
-    for g in found:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(g.time))
-        current = "  (current)" if g is found[-1] else ""
-        print(f"{g.number:<4} {when}  {g.result:<6}  {len(g.units):<5}  {g.note}{current}")
+    rows = [
+        (str(g.number), time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(g.time)), g.result,
+         str(len(g.units)), g.note + ("  (current)" if g is found[-1] else ""))
+        for g in found
+    ]  # fmt: skip
+    for line in table(rows, ("GEN", "TIME", "RESULT", "UNITS", "NOTE")):
+        print(line)
     return 0

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from orchestrator.commands.common import add_user_flag
-from orchestrator.host import paths
+from orchestrator.commands.common import add_user_flag, target
 
 NAME = "install-units"
 HELP = "install orchestrator's own units: a resident watcher, or a path unit that applies"
@@ -48,12 +47,13 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.host.systemd import Systemd
     from orchestrator.host.unitdir import write_atomic
 
-    definitions = os.path.abspath(args.definitions or paths.definitions_dir(args.user))
+    where = target(args, [args.definitions] if args.definitions else [])
+    definitions = os.path.abspath(where.definitions[0])
     if not os.path.isdir(definitions):
         raise UsageError(f"{definitions}: no such directory (create it, or pass --definitions)")
-    unit_dir = args.unit_dir or paths.unit_dir(args.user)
-    units = selfunits.rendered(definitions, args.user)
-    with Systemd(args.user) as systemd:
+    unit_dir = where.unit_dir
+    units = selfunits.rendered(definitions, where.user)
+    with Systemd(where.user) as systemd:
         selfunits.refuse_foreign(unit_dir)
         try:
             os.makedirs(unit_dir, exist_ok=True)
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     started = results.results.get(entry)
     if not args.no_start and started != "done":
         print(f"installed into {unit_dir}, but {entry} did not start ({started or 'timeout'}): "
-              f"see `journalctl {'--user-unit' if args.user else '-u'} {entry}`")  # fmt: skip
+              f"see `journalctl {'--user-unit' if where.user else '-u'} {entry}`")  # fmt: skip
         return 1
     state = "enabled" if args.no_start else "enabled and started"
     print(f"installed {', '.join(units)} into {unit_dir}; {entry} {state} ({args.mode} mode, "

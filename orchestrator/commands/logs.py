@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from orchestrator.commands.common import add_user_flag
-from orchestrator.host import paths
+from orchestrator.commands.common import add_user_flag, target
 
 NAME = "logs"
 HELP = "show a service's journal (its container's output included)"
@@ -36,7 +35,8 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.host import journal, runner
     from orchestrator.host.unitdir import read_unit_dir
 
-    managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
+    where = target(args)
+    managed, _ = read_unit_dir(where.unit_dir)
     names: dict[str, str] = {}
     for name, text in sorted(managed.items(), key=lambda item: _kind_order(item[1])):
         names.setdefault(mark_fields(text).get("Name", name), name)  # a container wins a name
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.lines is not None and args.lines < 0:
         raise UsageError(f"--lines expects a number of entries >= 0, got {args.lines}")
-    argv = journal.argv(unit, user=args.user, lines=args.lines, follow=args.follow)
+    argv = journal.argv(unit, user=where.user, lines=args.lines, follow=args.follow)
     return runner.run(argv, check=False, capture=False, interactive=True).returncode
 
 

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
-    load_paths,
-    mode,
+    load_definitions,
     render_units,
+    target,
 )
+from orchestrator.commands.output import print_plan
 from orchestrator.errors import safe
-from orchestrator.host import paths
 
 if TYPE_CHECKING:
     from orchestrator.core.models import Spec
-    from orchestrator.core.plan import Plan
     from orchestrator.host.registries import Registries, Resolution
 
 NAME = "plan"
@@ -39,7 +37,6 @@ examples:
   orchestrator plan examples/web-stack --unit-dir /tmp/units
   orchestrator plan --json        # /etc/orchestrator against /etc/systemd/system
   orchestrator plan --user        # ~/.config/orchestrator against ~/.config/systemd/user"""
-SYMBOLS = {"create": "+", "change": "~", "remove": "-", "unchanged": "="}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,19 +57,21 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.core.plan import make_plan
     from orchestrator.host.unitdir import read_unit_dir, refuse_shadowing
 
-    _, spec = load_paths(args, [args.path] if args.path else [])
-    unit_dir = args.unit_dir or paths.unit_dir(args.user)
-    desired = render_units(spec, args)
-    refuse_shadowing(list(desired), mode(args))
-    current, foreign = read_unit_dir(unit_dir)
+    where = target(args, [args.path] if args.path else [])
+    spec = load_definitions(where)
+    desired = render_units(spec, where)
+    refuse_shadowing(list(desired), where.mode, where.unit_dir)
+    current, foreign = read_unit_dir(where.unit_dir)
     plan = make_plan(desired, current, foreign)
-    conf, short = short_names(spec, args.user)
+    conf, short = short_names(spec, where.user)
     if args.json:
-        data = {"ok": True, "unit_dir": unit_dir, **plan.as_dict(diffs=not args.no_diff)}
+        data = {"ok": True, "unit_dir": where.unit_dir, **plan.as_dict(diffs=not args.no_diff)}
         found = [{**r.as_dict(), "containers": names} for r, names in short]
         print(json.dumps({**data, "short_names": found}, indent=2))
     else:
-        print_plan(plan, unit_dir, diffs=not args.no_diff, unchanged=args.show_unchanged)
+        print_plan(
+            plan, diffs=not args.no_diff, unit_dir=where.unit_dir, unchanged=args.show_unchanged
+        )
         print_short_names(conf, short)
     return 2 if plan.has_changes else 0
 
@@ -92,26 +91,3 @@ def print_short_names(conf: Registries, short: list[tuple[Resolution, list[str]]
         print(f"\nShort image names, as podman resolves them ({safe(files)}):")
     for resolution, names in short:
         print(f"  {resolution.image} ({', '.join(names)}): {resolution.describe()}")
-
-
-def print_plan(plan: Plan, unit_dir: str, *, diffs: bool, unchanged: bool) -> None:
-    out = sys.stdout
-    out.write(f"Unit directory: {safe(unit_dir)}\n")
-    width = max((len(c.unit) for c in plan.changes), default=0)
-    for c in plan.changes:
-        if c.action == "unchanged" and not unchanged:
-            continue
-        out.write(f"  {SYMBOLS[c.action]} {c.unit:<{width}}  {c.action} ({c.kind})\n")
-    if plan.restarts:
-        out.write("Restarts:\n")
-        for unit, reason in plan.restarts.items():
-            out.write(f"  {unit}: {reason}\n")
-    if diffs:
-        for c in plan.changes:
-            if c.action != "unchanged":
-                out.write("\n" + c.diff())
-    counts = ", ".join(f"{plan.count(a)} to {a}" for a in ("create", "change", "remove"))
-    if plan.has_changes:
-        out.write(f"\nPlan: {counts}, {plan.count('unchanged')} unchanged.\n")
-    else:
-        out.write(f"\nNo changes: {plan.count('unchanged')} unit(s) up to date.\n")

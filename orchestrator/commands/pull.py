@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import socket
 import sys
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
-from orchestrator.commands.apply import add_common, options
+from orchestrator.commands.apply import add_common
+from orchestrator.commands.common import apply_options, target
+
+if TYPE_CHECKING:
+    from orchestrator.apply import ApplyReport, Options
+    from orchestrator.pull import Converge
 
 NAME = "pull"
 HELP = "fetch a fleet repository and apply this host's definitions (a signed fast-forward only)"
@@ -65,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
 
     from orchestrator.pull import Settings, pull
 
-    opts = options(args)
+    where = target(args)
+    opts = apply_options(where, args)
     settings = Settings(
         url=args.repo,
         branch=args.branch,
-        state_dir=opts.target.state_dir,
+        state_dir=where.state_dir,
         hostname=args.host or socket.gethostname(),
         machine_id=None if args.host else _machine_id(),
         allowed_signers=args.allowed_signers,
@@ -84,19 +91,29 @@ def run(args: argparse.Namespace) -> int:
     return 0 if status.result in ("ok", "unmatched") else 1
 
 
-def _converger(args: argparse.Namespace, opts: Any) -> Any:
-    from orchestrator.apply import apply
-    from orchestrator.host import history
+def _converger(args: argparse.Namespace, opts: Options) -> Converge:
+    from orchestrator.apply import rollback_after
 
-    def converge(units: dict[str, str], sources: list[str], note: str) -> Any:
-        report = apply(units, opts, sources=sources, note=note, dry_run=args.dry_run)
-        if report.ok or report.generation is None or args.dry_run:
-            return report
-        target = history.rollback_target(opts.target.state_dir, before=report.generation)
-        if target is not None:
-            opts.say(f"the new state did not come up: rolling back to generation {target.number}")
-            apply(history.units_of(opts.target.state_dir, target.number), opts,
-                  note=f"rollback to {target.number} ({note})")  # fmt: skip
+    def converge(units: dict[str, str], sources: list[str], note: str) -> ApplyReport:
+        report = _apply_when_free(units, opts, sources=sources, note=note, dry_run=args.dry_run)
+        if not report.ok and not args.dry_run:
+            rollback_after(report, opts)
         return report
 
     return converge
+
+
+def _apply_when_free(units: dict[str, str], opts: Options, **kwargs: Any) -> ApplyReport:
+    """A pull that comes while another apply runs waits for it (up to --timeout): a timer
+    firing during a hand-run apply is no failure."""
+    from orchestrator.apply import apply
+    from orchestrator.host.lock import BusyError
+
+    deadline = time.monotonic() + opts.timeout
+    while True:
+        try:
+            return apply(units, opts, **kwargs)
+        except BusyError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)

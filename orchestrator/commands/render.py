@@ -8,9 +8,9 @@ import json
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
-    load_paths,
-    mode,
+    load_definitions,
     render_units,
+    target,
 )
 
 NAME = "render"
@@ -37,9 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from orchestrator.host.unitdir import refuse_shadowing, write_units
 
-    _, spec = load_paths(args, [args.path])
-    units = render_units(spec, args)
-    refuse_shadowing(list(units), mode(args))
+    where = target(args, [args.path])
+    units = render_units(load_definitions(where), where)
+    refuse_shadowing(list(units), where.mode)
     written = write_units(args.out, units, durable=False)
     if args.json:
         payload = {"ok": True, "out": args.out, "units": list(units), "written": written}

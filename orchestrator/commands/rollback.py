@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from orchestrator.commands.apply import add_common, finish, options
+from orchestrator.commands.apply import add_common, finish
+from orchestrator.commands.common import apply_options, target
+from orchestrator.commands.output import plan_printer
 
 NAME = "rollback"
 HELP = "apply a recorded generation again (default: the one before the current)"
@@ -36,21 +38,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.apply import apply
-    from orchestrator.commands.apply import _shower
     from orchestrator.errors import UsageError
     from orchestrator.host import history
 
-    opts = options(args)
-    target = args.generation
-    if target is None:
-        previous = history.rollback_target(opts.target.state_dir)
+    where = target(args)
+    number = args.generation
+    if number is None:
+        previous = history.rollback_target(where.state_dir)
         if previous is None:
             raise UsageError(
                 "there is no earlier generation that came up and differs from the current one "
                 "(`orchestrator history` lists them; `orchestrator rollback N` picks one)"
             )
-        target = previous.number
-    units = history.units_of(opts.target.state_dir, target)
-    report = apply(units, opts, dry_run=args.dry_run, note=f"rollback to {target}",
-                   show_plan=_shower(args))  # fmt: skip
+        number = previous.number
+    units = history.units_of(where.state_dir, number)
+    report = apply(units, apply_options(where, args), dry_run=args.dry_run,
+                   note=f"rollback to {number}", show_plan=plan_printer(args))  # fmt: skip
     return finish(args, report)

@@ -7,6 +7,8 @@ import json
 import os
 from typing import TYPE_CHECKING
 
+from orchestrator.textout import table
+
 if TYPE_CHECKING:
     from orchestrator.sandbox.machine import Sandbox
 
@@ -108,9 +110,11 @@ def run(args: argparse.Namespace) -> int:
         ]
         if args.json:
             print(json.dumps(boxes, indent=2))
-        for entry in [] if args.json else boxes:
-            running = "running" if entry["running"] else "stopped"
-            print(f"{entry['name']}\t{running}\t{entry['state']}")
+            return 0
+        rows = [(str(b["name"]), "running" if b["running"] else "stopped", str(b["state"]))
+                for b in boxes]  # fmt: skip
+        for line in table(rows):
+            print(line)
         return 0
     if args.action == "image":
         return _image(args)

@@ -6,8 +6,8 @@ import argparse
 import json
 import time
 
-from orchestrator.commands.common import add_json_flag, add_user_flag
-from orchestrator.host import paths
+from orchestrator.commands.common import add_json_flag, add_user_flag, target
+from orchestrator.textout import table
 
 NAME = "status"
 HELP = "one row per managed service: state, health, restarts, uptime, image"
@@ -37,10 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.host.systemd import Systemd
     from orchestrator.host.unitdir import read_unit_dir
 
-    managed, _ = read_unit_dir(args.unit_dir or paths.unit_dir(args.user))
+    where = target(args)
+    managed, _ = read_unit_dir(where.unit_dir)
     containers = {u: mark_fields(t) for u, t in managed.items()}
     containers = {u: f for u, f in containers.items() if f.get("Kind") == "container"}
-    with Systemd(args.user) as systemd:
+    with Systemd(where.user) as systemd:
         states = systemd.units(sorted(containers))
     now_us = time.time_ns() // 1000
     rows = []
@@ -67,17 +68,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": ok, "services": rows}, indent=2))
         return 0 if ok else 1
-    table = [("NAME", "STATE", "HEALTH", "RESTARTS", "UPTIME", "IMAGE")]
+    cells = []
     for row in rows:
         seconds = row["uptime_seconds"]
-        table.append((
+        cells.append((
             str(row["name"]), f"{row['state']}/{row['sub']}", str(row["health"] or "-"),
             str(row["restarts"]), _duration(seconds) if isinstance(seconds, float) else "-",
             str(row["image"]),
         ))  # fmt: skip
-    widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
-    for line in table:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+    for line in table(cells, ("NAME", "STATE", "HEALTH", "RESTARTS", "UPTIME", "IMAGE")):
+        print(line)
     if not rows:
         print("(no managed services)")
     return 0 if ok else 1

@@ -6,8 +6,7 @@ import argparse
 import contextlib
 import os
 
-from orchestrator.commands.common import add_user_flag
-from orchestrator.host import paths
+from orchestrator.commands.common import add_user_flag, target
 
 NAME = "uninstall-units"
 HELP = "stop and remove orchestrator's own units (the containers are not touched)"
@@ -30,10 +29,11 @@ def run(args: argparse.Namespace) -> int:
     from orchestrator.host import selfunits
     from orchestrator.host.systemd import Systemd
 
-    unit_dir = args.unit_dir or paths.unit_dir(args.user)
+    where = target(args)
+    unit_dir = where.unit_dir
     present = [n for n in selfunits.NAMES if os.path.lexists(os.path.join(unit_dir, n))]
     ours = [n for n in present if selfunits.is_ours(os.path.join(unit_dir, n))]
-    with Systemd(args.user) as systemd:
+    with Systemd(where.user) as systemd:
         result = systemd.run_jobs([("stop", n) for n in ours], 600)  # TimeoutStopSec=10min
         systemd.disable(ours)
         for name in ours:

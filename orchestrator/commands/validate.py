@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_paths
+from orchestrator.commands.common import add_json_flag, add_user_flag, load_definitions, target
 
 NAME = "validate"
 HELP = "check definitions and report every error"
@@ -35,8 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from orchestrator.host import registries
 
-    sources, spec = load_paths(args, args.paths)
-    warnings = registries.warnings(spec, registries.load(args.user))
+    where = target(args, args.paths)
+    spec = load_definitions(where)
+    warnings = registries.warnings(spec, registries.load(where.user))
     counts = {
         "files": len(spec.files),
         "containers": len(spec.containers),
@@ -45,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.json:
         found = [w.as_dict() for w in warnings]
-        print(json.dumps({"ok": True, "paths": sources, **counts, "warnings": found}, indent=2))
+        payload = {"ok": True, "paths": list(where.definitions), **counts, "warnings": found}
+        print(json.dumps(payload, indent=2))
     else:
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from orchestrator.commands.common import add_user_flag, mode
+from orchestrator.commands.common import add_user_flag, apply_options, target
 
 NAME = "watch"
 HELP = "apply now, then again on every change to the definitions"
@@ -54,15 +54,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.apply import Options
     from orchestrator.core.loader import find_files
-    from orchestrator.core.target import Target
     from orchestrator.errors import DefinitionError, UsageError
-    from orchestrator.host import paths
     from orchestrator.watch import Watcher, stop_on_signals
 
-    sources = args.paths or [paths.definitions_dir(args.user)]
-    _, unreadable = find_files(sources)
+    where = target(args, args.paths)
+    _, unreadable = find_files(list(where.definitions))
     if unreadable:  # as any command: a part left out would have its units removed
         raise DefinitionError(unreadable)
     if not 10 <= args.debounce <= 60000:
@@ -71,21 +68,9 @@ def run(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
-    target = Target(
-        mode="user" if args.user else "system",
-        definitions=tuple(sources),
-        unit_dir=args.unit_dir or paths.unit_dir(args.user),
-        state_dir=args.state_dir or paths.state_dir(args.user),
-    )
-    options = Options(
-        target=target,
-        timeout=args.timeout,
-        quiet_pull=True,
-        say=lambda _: None,
-    )
     stop = stop_on_signals()
     watcher = Watcher(
-        sources, options, mode(args),  # type: ignore[arg-type]
+        where, apply_options(where, args, progress=False),
         step_ms=args.debounce, max_group_ms=max(2000, 5 * args.debounce), log=log,
         allow_empty=args.allow_empty,
     )  # fmt: skip

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from orchestrator.core.models import Container, Mount, Network, Secret, Spec, Volume, unit_name
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
+from orchestrator.core.target import Mode
 from orchestrator.core.unitfile import MARK_SECTION, UnitFile
 from orchestrator.core.values import format_duration
 
-Mode = Literal["system", "user"]
 PODMAN = "/usr/bin/podman"
 SH = "/bin/sh"
 CIDFILE = Raw("%t/%n.ctr-id")

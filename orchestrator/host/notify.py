@@ -1,22 +1,17 @@
-"""Telling systemd how a Type=notify service is doing (sd_notify), without a library: one
-datagram to $NOTIFY_SOCKET. Does nothing when not run by systemd."""
+"""Telling systemd how a Type=notify service is doing (sd_notify, through pystemd's binding of
+libsystemd). Does nothing when not run by systemd."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 
 
 def notify(*fields: str) -> bool:
     """Send e.g. "READY=1", "STATUS=..." or "STOPPING=1"; True if systemd was told."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return False
-    if address.startswith("@"):
-        address = "\0" + address[1:]  # abstract namespace
-    with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-        sock.connect(address)
-        sock.sendall("\n".join(fields).encode())
-        return True
-    return False
+    if not os.environ.get("NOTIFY_SOCKET"):
+        return False  # not under systemd: not even libsystemd needs loading
+    from pystemd import daemon  # type: ignore[import-untyped]
+
+    # sd_notify: > 0 sent, 0 no socket to send to, < 0 -errno (the socket is gone, say)
+    sent: int = daemon.notify(False, *fields)
+    return sent > 0

@@ -11,7 +11,6 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from orchestrator.core.models import Spec, unit_name
 from orchestrator.errors import OrchestratorError
 from orchestrator.host import podman
 from orchestrator.sandbox.machine import Sandbox
+from orchestrator.textout import table as text_table
 
 SHOW = [
     "Id", "ActiveState", "SubState", "Result", "NRestarts", "ExecMainStartTimestampMonotonic",
@@ -169,20 +169,16 @@ def journal_tail(sandbox: Sandbox, unit: str, lines: int = 20) -> str:
     return result.stdout.strip()
 
 
+HEADERS = ("UNIT", "STATE", "SUB", "RESULT", "RESTARTS", "HEALTH")
+
+
 def table(reports: list[UnitReport]) -> str:
     rows = [(r.unit, r.active, r.sub, r.result, str(r.restarts), r.health or "-") for r in reports]
-    return _table(rows)
+    return "\n".join(text_table(rows, HEADERS))
 
 
 def apply_table(units: list[dict[str, object]]) -> str:
     """The per-unit table of apply's JSON report."""
     keys = ("unit", "active", "sub", "result", "restarts", "health")
-    return _table([tuple(str(u.get(k, "")) or "-" for k in keys) for u in units])
-
-
-def _table(body: Sequence[tuple[str, ...]]) -> str:
-    rows = [("UNIT", "STATE", "SUB", "RESULT", "RESTARTS", "HEALTH"), *body]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    )
+    rows = [[str(u.get(k, "")) or "-" for k in keys] for u in units]
+    return "\n".join(text_table(rows, HEADERS))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from orchestrator import cli
 from tests.support.cli import run_inline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,11 +18,30 @@ ROOT = Path(__file__).resolve().parents[2]
 run = run_inline
 
 
-@pytest.mark.parametrize("command", ["validate", "render", "plan"])
-def test_every_subcommand_explains_itself_with_an_example(command: str) -> None:
-    result = run(command, "--help")
-    assert result.returncode == 0
-    assert "examples:" in result.stdout and f"orchestrator {command}" in result.stdout
+COMMANDS = cli._commands()
+
+
+@pytest.mark.parametrize("module", COMMANDS, ids=lambda m: m.NAME)
+def test_every_subcommand_explains_itself_with_an_example(
+    module: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([module.NAME, "--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith(f"usage: orchestrator {module.NAME} ")
+    assert module.DESCRIPTION.strip() in shown
+    assert module.HELP and callable(module.add_arguments) and callable(module.run)
+    examples = module.EPILOG.partition("examples:\n")[2].splitlines()
+    assert examples, f"{module.NAME}: its EPILOG has no examples"
+    assert any(line.strip().startswith(f"orchestrator {module.NAME}") for line in examples)
+    assert module.EPILOG.strip() in shown
+
+
+def test_the_help_test_covers_every_subcommand_of_the_parser() -> None:
+    parser = cli.build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert sorted(sub.choices) == sorted(m.NAME for m in COMMANDS)
 
 
 def test_top_level_help_and_version() -> None:

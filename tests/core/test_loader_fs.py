@@ -309,6 +309,7 @@ def test_watch_applies_nothing_while_a_part_cannot_be_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from orchestrator import watch
+    from orchestrator.core.target import Target
 
     (tmp_path / "hello.toml").write_text(HELLO)
     (tmp_path / "team-b").symlink_to(tmp_path / "gone")
@@ -316,7 +317,8 @@ def test_watch_applies_nothing_while_a_part_cannot_be_read(
     monkeypatch.setattr(watch, "apply", lambda *a, **k: applied.append(a))
     lines: list[str] = []
     options: Any = SimpleNamespace()  # apply is replaced, and only apply reads them
-    watcher = watch.Watcher([str(tmp_path)], options, "system", log=lines.append)
+    where = Target("system", (str(tmp_path),), unit_dir="u", state_dir="s")
+    watcher = watch.Watcher(where, options, log=lines.append)
 
     assert watcher.apply_once("start") is False
 
