@@ -1,11 +1,11 @@
 """Executing a plan: the only place that changes the host (unit files, systemd, images).
 
-Order, for the safety rules in DESIGN section 5: lock; plan against the files and systemd's view;
-pre-pull images (nothing is stopped before every image is there); record what is about to be
-done (so an interrupted apply is finished by the next); stop, disable and remove what is no
-longer declared; write files atomically; reload once; enable/disable; enqueue every start and
-restart together; wait for the jobs, then for each unit to stay up (and be healthy where it has
-a health check); report; record a generation.
+Order, for the safety rules in docs/architecture.md ("The safety rules of apply"): lock; plan
+against the files and systemd's view; pre-pull images (nothing is stopped before every image is
+there); record what is about to be done (so an interrupted apply is finished by the next); stop,
+disable and remove what is no longer declared; write files atomically; reload once;
+enable/disable; enqueue every start and restart together; wait for the jobs, then for each unit
+to stay up (and be healthy where it has a health check); report; record a generation.
 """
 
 from __future__ import annotations

@@ -45,11 +45,11 @@ class PullStatus:
 
     result: Result
     message: str
+    generation: int | None = None
+    drift: list[str] = field(default_factory=list)
     commit: str = ""
     branch: str = ""
     host: str = ""
-    generation: int | None = None
-    drift: list[str] = field(default_factory=list)
     units: list[dict[str, Any]] = field(default_factory=list)
     time: float = 0.0
 

@@ -29,3 +29,16 @@ def test_mypy_strict() -> None:
 
 def test_the_import_contracts_of_the_layout_hold() -> None:
     check(str(BIN / "lint-imports"), "--no-cache")
+
+
+def test_no_function_in_the_package_is_longer_than_60_lines() -> None:
+    import ast
+
+    long = []
+    for path in sorted((ROOT / "orchestrator").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > 60:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines})")
+    assert not long, "split these (docs/architecture.md): " + ", ".join(long)

@@ -54,24 +54,19 @@ examples:
   orchestrator apply --user                   # ~/.config/orchestrator, the user's manager"""
 
 
+SWITCHES = (
+    ("--rollback-on-failure", "if the new state does not come up, apply the newest generation "
+     "that did"),
+    ("--until-stable", "apply again (up to 5 times) if the definitions changed while applying"),
+    ("--allow-empty", "allow definitions that declare nothing (which removes every managed unit)"),
+)  # fmt: skip
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="definition files or directories")
     add_common(parser)
-    parser.add_argument(
-        "--rollback-on-failure",
-        action="store_true",
-        help="if the new state does not come up, apply the newest generation that did",
-    )
-    parser.add_argument(
-        "--until-stable",
-        action="store_true",
-        help="apply again (up to 5 times) if the definitions changed while applying",
-    )
-    parser.add_argument(
-        "--allow-empty",
-        action="store_true",
-        help="allow definitions that declare nothing (which removes every managed unit)",
-    )
+    for flag, meaning in SWITCHES:
+        parser.add_argument(flag, action="store_true", help=meaning)
 
 
 def add_common(parser: argparse.ArgumentParser) -> None:

@@ -68,14 +68,10 @@ class Action:
 class Observed(Protocol):
     """What systemd says of a unit (orchestrator.host.systemd.UnitState has these)."""
 
-    @property
-    def active(self) -> str: ...
-    @property
-    def enablement(self) -> str: ...
-    @property
-    def need_reload(self) -> bool: ...
-    @property
-    def result(self) -> str: ...
+    active: str
+    enablement: str
+    need_reload: bool
+    result: str
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Spec -> unit files (name -> text). Pure and deterministic: the same Spec gives the same bytes.
 
-The unit shape (DESIGN section 4) is the one Quadlet, NixOS and `podman generate systemd --new`
-converged on, restricted to flags podman 4.3 has.
+The unit shape (the README's "What a unit looks like"; docs/architecture.md for how to add a key)
+is the one Quadlet, NixOS and `podman generate systemd --new` converged on, restricted to flags
+podman 4.3 has.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from orchestrator.core.models import Container, Mount, Network, Secret, Spec, Volume, unit_name
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
@@ -113,24 +114,24 @@ class Each(Flag):
     __slots__ = ()
 
     def __call__(self, model: object) -> Sequence[str]:
-        items = getattr(model, self.field)
+        items = self.items(getattr(model, self.field))
         if not items:
             return NOTHING
         if self.format is None:
             return [f"{self.flag}={item}" for item in items]
         return [f"{self.flag}={self.format(item)}" for item in items]
 
+    def items(self, value: Any) -> Sequence[Any]:
+        return value  # type: ignore[no-any-return]
 
-class Pairs(Flag):
+
+class Pairs(Each):
     """A table key: the flag once per entry, as `--flag=KEY=VALUE`, in the order given."""
 
     __slots__ = ()
 
-    def __call__(self, model: object) -> Sequence[str]:
-        table = getattr(model, self.field)
-        if not table:
-            return NOTHING
-        return [f"{self.flag}={key}={value}" for key, value in table.items()]
+    def items(self, value: Any) -> Sequence[Any]:
+        return [f"{key}={item}" for key, item in value.items()] if value else NOTHING
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,16 +387,22 @@ NETWORK_FLAGS: tuple[Flag, ...] = (
 
 
 def render_volume(name: str, v: Volume, source: str) -> str:
-    unit = UnitFile(source)
-    _common_unit(unit, v.description or f"Volume {name}")
-    _oneshot(unit, CREATE_VOLUME, name, [arg for flag in VOLUME_FLAGS for arg in flag(v)])
-    _mark(unit, "volume", name)
-    return unit.text()
+    return _render_oneshot("volume", name, v, source)
 
 
 def render_network(name: str, n: Network, source: str) -> str:
+    return _render_oneshot("network", name, n, source)
+
+
+# A volume or network unit: a oneshot that creates it unless it exists, with its table's flags.
+_ONESHOTS = {"volume": (CREATE_VOLUME, VOLUME_FLAGS), "network": (CREATE_NETWORK, NETWORK_FLAGS)}
+
+
+def _render_oneshot(kind: Literal["volume", "network"], name: str, r: Volume | Network,
+                    source: str) -> str:  # fmt: skip
+    command, flags = _ONESHOTS[kind]
     unit = UnitFile(source)
-    _common_unit(unit, n.description or f"Network {name}")
-    _oneshot(unit, CREATE_NETWORK, name, [arg for flag in NETWORK_FLAGS for arg in flag(n)])
-    _mark(unit, "network", name)
+    _common_unit(unit, r.description or f"{kind.capitalize()} {name}")
+    _oneshot(unit, command, name, [arg for flag in flags for arg in flag(r)])
+    _mark(unit, kind, name)
     return unit.text()

@@ -11,6 +11,7 @@ import difflib
 import ipaddress
 import re
 import shlex
+from collections.abc import Callable
 from typing import Any
 
 from orchestrator.errors import safe
@@ -392,28 +393,21 @@ def capability(value: str) -> str:
     return "CAP_" + bare
 
 
-def hostname(value: str) -> str:
-    if len(value) > 253 or not HOSTNAME_RE.fullmatch(value):
-        raise _fail("a host name of letters, digits, '-' and '.'", value)
-    return value
+def _matching(pattern: re.Pattern[str], expected: str, longest: int = 0) -> Callable[[str], str]:
+    """A validator: the value must match pattern (and be at most longest characters)."""
+
+    def check(value: str) -> str:
+        if (longest and len(value) > longest) or not pattern.fullmatch(value):
+            raise _fail(expected, value)
+        return value
+
+    return check
 
 
-def user(value: str) -> str:
-    if not USER_RE.fullmatch(value):
-        raise _fail('a user like "1000", "1000:1000" or "www-data"', value)
-    return value
-
-
-def env_name(value: str) -> str:
-    if not ENV_NAME_RE.fullmatch(value):
-        raise _fail("an environment variable name of letters, digits and '_'", value)
-    return value
-
-
-def label_key(value: str) -> str:
-    if not LABEL_KEY_RE.fullmatch(value):
-        raise _fail("a label key of letters, digits, '.', '_', '/' and '-'", value)
-    return value
+hostname = _matching(HOSTNAME_RE, "a host name of letters, digits, '-' and '.'", 253)
+user = _matching(USER_RE, 'a user like "1000", "1000:1000" or "www-data"')
+env_name = _matching(ENV_NAME_RE, "an environment variable name of letters, digits and '_'")
+label_key = _matching(LABEL_KEY_RE, "a label key of letters, digits, '.', '_', '/' and '-'")
 
 
 # The specifiers systemd 252 (the oldest supported) expands; any other "%x" makes it ignore the

@@ -1,4 +1,5 @@
-"""A throw-away systemd with real podman, confined in private namespaces (DESIGN section 6).
+"""A throw-away systemd with real podman, confined in private namespaces (see "Tests" in
+docs/architecture.md).
 
 The sandbox's systemd is PID 1 of its own pid, mount, cgroup, uts and ipc namespaces, in cgroup
 directories of its own, with fresh /run, /tmp, /var/tmp and /var/log/journal, and private
