@@ -46,12 +46,14 @@ class PullSettings:
     repo: str = ""
     branch: str | None = None
     allowed_signers: str | None = None
+    host: str | None = None  # this host's name in fleet.toml, if not its host name
     interval: str = "5min"
     splay: str = "1min"
 
     def argv(self, user: bool) -> list[str]:
         argv = (["--user"] if user else []) + ["--repo", self.repo]
         argv += ["--branch", self.branch] if self.branch else []
+        argv += ["--host", self.host] if self.host else []
         return argv + (["--allowed-signers", self.allowed_signers] if self.allowed_signers else [])
 
 

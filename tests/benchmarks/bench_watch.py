@@ -457,7 +457,7 @@ class Bench:
     # ----- boot ----------------------------------------------------------------------------
     def prepare_boot(self) -> list[str]:
         out = self.orchestrator("uninstall-units")
-        if "removed 3 unit file(s)" not in out:
+        if "removed 5 unit file(s)" not in out:
             raise BenchError(f"uninstall-units said:\n{out}")
         self.boot_defs.mkdir(parents=True, exist_ok=True)
         names = [f"b{i:02d}" for i in range(1, BOOT_CONTAINERS + 1)]

@@ -183,3 +183,23 @@ def test_another_host_runs_its_own_port(origin: Origin) -> None:
         assert code == 0 and status["host"] == "web-2", status
         unit = (other.root / "etc-systemd-system" / "web.service").read_text()
         assert "127.0.0.1:8292:8080" in unit
+
+
+def test_install_units_in_pull_mode_runs_pulls_from_a_timer(box: Sandbox, origin: Origin) -> None:
+    orchestrator = ["env", f"PYTHONPATH={ROOT}", sys.executable, "-m", "orchestrator"]
+    repo = str(box.share / "fleet.git")
+    argv = [*orchestrator, "install-units", "--mode", "pull", "--repo", repo, "--host", "web-1",
+            "--interval", "1h", "--splay", "1s", "--no-start"]  # fmt: skip
+    done = box.run(argv, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    enabled = box.run(["systemctl", "is-enabled", "orchestrator-pull.timer"], check=False)
+    assert enabled.stdout.strip() == "enabled"
+    box.run(["systemctl", "stop", "worker.service"])
+    started = box.run(["systemctl", "start", "orchestrator-pull.service"], check=False, timeout=300)
+    assert started.returncode == 0, box.run(["journalctl", "-u", "orchestrator-pull.service",
+                                              "--no-pager"], check=False).stdout  # fmt: skip
+    status = json.loads((box.root / "var-lib-orchestrator" / "pull-status.json").read_text())
+    assert status["result"] == "ok" and status["drift"] == ["worker.service"], status
+    assert active(box, "worker.service") == "active"
+    removed = box.run([*orchestrator, "uninstall-units"], check=False)
+    assert "removed 5 unit file(s)" in removed.stdout, removed.stdout + removed.stderr

@@ -205,5 +205,5 @@ def test_the_users_own_watcher_applies_edits(box: Sandbox) -> None:
         lambda: version() == "2", 60, "the watcher applies the edit (V=2)", every=0.2, seen=version
     )
     out = orchestrator(box, "uninstall-units", "--user").stdout
-    assert "removed 3 unit file(s)" in out
+    assert "removed 5 unit file(s)" in out
     assert as_user(box, "podman", "container", "exists", "ticker", check=False).returncode == 0

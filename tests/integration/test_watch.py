@@ -258,7 +258,7 @@ def test_containers_boot_without_orchestrator_installed(box: Sandbox) -> None:
     )
     echo_before = show(box, "echo.service")
     out = orchestrator(box, "uninstall-units")
-    assert "removed 3 unit file(s)" in out
+    assert "removed 5 unit file(s)" in out
     assert show(box, "echo.service")["InvocationID"] == echo_before["InvocationID"]
     box.hide(str(ROOT))
     shutil.rmtree(defs(box))
