@@ -27,7 +27,8 @@ from orchestrator.core.models import KINDS, Document, Spec
 from orchestrator.errors import DefinitionError, Problem
 
 FLEET_FILE = "fleet.toml"
-_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
+# $${ escapes; a `${` without its `}` is caught (group 3 empty) rather than left in silently
+_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)(\}?)")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 Variable = str | int | float | bool
 KeyPath = tuple[str | int, ...]
@@ -214,7 +215,7 @@ def _merge_file(
             if not isinstance(resource, dict):
                 problems.append(Problem(shown, where, f"expected a table, got {resource!r}"))
             elif resource.get("remove") is not None:
-                _remove(merged, key, resource, shown, problems)
+                _remove(merged, key, resource, file, problems)
             else:
                 _overlay(merged, key, resource, file)
 
@@ -227,10 +228,10 @@ def _remove(
     merged: Merged,
     key: tuple[str, str],
     resource: dict[str, Any],
-    shown: str,
+    file: str,
     problems: list[Problem],
 ) -> None:
-    where = loader.key_path(key)
+    shown, where = loader.display(os.path.abspath(file)), loader.key_path(key)
     if resource.get("remove") is not True or len(resource) != 1:
         problems.append(Problem(shown, f"{where}.remove", "expected `remove = true` alone in "
                                                           "its table"))  # fmt: skip
@@ -241,6 +242,10 @@ def _remove(
         merged.declared_in.pop(key)
         for path in [p for p in merged.set_by if p[:2] == key]:
             del merged.set_by[path]
+        # `fleet explain` shows the removal, not values that no longer apply
+        for path in [p for p in merged.history if p[:2] == key]:
+            del merged.history[path]
+        merged.history[(*key, "remove")] = [(file, True)]
 
 
 def _overlay(merged: Merged, key: tuple[str, str], resource: dict[str, Any], file: str) -> None:
@@ -283,6 +288,9 @@ def _substitute(merged: Merged, node: Any, path: KeyPath, problems: list[Problem
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for name, value in list(items):
         here = (*path, name)
+        if isinstance(name, str) and any(not m.group(1) for m in _VARIABLE.finditer(name)):
+            problems.append(_variable_problem(merged, here, "variables are replaced in values "
+                                              "only, not in keys"))  # fmt: skip
         if isinstance(value, (dict, list)):
             _substitute(merged, value, here, problems)
         elif isinstance(value, str) and "${" in value:
@@ -294,18 +302,27 @@ def _expand(merged: Merged, text: str, path: KeyPath, problems: list[Problem]) -
     variables = merged.host.variables
 
     def one(match: re.Match[str]) -> str:
-        escaped, name = match.group(1), match.group(2)
+        escaped, name, closed = match.groups()
         if escaped:
-            return "${" + name + "}"
-        if _VARIABLE_NAME.fullmatch(name) and name in variables:
+            return "${" + name + closed
+        if not closed:
+            why = f"`${{{name}` has no closing `}}` (write `$${{` for a literal `${{`)"
+            problems.append(_variable_problem(merged, path, why))
+        elif _VARIABLE_NAME.fullmatch(name) and name in variables:
             return _as_text(variables[name])
-        known = ", ".join(sorted(variables)) or "none"
-        file = loader.display(os.path.abspath(merged.origin(path) or ""))
-        problems.append(Problem(file, loader.key_path(path), f"unknown variable ${{{name}}} for "
-                                f"host {merged.host.name} (its variables: {known})"))  # fmt: skip
+        else:
+            known = ", ".join(sorted(variables)) or "none"
+            why = f"unknown variable ${{{name}}} for host {merged.host.name} "
+            why += f"(its variables: {known})"
+            problems.append(_variable_problem(merged, path, why))
         return match.group(0)
 
     return _VARIABLE.sub(one, text)
+
+
+def _variable_problem(merged: Merged, path: KeyPath, message: str) -> Problem:
+    file = loader.display(os.path.abspath(merged.origin(path) or ""))
+    return Problem(file, loader.key_path(path), message)
 
 
 def _as_text(value: Variable) -> str:
@@ -323,14 +340,12 @@ def load_host(fleet: Fleet, host: Host) -> tuple[Merged, Spec]:
     for (kind, name), table in sorted(merged.tables.items()):
         file = merged.declared_in[(kind, name)]
         shown = loader.display(os.path.abspath(file))
-        found: list[Problem] = []
-        document = loader.validate_document({kind: {name: table}}, file, shown, found)
-        problems += [_blame(merged, p) for p in found]
+        document = loader.validate_document({kind: {name: table}}, file, shown, problems)
         if document is not None:
             documents.append((file, document))
     try:
         return merged, loader.checked_spec(documents, problems)
-    except DefinitionError as exc:
+    except DefinitionError as exc:  # every problem blamed once, here
         raise DefinitionError([_blame(merged, p) for p in exc.problems]) from None
 
 
