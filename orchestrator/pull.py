@@ -185,13 +185,16 @@ def write_status(settings: Settings, status: PullStatus) -> None:
 
 def prometheus(status: PullStatus) -> str:
     """node_exporter's textfile format: one gauge per fact, labelled with the commit."""
-    labels = f'host="{status.host}",branch="{status.branch}",commit="{status.commit[:12]}"'
+    labels = ",".join(
+        f'{name}="{_label_value(value)}"'
+        for name, value in (("host", status.host), ("branch", status.branch),
+                            ("commit", status.commit[:12]), ("result", status.result))
+    )  # fmt: skip
     ok = sum(1 for u in status.units if u["ok"])
     lines = [
         "# HELP orchestrator_pull_success 1 if the last pull applied its commit and all came up.",
         "# TYPE orchestrator_pull_success gauge",
-        f'orchestrator_pull_success{{{labels},result="{status.result}"}} '
-        f"{int(status.result == 'ok')}",
+        f"orchestrator_pull_success{{{labels}}} {int(status.result == 'ok')}",
         "# HELP orchestrator_pull_timestamp_seconds When the last pull finished.",
         "# TYPE orchestrator_pull_timestamp_seconds gauge",
         f"orchestrator_pull_timestamp_seconds {status.time:.0f}",
@@ -206,3 +209,9 @@ def prometheus(status: PullStatus) -> str:
         f"orchestrator_drift_units {len(status.drift)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _label_value(value: str) -> str:
+    """The exposition format's escapes in a label value: a branch (a ring) may hold `"` or `\\`,
+    and one unescaped quote makes node_exporter drop the whole file."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.pull import PullStatus, Settings, pull
+from orchestrator.pull import PullStatus, Settings, prometheus, pull
 
 FLEET = """
 [host.web-1]
@@ -227,3 +228,18 @@ def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path
     status = pull(s, Apply(), lambda _: None)
     assert status.result == "error"
     assert json.loads((tmp_path / "s" / "pull-status.json").read_text())["result"] == "error"
+
+
+# one sample line of the text exposition format: name, optional labels with escaped values, value
+SAMPLE = re.compile(
+    r'[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*"'
+    r'(,[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*")*\})? -?[0-9.e+]+'
+)
+
+
+def test_the_metrics_file_stays_valid_whatever_the_branch_is_called() -> None:
+    status = PullStatus("refused", "x", branch='we"ird\\ring\nx', host="web-1", commit="a" * 40)
+    text = prometheus(status)
+    for line in text.splitlines():
+        assert line.startswith("# ") or SAMPLE.fullmatch(line), line
+    assert 'branch="we\\"ird\\\\ring\\nx"' in text
