@@ -33,6 +33,8 @@ class Settings:
     allowed_signers: str | None = None
     status_file: str = ""
     metrics_file: str = ""
+    mode: Literal["system", "user"] = "system"
+    cgroups_v1: bool = False
 
     @property
     def checkout(self) -> str:
@@ -47,7 +49,8 @@ class PullStatus:
     message: str
     generation: int | None = None
     drift: list[str] = field(default_factory=list)
-    commit: str = ""
+    commit: str = ""  # what the host runs after this pull
+    fetched: str = ""  # the branch's head, which may differ: refused, or failed before
     branch: str = ""
     host: str = ""
     units: list[dict[str, Any]] = field(default_factory=list)
@@ -81,7 +84,7 @@ def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) ->
     fleet_commit = _resolve_branch(settings, commit, say)
     if fleet_commit is not None:
         branch, commit = fleet_commit
-    base = PullStatus("ok", "", commit=commit, branch=branch)
+    base = PullStatus("ok", "", commit=commit, fetched=commit, branch=branch)
     applied, failed = memory.get("applied"), memory.get("failed")
     if applied and not git.is_ancestor(settings.checkout, applied, commit):
         base.result, base.message = (
@@ -97,7 +100,10 @@ def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) ->
     if commit == failed and applied:
         say(f"{commit[:12]} failed before; converging on {applied[:12]} until a new commit")
         base.commit = applied
-    return _apply_commit(settings, base, applied, converge, say)
+    status = _apply_commit(settings, base, applied, converge, say)
+    if status.commit != status.fetched and status.result == "ok":
+        status.message += f" (the branch's {commit[:12]} failed before: not retried)"
+    return status
 
 
 def _resolve_branch(
@@ -134,7 +140,8 @@ def _apply_commit(
 
     merged, spec = load_host(fleet, host)
     note = f"pull {status.branch} {status.commit[:12]}"
-    report = converge(render(spec, "system"), merged.files, note)
+    units = render(spec, settings.mode, cgroups_v1=settings.cgroups_v1)
+    report = converge(units, merged.files, note)
     status.generation = report.generation
     status.units = [
         {"unit": o.unit, "ok": o.ok, "active": o.active, "done": list(o.done)}
@@ -142,7 +149,8 @@ def _apply_commit(
     ]
     if status.commit == applied:  # the same commit: whatever had to be done was drift
         status.drift = sorted({a.unit for a in report.plan.actions if a.unit})
-    _remember(settings, status.commit, ok=report.ok)
+    if not getattr(report, "dry_run", False):  # a dry run applied nothing to remember
+        _remember(settings, status.commit, ok=report.ok)
     status.result = "ok" if report.ok else "failed"
     status.message = "applied" if report.ok else "did not come up; rolled back"
     say(f"{host.name}: {status.commit[:12]} {status.message}")

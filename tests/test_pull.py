@@ -230,6 +230,51 @@ def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path
     assert json.loads((tmp_path / "s" / "pull-status.json").read_text())["result"] == "error"
 
 
+def test_a_dry_run_pull_does_not_count_as_applied(tmp_path: Path, repo: Repo) -> None:
+    s = settings(tmp_path, repo)
+
+    def dry(units: dict[str, str], sources: list[str], note: str) -> Report:
+        report = Apply()(units, sources, note)
+        report.dry_run = True  # type: ignore[attr-defined]
+        return report
+
+    assert pull(s, dry, lambda _: None).result == "ok"
+    assert not (tmp_path / "state" / "pull.json").exists()
+
+
+def test_a_host_kept_on_its_last_good_commit_says_which_head_failed(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+    good = git(repo.work, "rev-parse", "HEAD")
+    run(s, Apply())
+    bad = repo.commit({"base/v.toml": "[volume.broken]\n"}, "breaks")
+    repo.push()
+    run(s, Apply(ok=False))
+    status = run(s, Apply())
+    assert (status.commit, status.fetched) == (good, bad)
+    assert f"{bad[:12]} failed before" in status.message
+
+
+def test_the_generation_note_names_the_branch_and_the_commit(tmp_path: Path, repo: Repo) -> None:
+    notes: list[str] = []
+
+    def noting(units: dict[str, str], sources: list[str], note: str) -> Report:
+        notes.append(note)
+        return Apply()(units, sources, note)
+
+    status = pull(settings(tmp_path, repo), noting, lambda _: None)
+    assert notes == [f"pull main {status.commit[:12]}"]
+
+
+def test_a_user_mode_pull_renders_user_units(tmp_path: Path, repo: Repo) -> None:
+    system, user = Apply(), Apply()
+    run(settings(tmp_path / "s", repo), system)
+    run(settings(tmp_path / "u", repo, mode="user"), user)
+    assert "WantedBy=multi-user.target" in system.calls[0]["web.service"]
+    assert "WantedBy=default.target" in user.calls[0]["web.service"]
+
+
 # one sample line of the text exposition format: name, optional labels with escaped values, value
 SAMPLE = re.compile(
     r'[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*"'

@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         allowed_signers=args.allowed_signers,
         status_file=args.status_file or "",
         metrics_file=args.metrics_file or "",
+        mode=where.mode,
+        cgroups_v1=where.cgroups_v1,
     )
     status = pull(settings, _converger(args, opts), opts.say)
     if args.json:
