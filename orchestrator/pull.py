@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from orchestrator.core.fleet import load_host, read_fleet
-from orchestrator.errors import OrchestratorError
-from orchestrator.host import git, statefiles
+from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.host import git, lock, statefiles
 
 Result = Literal["ok", "failed", "refused", "unmatched", "invalid", "error"]
 
@@ -65,16 +65,25 @@ Converge = Callable[[dict[str, str], list[str], str], Any]
 
 
 def pull(settings: Settings, converge: Converge, say: Callable[[str], None]) -> PullStatus:
-    """One pull: never raises for what a status can say; the status is written in any case."""
-    try:
-        status = _pull(settings, converge, say)
-    except git.GitError as exc:
-        status = PullStatus("refused" if "not signed" in str(exc) else "error", str(exc))
-    except OrchestratorError as exc:
-        status = PullStatus("invalid", "\n".join(exc.lines()))
-    status.time = time.time()
-    write_status(settings, status)
+    """One pull: never raises for what a status can say; the status is written in any case.
+    Raises lock.BusyError, writing nothing, while another pull runs."""
+    with lock.exclusive(settings.state_dir, "pull"):
+        try:
+            git.recover(settings.checkout)
+            status = _pull(settings, converge, say)
+        except git.GitError as exc:
+            status = PullStatus("refused" if "not signed" in str(exc) else "error", str(exc))
+        except DefinitionError as exc:
+            status = PullStatus("invalid", "\n".join(exc.lines()))
+        except (OrchestratorError, OSError) as exc:
+            status = PullStatus("error", "\n".join(_lines(exc)))
+        status.time = time.time()
+        write_status(settings, status)
     return status
+
+
+def _lines(exc: Exception) -> list[str]:
+    return exc.lines() if isinstance(exc, OrchestratorError) else [f"error: {exc}"]
 
 
 def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) -> PullStatus:

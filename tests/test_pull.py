@@ -230,6 +230,44 @@ def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path
     assert json.loads((tmp_path / "s" / "pull-status.json").read_text())["result"] == "error"
 
 
+def test_a_pull_killed_mid_checkout_is_recovered_by_the_next(tmp_path: Path, repo: Repo) -> None:
+    s = settings(tmp_path, repo)
+    assert run(s, Apply()).result == "ok"
+    (Path(s.checkout) / ".git" / "index.lock").write_text("")  # what a killed git leaves
+    new = repo.commit({"base/v.toml": "[volume.data]\n"}, "more")
+    repo.push()
+    status = run(s, Apply())
+    assert status.result == "ok" and status.commit == new
+
+
+def test_a_checkout_that_is_no_repository_any_more_is_started_afresh(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+    assert run(s, Apply()).result == "ok"
+    (Path(s.checkout) / ".git" / "HEAD").unlink()  # a pull killed while git init wrote it
+    apply = Apply()
+    assert run(s, apply).result == "ok" and apply.calls
+
+
+def test_a_pull_killed_during_its_apply_applies_the_commit_again_next_time(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+
+    def killed(units: dict[str, str], sources: list[str], note: str) -> Report:
+        raise KeyboardInterrupt  # stands for SIGTERM/SIGKILL half-way through the apply
+
+    with pytest.raises(KeyboardInterrupt):
+        pull(s, killed, lambda _: None)
+    assert not (tmp_path / "state" / "pull.json").exists()
+    apply = Apply()
+    status = run(s, apply)
+    assert status.result == "ok" and apply.calls and status.drift == []
+    memory = json.loads((tmp_path / "state" / "pull.json").read_text())
+    assert memory["applied"] == status.commit
+
+
 def test_a_dry_run_pull_does_not_count_as_applied(tmp_path: Path, repo: Repo) -> None:
     s = settings(tmp_path, repo)
 
@@ -265,6 +303,17 @@ def test_the_generation_note_names_the_branch_and_the_commit(tmp_path: Path, rep
 
     status = pull(settings(tmp_path, repo), noting, lambda _: None)
     assert notes == [f"pull main {status.commit[:12]}"]
+
+
+def test_a_pull_while_another_pull_runs_raises_busy_and_writes_nothing(
+    tmp_path: Path, repo: Repo
+) -> None:
+    from orchestrator.host import lock
+
+    s = settings(tmp_path, repo)
+    with lock.exclusive(s.state_dir, "pull"), pytest.raises(lock.BusyError, match="pull"):
+        run(s, Apply())
+    assert not (tmp_path / "state" / "pull-status.json").exists()
 
 
 def test_a_user_mode_pull_renders_user_units(tmp_path: Path, repo: Repo) -> None:

@@ -6,7 +6,8 @@ import argparse
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.commands.apply import add_common
 from orchestrator.commands.common import apply_options, target
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport, Options
     from orchestrator.pull import Converge
 
+T = TypeVar("T")
 NAME = "pull"
 HELP = "fetch a fleet repository and apply this host's definitions (a signed fast-forward only)"
 DESCRIPTION = """\
@@ -85,12 +87,15 @@ def run(args: argparse.Namespace) -> int:
         mode=where.mode,
         cgroups_v1=where.cgroups_v1,
     )
-    status = pull(settings, _converger(args, opts), opts.say)
+    converge = _converger(args, opts)
+    status = _when_free(lambda: pull(settings, converge, opts.say), opts.timeout)
+    good = status.result in ("ok", "unmatched")
     if args.json:
         print(json.dumps(status.as_dict(), indent=2))
-    else:
-        print(f"{status.result}: {status.message}", file=sys.stdout)
-    return 0 if status.result in ("ok", "unmatched") else 1
+    # stderr for what went wrong: the journal of the pull service shows it as an error's line
+    if not args.json or not good:
+        print(f"{status.result}: {status.message}", file=sys.stdout if good else sys.stderr)
+    return 0 if good else 1
 
 
 def _converger(args: argparse.Namespace, opts: Options) -> Converge:
@@ -109,12 +114,19 @@ def _apply_when_free(units: dict[str, str], opts: Options, **kwargs: Any) -> App
     """A pull that comes while another apply runs waits for it (up to --timeout): a timer
     firing during a hand-run apply is no failure."""
     from orchestrator.apply import apply
+
+    return _when_free(lambda: apply(units, opts, **kwargs), opts.timeout)
+
+
+def _when_free(action: Callable[[], T], timeout: float) -> T:
+    """action(), again each second while it finds its lock held (another apply, another pull),
+    for up to timeout seconds."""
     from orchestrator.host.lock import BusyError
 
-    deadline = time.monotonic() + opts.timeout
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            return apply(units, opts, **kwargs)
+            return action()
         except BusyError:
             if time.monotonic() > deadline:
                 raise
