@@ -68,15 +68,18 @@ def pull(settings: Settings, converge: Converge, say: Callable[[str], None]) -> 
     """One pull: never raises for what a status can say; the status is written in any case.
     Raises lock.BusyError, writing nothing, while another pull runs."""
     with lock.exclusive(settings.state_dir, "pull"):
+        # filled in as the pull goes, so that a refusal still names the branch and commit
+        status = PullStatus("ok", "")
         try:
             git.recover(settings.checkout)
-            status = _pull(settings, converge, say)
+            _pull(settings, status, converge, say)
         except git.GitError as exc:
-            status = PullStatus("refused" if "not signed" in str(exc) else "error", str(exc))
+            status.result = "refused" if "not signed" in str(exc) else "error"
+            status.message = str(exc)
         except DefinitionError as exc:
-            status = PullStatus("invalid", "\n".join(exc.lines()))
+            status.result, status.message = "invalid", "\n".join(exc.lines())
         except (OrchestratorError, OSError) as exc:
-            status = PullStatus("error", "\n".join(_lines(exc)))
+            status.result, status.message = "error", "\n".join(_lines(exc))
         status.time = time.time()
         write_status(settings, status)
     return status
@@ -86,14 +89,16 @@ def _lines(exc: Exception) -> list[str]:
     return exc.lines() if isinstance(exc, OrchestratorError) else [f"error: {exc}"]
 
 
-def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) -> PullStatus:
+def _pull(
+    settings: Settings, base: PullStatus, converge: Converge, say: Callable[[str], None]
+) -> None:
     memory = _read_memory(settings)
-    branch = settings.branch or "main"
-    commit = git.fetch(settings.checkout, settings.url, branch)
+    base.branch = settings.branch or "main"
+    commit = git.fetch(settings.checkout, settings.url, base.branch)
     fleet_commit = _resolve_branch(settings, commit, say)
     if fleet_commit is not None:
-        branch, commit = fleet_commit
-    base = PullStatus("ok", "", commit=commit, fetched=commit, branch=branch)
+        base.branch, commit = fleet_commit
+    base.commit = base.fetched = commit
     applied, failed = memory.get("applied"), memory.get("failed")
     if applied and not git.is_ancestor(settings.checkout, applied, commit):
         base.result, base.message = (
@@ -103,16 +108,15 @@ def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) ->
                 "(a force-push or a rewritten branch); nothing applied"
             ),
         )
-        return base
+        return
     if settings.allowed_signers:
         git.verify(settings.checkout, commit, settings.allowed_signers)
     if commit == failed and applied:
         say(f"{commit[:12]} failed before; converging on {applied[:12]} until a new commit")
         base.commit = applied
-    status = _apply_commit(settings, base, applied, converge, say)
-    if status.commit != status.fetched and status.result == "ok":
-        status.message += f" (the branch's {commit[:12]} failed before: not retried)"
-    return status
+    _apply_commit(settings, base, applied, converge, say)
+    if base.commit != base.fetched and base.result == "ok":
+        base.message += f" (the branch's {commit[:12]} failed before: not retried)"
 
 
 def _resolve_branch(
@@ -135,7 +139,7 @@ def _apply_commit(
     applied: str | None,
     converge: Converge,
     say: Callable[[str], None],
-) -> PullStatus:
+) -> None:
     git.checkout(settings.checkout, status.commit)
     fleet = read_fleet(settings.checkout)
     host = fleet.match(settings.hostname, settings.machine_id)
@@ -143,7 +147,7 @@ def _apply_commit(
         status.result = "unmatched"
         status.message = (f"this host ({settings.hostname}, machine id {settings.machine_id}) "
                           "is not in fleet.toml: nothing applied")  # fmt: skip
-        return status
+        return
     status.host = host.name
     from orchestrator.core.render import render
 
@@ -163,7 +167,6 @@ def _apply_commit(
     status.result = "ok" if report.ok else "failed"
     status.message = "applied" if report.ok else "did not come up; rolled back"
     say(f"{host.name}: {status.commit[:12]} {status.message}")
-    return status
 
 
 def _memory_path(settings: Settings) -> str:

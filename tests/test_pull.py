@@ -220,6 +220,20 @@ def test_invalid_definitions_change_nothing_and_are_reported(tmp_path: Path, rep
     status = run(settings(tmp_path, repo), apply)
     assert status.result == "invalid" and "hosts/web-1/bad.toml" in status.message
     assert apply.calls == []
+    assert (status.host, status.branch, status.commit) == ("web-1", "main", head(repo))
+
+
+def head(repo: Repo) -> str:
+    return git(repo.work, "rev-parse", "HEAD")
+
+
+def test_a_refused_unsigned_commit_is_named_in_the_status(tmp_path: Path, repo: Repo) -> None:
+    signers = tmp_path / "allowed_signers"
+    signers.write_text("")
+    status = run(settings(tmp_path, repo, allowed_signers=str(signers)), Apply())
+    assert status.result == "refused" and (status.branch, status.fetched) == ("main", head(repo))
+    written = json.loads((tmp_path / "state" / "pull-status.json").read_text())
+    assert written["fetched"] == head(repo)
 
 
 def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path) -> None:
