@@ -31,6 +31,7 @@ class Settings:
     hostname: str
     machine_id: str | None
     allowed_signers: str | None = None
+    gpg_home: str | None = None
     status_file: str = ""
     metrics_file: str = ""
     mode: Literal["system", "user"] = "system"
@@ -109,8 +110,9 @@ def _pull(
             ),
         )
         return
-    if settings.allowed_signers:
-        git.verify(settings.checkout, commit, settings.allowed_signers)
+    if settings.allowed_signers or settings.gpg_home:
+        keys = {"allowed_signers": settings.allowed_signers, "gpg_home": settings.gpg_home}
+        git.verify(settings.checkout, commit, **keys)
     if commit == failed and applied:
         say(f"{commit[:12]} failed before; converging on {applied[:12]} until a new commit")
         base.commit = applied

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -351,3 +352,50 @@ def test_the_metrics_file_stays_valid_whatever_the_branch_is_called() -> None:
     for line in text.splitlines():
         assert line.startswith("# ") or SAMPLE.fullmatch(line), line
     assert 'branch="we\\"ird\\\\ring\\nx"' in text
+
+
+@pytest.fixture
+def gpg_homes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A GnuPG home with a throw-away signing key, and one holding only its public key; the
+    agents gpg starts for them are stopped afterwards."""
+    sign, keyring = tmp_path / "gpg-sign", tmp_path / "gpg-keyring"
+    for home in (sign, keyring):
+        home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
+    try:
+        subprocess.run([*gpg, "--homedir", str(sign), "--quick-gen-key", "T <t@example.com>",
+                        "ed25519", "sign", "never"], check=True, capture_output=True)  # fmt: skip
+        public = subprocess.run(["gpg", "--homedir", str(sign), "--export", "t@example.com"],
+                                check=True, capture_output=True).stdout  # fmt: skip
+        subprocess.run(["gpg", "--batch", "--quiet", "--homedir", str(keyring), "--import"],
+                       input=public, check=True, capture_output=True)  # fmt: skip
+        yield sign, keyring
+    finally:
+        for home in (sign, keyring):
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+
+
+def test_only_commits_signed_by_a_key_in_the_gpg_home_are_applied(
+    tmp_path: Path, repo: Repo, gpg_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign, keyring = gpg_homes
+    s = settings(tmp_path, repo, gpg_home=str(keyring))
+    unsigned = run(s, Apply())
+    assert unsigned.result == "refused" and "not signed" in unsigned.message
+    monkeypatch.setenv("GNUPGHOME", str(sign))  # the signer's keys, for the commit only
+    signing = ["-c", "commit.gpgsign=true", "-c", "user.signingkey=t@example.com"]
+    repo.commit({"base/v.toml": "[volume.data]\n"}, "signed", *signing)
+    monkeypatch.delenv("GNUPGHOME")
+    repo.push()
+    apply = Apply()
+    assert run(s, apply).result == "ok"
+    assert "data-volume.service" in apply.calls[0]
+
+
+def test_the_pull_timer_passes_the_signature_check_on() -> None:
+    from orchestrator.host.selfunits import PullSettings
+
+    argv = PullSettings(repo="/srv/fleet.git", gpg_home="/etc/orchestrator/gpg").argv(user=False)
+    assert argv[-2:] == ["--gpg-home", "/etc/orchestrator/gpg"]
+    ssh = PullSettings(repo="/srv/fleet.git", allowed_signers="/etc/ssh/signers").argv(user=False)
+    assert ssh[-2:] == ["--allowed-signers", "/etc/ssh/signers"]

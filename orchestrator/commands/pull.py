@@ -23,7 +23,8 @@ DESCRIPTION = """\
 Fetch BRANCH of the fleet repository at URL into STATE/fleet-checkout, then:
 
   - refuse a commit that is not a fast-forward of the one this host last applied (a force-push,
-    a rewritten branch), and, with --allowed-signers, a commit not signed by one of its keys;
+    a rewritten branch), and, with --allowed-signers (SSH signatures) or --gpg-home (OpenPGP),
+    a commit not signed by one of its keys;
   - find this host in fleet.toml (by machine id where fleet.toml gives one, else by host name);
     a host that is not there applies nothing and says so;
   - merge its layers (see `orchestrator fleet --help`), validate, and apply with rollback on
@@ -48,10 +49,17 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", required=True, metavar="URL", help="the fleet repository (git)")
     parser.add_argument("--branch", metavar="B", help="the branch to follow (default: ring, main)")
-    parser.add_argument(
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
         "--allowed-signers",
         metavar="FILE",
         help="accept only commits signed by a key in this SSH allowed-signers file",
+    )
+    keys.add_argument(
+        "--gpg-home",
+        metavar="DIR",
+        help="accept only commits signed (OpenPGP) by a key in this GnuPG home, which holds "
+        "the allowed public keys only",
     )
     parser.add_argument("--host", metavar="NAME", help="this host's name in fleet.toml "
                         "(default: the host name; a machine_id in fleet.toml wins)")  # fmt: skip
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         hostname=args.host or socket.gethostname(),
         machine_id=None if args.host else _machine_id(),
         allowed_signers=args.allowed_signers,
+        gpg_home=args.gpg_home,
         status_file=args.status_file or "",
         metrics_file=args.metrics_file or "",
         mode=where.mode,

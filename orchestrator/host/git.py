@@ -69,11 +69,20 @@ def is_ancestor(checkout: str, old: str, new: str) -> bool:
     return result.returncode == 0
 
 
-def verify(checkout: str, commit: str, allowed_signers: str) -> str:
-    """Check commit's SSH signature against an allowed-signers file; the signer's line."""
-    config = ["-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"]
+def verify(
+    checkout: str, commit: str, *, allowed_signers: str | None = None, gpg_home: str | None = None
+) -> str:
+    """Check commit's signature: SSH against an allowed-signers file, or OpenPGP against the
+    public keys in a GnuPG home directory (every key there is allowed: it holds the allowed keys
+    only, so gpg's web of trust is not consulted); the signer's line."""
+    env = _env(checkout)
+    if gpg_home is not None:
+        config = ["-c", "gpg.format=openpgp"]
+        env["GNUPGHOME"] = gpg_home
+    else:
+        config = ["-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"]
     argv = ["git", *config, "-C", checkout, "verify-commit", "--raw", commit]
-    result = runner.run(argv, check=False, env=_env(checkout))
+    result = runner.run(argv, check=False, env=env)
     if result.returncode != 0:
         why = (result.stderr.strip().splitlines() or ["no signature"])[-1]
         raise GitError(f"commit {commit[:12]} is not signed by an allowed key: {why}")
