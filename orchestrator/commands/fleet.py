@@ -28,7 +28,8 @@ A host's definitions are its layers merged per resource: tables merge key by key
 scalars are replaced, `remove = true` drops a resource an earlier layer declared. `${name}` in a
 string is the host's variable (host over groups, later group over earlier, over [defaults]);
 `$${` writes a literal `${`. Nothing here touches the host: these commands read the repository
-only, so CI can run them on every change."""
+only, so CI can run them on every change. `fleet plan --all` plans every host even when some are
+invalid (their errors are their result; exit 1), so a review sees every host."""
 EPILOG = """\
 examples:
   orchestrator fleet validate examples/fleet

@@ -35,9 +35,11 @@ Fetch BRANCH of the fleet repository at URL into STATE/fleet-checkout, then:
 Without --branch, a host whose fleet.toml entry names a `ring` follows the branch of that name
 (promote a change to a ring by fast-forwarding its branch); others follow main.
 
-Every run writes STATE/pull-status.json (commit, generation, result, each unit's state) and
-STATE/orchestrator.prom (node_exporter's textfile format); the generation's note names the
-commit. Exit 0 when the host runs its commit as declared (or is not in the fleet), 1 otherwise.
+Every run writes STATE/pull-status.json (commit, the fetched head, generation, result, each
+unit's state) and STATE/orchestrator.prom (node_exporter's textfile format); the generation's
+note names the commit. A result other than ok is also printed on stderr (the journal). One pull
+runs at a time: a second waits for it, as a pull waits for a running apply (up to --timeout).
+Exit 0 when the host runs its commit as declared (or is not in the fleet), 1 otherwise.
 Credentials for the repository are the host's own (an SSH deploy key, a credential helper)."""
 EPILOG = """\
 examples:
