@@ -228,11 +228,19 @@ def _explain(fleet: Fleet, args: argparse.Namespace) -> int:
         for f, v in entries
     ]
     final = _lookup(merged.tables[(str(path[0]), str(path[1]))], path[2:])
+    # a value set through a variable: which fleet.toml key gave the variable its value
+    variables = [
+        {"file": loader.display(fleet.fleet_file), "key": key, "value": value}
+        for key, value in merged.host.variables_in(json.dumps([s["value"] for s in steps]))
+    ]
     if args.json:
-        print(json.dumps({"host": args.host, "key": args.key, "value": final, "set": steps}))
+        print(json.dumps({"host": args.host, "key": args.key, "value": final, "set": steps,
+                          "variables": variables}))  # fmt: skip
         return 0
     for step in steps:
         print(f"{step['file']}: {step['key']} = {json.dumps(step['value'])}")
+    for var in variables:
+        print(f"{var['file']}: {var['key']} = {json.dumps(var['value'])}")
     print(f"=> {args.key} = {json.dumps(final)} on {args.host}"
           + ("" if steps else " (not set by any layer)"))  # fmt: skip
     return 0

@@ -69,6 +69,13 @@ class Host:
     variables: dict[str, Variable]
     machine_id: str | None = None
     ring: str | None = None
+    # the fleet.toml key that set each variable's value: defaults.x, group.web.vars.x, ...
+    set_by: dict[str, str] = field(default_factory=dict)
+
+    def variables_in(self, text: str) -> list[tuple[str, Variable]]:
+        """(fleet.toml key, value) of each of this host's variables that text uses."""
+        names = dict.fromkeys(m.group(2) for m in _VARIABLE.finditer(text) if not m.group(1))
+        return [(self.set_by[n], self.variables[n]) for n in names if n in self.variables]
 
 
 @dataclass(frozen=True)
@@ -118,14 +125,28 @@ def read_fleet(root: str) -> Fleet:
     hosts = {}
     for name, entry in parsed.host.items():
         problems += _host_problems(root, shown, name, entry, parsed)
-        merged: dict[str, Variable] = dict(parsed.defaults)
-        for group in entry.groups:
-            merged.update(parsed.group[group].vars if group in parsed.group else {})
-        merged.update(entry.vars)
-        hosts[name] = Host(name, tuple(entry.groups), merged, entry.machine_id, entry.ring)
+        merged, set_by = _variables(name, entry, parsed)
+        hosts[name] = Host(name, tuple(entry.groups), merged, entry.machine_id, entry.ring, set_by)
     if problems:
         raise DefinitionError(problems)
     return Fleet(root, hosts)
+
+
+def _variables(
+    name: str, entry: HostEntry, parsed: FleetFile
+) -> tuple[dict[str, Variable], dict[str, str]]:
+    """The host's variables (its own over its groups', a later group over an earlier, over
+    [defaults]) and the fleet.toml key that set each."""
+    tables: list[tuple[KeyPath, dict[str, Variable]]] = [(("defaults",), parsed.defaults)]
+    tables += [(("group", g, "vars"), parsed.group[g].vars) for g in entry.groups
+               if g in parsed.group]  # fmt: skip
+    tables.append((("host", name, "vars"), entry.vars))
+    merged: dict[str, Variable] = {}
+    set_by: dict[str, str] = {}
+    for where, found in tables:
+        merged.update(found)
+        set_by.update({v: loader.key_path((*where, v)) for v in found})
+    return merged, set_by
 
 
 def _host_problems(

@@ -79,3 +79,17 @@ def test_explain_shows_a_removal_and_not_the_values_it_removed(tmp_path: Path) -
     assert lines[0].endswith("groups/web/no-extra.toml: container.extra.remove = true")
     assert lines[1].endswith('hosts/web-1/extra.toml: container.extra.image = "busybox:2"')
     assert "base/" not in result.stdout
+
+
+def test_explain_names_the_fleet_toml_key_that_gave_a_variable_its_value(
+    tmp_path: Path,
+) -> None:
+    repo = example(tmp_path, {})
+    result = run_inline("fleet", "explain", repo, "--host", "web-2", "container.web.ports")
+    assert result.stdout.splitlines()[1].endswith("fleet.toml: host.web-2.vars.web_port = 8081")
+    result = run_inline("fleet", "explain", repo, "--host", "web-1", "container.web.ports")
+    assert result.stdout.splitlines()[1].endswith("fleet.toml: defaults.web_port = 8080")
+    shown = run_inline("fleet", "explain", repo, "--host", "web-1", "container.worker", "--json")
+    assert json.loads(shown.stdout)["variables"] == [
+        {"file": f"{repo}/fleet.toml", "key": "group.eu.vars.region", "value": "eu-west"}
+    ]
