@@ -37,3 +37,31 @@ def test_a_pull_waits_for_a_running_pull_and_gives_up_after_its_timeout(tmp_path
         code, _, err = pull(tmp_path, "--timeout", "0")
     assert code == 1 and "another pull is running" in err
     assert not (tmp_path / "state" / "pull-status.json").exists()
+
+
+def test_a_pull_waits_for_an_apply_that_holds_the_lock(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from orchestrator.commands.pull import _when_free
+
+    state = str(tmp_path / "state")
+    held, release = threading.Event(), threading.Event()
+
+    def hand_run_apply() -> None:
+        with lock.exclusive(state):
+            held.set()
+            release.wait(10)
+
+    other = threading.Thread(target=hand_run_apply)
+    other.start()
+    held.wait(10)
+    threading.Timer(0.5, release.set).start()
+
+    def our_apply() -> float:
+        with lock.exclusive(state):
+            return time.monotonic()
+
+    started = time.monotonic()
+    assert _when_free(our_apply, timeout=30) - started >= 0.5
+    other.join()
