@@ -95,11 +95,14 @@ def _pull(
 ) -> None:
     memory = _read_memory(settings)
     base.branch = settings.branch or "main"
-    commit = git.fetch(settings.checkout, settings.url, base.branch)
+    commit = base.commit = base.fetched = git.fetch(settings.checkout, settings.url, base.branch)
+    # verified before its fleet.toml is trusted to send this host to its ring's branch
+    _verify(settings, commit)
     fleet_commit = _resolve_branch(settings, commit, say)
     if fleet_commit is not None:
         base.branch, commit = fleet_commit
-    base.commit = base.fetched = commit
+        base.commit = base.fetched = commit
+        _verify(settings, commit)
     applied, failed = memory.get("applied"), memory.get("failed")
     if applied and not git.is_ancestor(settings.checkout, applied, commit):
         base.result, base.message = (
@@ -110,9 +113,6 @@ def _pull(
             ),
         )
         return
-    if settings.allowed_signers or settings.gpg_home:
-        keys = {"allowed_signers": settings.allowed_signers, "gpg_home": settings.gpg_home}
-        git.verify(settings.checkout, commit, **keys)
     if commit == failed and applied:
         say(f"{commit[:12]} failed before; converging on {applied[:12]} until a new commit")
         base.commit = applied
@@ -124,7 +124,8 @@ def _pull(
 def _resolve_branch(
     settings: Settings, commit: str, say: Callable[[str], None]
 ) -> tuple[str, str] | None:
-    """Without --branch, a host that names a ring tracks the branch of that name."""
+    """Without --branch, a host that names a ring tracks the branch of that name (as main's
+    fleet.toml says: main's head is verified first)."""
     if settings.branch is not None:
         return None
     git.checkout(settings.checkout, commit)
@@ -133,6 +134,12 @@ def _resolve_branch(
         return None
     say(f"host {host.name} is in ring {host.ring}: following branch {host.ring}")
     return host.ring, git.fetch(settings.checkout, settings.url, host.ring)
+
+
+def _verify(settings: Settings, commit: str) -> None:
+    if settings.allowed_signers or settings.gpg_home:
+        keys = {"allowed_signers": settings.allowed_signers, "gpg_home": settings.gpg_home}
+        git.verify(settings.checkout, commit, **keys)
 
 
 def _apply_commit(

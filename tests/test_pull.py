@@ -399,3 +399,24 @@ def test_the_pull_timer_passes_the_signature_check_on() -> None:
     assert argv[-2:] == ["--gpg-home", "/etc/orchestrator/gpg"]
     ssh = PullSettings(repo="/srv/fleet.git", allowed_signers="/etc/ssh/signers").argv(user=False)
     assert ssh[-2:] == ["--allowed-signers", "/etc/ssh/signers"]
+
+
+def test_an_unsigned_main_cannot_send_a_host_to_another_ring_s_branch(
+    tmp_path: Path, repo: Repo
+) -> None:
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"t@example.com {(tmp_path / 'key.pub').read_text()}")
+    sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "-c", "commit.gpgsign=true"]
+    repo.commit({"base/v.toml": "[volume.other]\n"}, "signed, on another branch", *sign)
+    repo.push("other")
+    git(repo.work, "reset", "--quiet", "--hard", "HEAD~1")
+    fleet = (repo.work / "fleet.toml").read_text()
+    repo.commit({"fleet.toml": fleet.replace("[host.web-1]\n", '[host.web-1]\nring = "other"\n')},
+                "unsigned: web-1 follows other")  # fmt: skip
+    repo.push()
+    apply = Apply()
+    status = run(settings(tmp_path, repo, allowed_signers=str(signers)), apply)
+    assert status.result == "refused" and status.branch == "main", status
+    assert apply.calls == []
