@@ -29,6 +29,7 @@ from orchestrator.errors import DefinitionError, Problem
 FLEET_FILE = "fleet.toml"
 # $${ escapes; a `${` without its `}` is caught (group 3 empty) rather than left in silently
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)(\}?)")
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 Variable = str | int | float | bool
 KeyPath = tuple[str | int, ...]
@@ -53,6 +54,20 @@ class HostEntry(_Strict):
     def _machine_id(cls, value: str | None) -> str | None:
         if value is not None and not re.fullmatch(r"[0-9a-f]{32}", value):
             raise ValueError(f"expected 32 lowercase hex digits (/etc/machine-id), got {value!r}")
+        return value
+
+    @field_validator("ring")
+    @classmethod
+    def _ring(cls, value: str | None) -> str | None:
+        """The ring is the branch the host pulls: refused here, with its key, rather than as a
+        failed fetch on the host."""
+        if value is not None and (
+            not _BRANCH.fullmatch(value) or ".." in value or "//" in value
+            or value.endswith((".", "/", ".lock"))
+        ):  # fmt: skip
+            raise ValueError(
+                f"expected a git branch name (letters, digits, '.', '_', '-', '/'), got {value!r}"
+            )
         return value
 
 

@@ -256,3 +256,16 @@ def test_a_resource_removed_then_declared_again_starts_afresh_and_explains_so(
     assert merged.origin(("container", "app", "image")) == str(root / "hosts/a/app.toml")
     steps = [(Path(f).parent.name, k[2:]) for k, v in merged.history.items() for f, _ in v]
     assert steps == [("web", ("remove",)), ("a", ("image",))]
+
+
+@pytest.mark.parametrize("ring", ["can ary", "-x", "a..b", "x.lock", 'we"ird', "stable/"])
+def test_a_ring_that_is_no_branch_name_is_refused_in_fleet_toml(tmp_path: Path, ring: str) -> None:
+    write(tmp_path, {"fleet.toml": f"[host.a]\nring = '{ring}'\n"})  # a TOML literal string
+    with pytest.raises(DefinitionError) as caught:
+        read_fleet(str(tmp_path))
+    assert "host.a.ring: expected a git branch name" in str(caught.value.problems[0])
+
+
+def test_rings_that_are_branch_names_are_accepted(tmp_path: Path) -> None:
+    write(tmp_path, {"fleet.toml": '[host.a]\nring = "release/2026-11"\n'})
+    assert read_fleet(str(tmp_path)).hosts["a"].ring == "release/2026-11"
