@@ -17,8 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from orchestrator.core.fleet import load_host, read_fleet
-from orchestrator.errors import OrchestratorError
-from orchestrator.host import git, statefiles
+from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.host import git, lock, statefiles
 
 Result = Literal["ok", "failed", "refused", "unmatched", "invalid", "error"]
 
@@ -31,8 +31,11 @@ class Settings:
     hostname: str
     machine_id: str | None
     allowed_signers: str | None = None
+    gpg_home: str | None = None
     status_file: str = ""
     metrics_file: str = ""
+    mode: Literal["system", "user"] = "system"
+    cgroups_v1: bool = False
 
     @property
     def checkout(self) -> str:
@@ -47,7 +50,8 @@ class PullStatus:
     message: str
     generation: int | None = None
     drift: list[str] = field(default_factory=list)
-    commit: str = ""
+    commit: str = ""  # what the host runs after this pull
+    fetched: str = ""  # the branch's head, which may differ: refused, or failed before
     branch: str = ""
     host: str = ""
     units: list[dict[str, Any]] = field(default_factory=list)
@@ -62,26 +66,43 @@ Converge = Callable[[dict[str, str], list[str], str], Any]
 
 
 def pull(settings: Settings, converge: Converge, say: Callable[[str], None]) -> PullStatus:
-    """One pull: never raises for what a status can say; the status is written in any case."""
-    try:
-        status = _pull(settings, converge, say)
-    except git.GitError as exc:
-        status = PullStatus("refused" if "not signed" in str(exc) else "error", str(exc))
-    except OrchestratorError as exc:
-        status = PullStatus("invalid", "\n".join(exc.lines()))
-    status.time = time.time()
-    write_status(settings, status)
+    """One pull: never raises for what a status can say; the status is written in any case.
+    Raises lock.BusyError, writing nothing, while another pull runs."""
+    with lock.exclusive(settings.state_dir, "pull"):
+        # filled in as the pull goes, so that a refusal still names the branch and commit
+        status = PullStatus("ok", "")
+        try:
+            git.recover(settings.checkout)
+            _pull(settings, status, converge, say)
+        except git.GitError as exc:
+            status.result = "refused" if "not signed" in str(exc) else "error"
+            status.message = str(exc)
+        except DefinitionError as exc:
+            status.result, status.message = "invalid", "\n".join(exc.lines())
+        except (OrchestratorError, OSError) as exc:
+            status.result, status.message = "error", "\n".join(_lines(exc))
+        status.time = time.time()
+        write_status(settings, status)
     return status
 
 
-def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) -> PullStatus:
+def _lines(exc: Exception) -> list[str]:
+    return exc.lines() if isinstance(exc, OrchestratorError) else [f"error: {exc}"]
+
+
+def _pull(
+    settings: Settings, base: PullStatus, converge: Converge, say: Callable[[str], None]
+) -> None:
     memory = _read_memory(settings)
-    branch = settings.branch or "main"
-    commit = git.fetch(settings.checkout, settings.url, branch)
+    base.branch = settings.branch or "main"
+    commit = base.commit = base.fetched = git.fetch(settings.checkout, settings.url, base.branch)
+    # verified before its fleet.toml is trusted to send this host to its ring's branch
+    _verify(settings, commit)
     fleet_commit = _resolve_branch(settings, commit, say)
     if fleet_commit is not None:
-        branch, commit = fleet_commit
-    base = PullStatus("ok", "", commit=commit, branch=branch)
+        base.branch, commit = fleet_commit
+        base.commit = base.fetched = commit
+        _verify(settings, commit)
     applied, failed = memory.get("applied"), memory.get("failed")
     if applied and not git.is_ancestor(settings.checkout, applied, commit):
         base.result, base.message = (
@@ -91,19 +112,20 @@ def _pull(settings: Settings, converge: Converge, say: Callable[[str], None]) ->
                 "(a force-push or a rewritten branch); nothing applied"
             ),
         )
-        return base
-    if settings.allowed_signers:
-        git.verify(settings.checkout, commit, settings.allowed_signers)
+        return
     if commit == failed and applied:
         say(f"{commit[:12]} failed before; converging on {applied[:12]} until a new commit")
         base.commit = applied
-    return _apply_commit(settings, base, applied, converge, say)
+    _apply_commit(settings, base, applied, converge, say)
+    if base.commit != base.fetched and base.result == "ok":
+        base.message += f" (the branch's {commit[:12]} failed before: not retried)"
 
 
 def _resolve_branch(
     settings: Settings, commit: str, say: Callable[[str], None]
 ) -> tuple[str, str] | None:
-    """Without --branch, a host that names a ring tracks the branch of that name."""
+    """Without --branch, a host that names a ring tracks the branch of that name (as main's
+    fleet.toml says: main's head is verified first)."""
     if settings.branch is not None:
         return None
     git.checkout(settings.checkout, commit)
@@ -114,13 +136,19 @@ def _resolve_branch(
     return host.ring, git.fetch(settings.checkout, settings.url, host.ring)
 
 
+def _verify(settings: Settings, commit: str) -> None:
+    if settings.allowed_signers or settings.gpg_home:
+        keys = {"allowed_signers": settings.allowed_signers, "gpg_home": settings.gpg_home}
+        git.verify(settings.checkout, commit, **keys)
+
+
 def _apply_commit(
     settings: Settings,
     status: PullStatus,
     applied: str | None,
     converge: Converge,
     say: Callable[[str], None],
-) -> PullStatus:
+) -> None:
     git.checkout(settings.checkout, status.commit)
     fleet = read_fleet(settings.checkout)
     host = fleet.match(settings.hostname, settings.machine_id)
@@ -128,13 +156,14 @@ def _apply_commit(
         status.result = "unmatched"
         status.message = (f"this host ({settings.hostname}, machine id {settings.machine_id}) "
                           "is not in fleet.toml: nothing applied")  # fmt: skip
-        return status
+        return
     status.host = host.name
     from orchestrator.core.render import render
 
     merged, spec = load_host(fleet, host)
     note = f"pull {status.branch} {status.commit[:12]}"
-    report = converge(render(spec, "system"), merged.files, note)
+    units = render(spec, settings.mode, cgroups_v1=settings.cgroups_v1)
+    report = converge(units, merged.files, note)
     status.generation = report.generation
     status.units = [
         {"unit": o.unit, "ok": o.ok, "active": o.active, "done": list(o.done)}
@@ -142,11 +171,11 @@ def _apply_commit(
     ]
     if status.commit == applied:  # the same commit: whatever had to be done was drift
         status.drift = sorted({a.unit for a in report.plan.actions if a.unit})
-    _remember(settings, status.commit, ok=report.ok)
+    if not getattr(report, "dry_run", False):  # a dry run applied nothing to remember
+        _remember(settings, status.commit, ok=report.ok)
     status.result = "ok" if report.ok else "failed"
     status.message = "applied" if report.ok else "did not come up; rolled back"
     say(f"{host.name}: {status.commit[:12]} {status.message}")
-    return status
 
 
 def _memory_path(settings: Settings) -> str:
@@ -185,13 +214,16 @@ def write_status(settings: Settings, status: PullStatus) -> None:
 
 def prometheus(status: PullStatus) -> str:
     """node_exporter's textfile format: one gauge per fact, labelled with the commit."""
-    labels = f'host="{status.host}",branch="{status.branch}",commit="{status.commit[:12]}"'
+    labels = ",".join(
+        f'{name}="{_label_value(value)}"'
+        for name, value in (("host", status.host), ("branch", status.branch),
+                            ("commit", status.commit[:12]), ("result", status.result))
+    )  # fmt: skip
     ok = sum(1 for u in status.units if u["ok"])
     lines = [
         "# HELP orchestrator_pull_success 1 if the last pull applied its commit and all came up.",
         "# TYPE orchestrator_pull_success gauge",
-        f'orchestrator_pull_success{{{labels},result="{status.result}"}} '
-        f"{int(status.result == 'ok')}",
+        f"orchestrator_pull_success{{{labels}}} {int(status.result == 'ok')}",
         "# HELP orchestrator_pull_timestamp_seconds When the last pull finished.",
         "# TYPE orchestrator_pull_timestamp_seconds gauge",
         f"orchestrator_pull_timestamp_seconds {status.time:.0f}",
@@ -206,3 +238,9 @@ def prometheus(status: PullStatus) -> str:
         f"orchestrator_drift_units {len(status.drift)}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _label_value(value: str) -> str:
+    """The exposition format's escapes in a label value: a branch (a ring) may hold `"` or `\\`,
+    and one unescaped quote makes node_exporter drop the whole file."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from orchestrator.pull import PullStatus, Settings, pull
+from orchestrator.pull import PullStatus, Settings, prometheus, pull
 
 FLEET = """
 [host.web-1]
@@ -219,6 +221,20 @@ def test_invalid_definitions_change_nothing_and_are_reported(tmp_path: Path, rep
     status = run(settings(tmp_path, repo), apply)
     assert status.result == "invalid" and "hosts/web-1/bad.toml" in status.message
     assert apply.calls == []
+    assert (status.host, status.branch, status.commit) == ("web-1", "main", head(repo))
+
+
+def head(repo: Repo) -> str:
+    return git(repo.work, "rev-parse", "HEAD")
+
+
+def test_a_refused_unsigned_commit_is_named_in_the_status(tmp_path: Path, repo: Repo) -> None:
+    signers = tmp_path / "allowed_signers"
+    signers.write_text("")
+    status = run(settings(tmp_path, repo, allowed_signers=str(signers)), Apply())
+    assert status.result == "refused" and (status.branch, status.fetched) == ("main", head(repo))
+    written = json.loads((tmp_path / "state" / "pull-status.json").read_text())
+    assert written["fetched"] == head(repo)
 
 
 def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path) -> None:
@@ -227,3 +243,180 @@ def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path
     status = pull(s, Apply(), lambda _: None)
     assert status.result == "error"
     assert json.loads((tmp_path / "s" / "pull-status.json").read_text())["result"] == "error"
+
+
+def test_a_pull_killed_mid_checkout_is_recovered_by_the_next(tmp_path: Path, repo: Repo) -> None:
+    s = settings(tmp_path, repo)
+    assert run(s, Apply()).result == "ok"
+    (Path(s.checkout) / ".git" / "index.lock").write_text("")  # what a killed git leaves
+    new = repo.commit({"base/v.toml": "[volume.data]\n"}, "more")
+    repo.push()
+    status = run(s, Apply())
+    assert status.result == "ok" and status.commit == new
+
+
+def test_a_checkout_that_is_no_repository_any_more_is_started_afresh(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+    assert run(s, Apply()).result == "ok"
+    (Path(s.checkout) / ".git" / "HEAD").unlink()  # a pull killed while git init wrote it
+    apply = Apply()
+    assert run(s, apply).result == "ok" and apply.calls
+
+
+def test_a_pull_killed_during_its_apply_applies_the_commit_again_next_time(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+
+    def killed(units: dict[str, str], sources: list[str], note: str) -> Report:
+        raise KeyboardInterrupt  # stands for SIGTERM/SIGKILL half-way through the apply
+
+    with pytest.raises(KeyboardInterrupt):
+        pull(s, killed, lambda _: None)
+    assert not (tmp_path / "state" / "pull.json").exists()
+    apply = Apply()
+    status = run(s, apply)
+    assert status.result == "ok" and apply.calls and status.drift == []
+    memory = json.loads((tmp_path / "state" / "pull.json").read_text())
+    assert memory["applied"] == status.commit
+
+
+def test_a_dry_run_pull_does_not_count_as_applied(tmp_path: Path, repo: Repo) -> None:
+    s = settings(tmp_path, repo)
+
+    def dry(units: dict[str, str], sources: list[str], note: str) -> Report:
+        report = Apply()(units, sources, note)
+        report.dry_run = True  # type: ignore[attr-defined]
+        return report
+
+    assert pull(s, dry, lambda _: None).result == "ok"
+    assert not (tmp_path / "state" / "pull.json").exists()
+
+
+def test_a_host_kept_on_its_last_good_commit_says_which_head_failed(
+    tmp_path: Path, repo: Repo
+) -> None:
+    s = settings(tmp_path, repo)
+    good = git(repo.work, "rev-parse", "HEAD")
+    run(s, Apply())
+    bad = repo.commit({"base/v.toml": "[volume.broken]\n"}, "breaks")
+    repo.push()
+    run(s, Apply(ok=False))
+    status = run(s, Apply())
+    assert (status.commit, status.fetched) == (good, bad)
+    assert f"{bad[:12]} failed before" in status.message
+
+
+def test_the_generation_note_names_the_branch_and_the_commit(tmp_path: Path, repo: Repo) -> None:
+    notes: list[str] = []
+
+    def noting(units: dict[str, str], sources: list[str], note: str) -> Report:
+        notes.append(note)
+        return Apply()(units, sources, note)
+
+    status = pull(settings(tmp_path, repo), noting, lambda _: None)
+    assert notes == [f"pull main {status.commit[:12]}"]
+
+
+def test_a_pull_while_another_pull_runs_raises_busy_and_writes_nothing(
+    tmp_path: Path, repo: Repo
+) -> None:
+    from orchestrator.host import lock
+
+    s = settings(tmp_path, repo)
+    with lock.exclusive(s.state_dir, "pull"), pytest.raises(lock.BusyError, match="pull"):
+        run(s, Apply())
+    assert not (tmp_path / "state" / "pull-status.json").exists()
+
+
+def test_a_user_mode_pull_renders_user_units(tmp_path: Path, repo: Repo) -> None:
+    system, user = Apply(), Apply()
+    run(settings(tmp_path / "s", repo), system)
+    run(settings(tmp_path / "u", repo, mode="user"), user)
+    assert "WantedBy=multi-user.target" in system.calls[0]["web.service"]
+    assert "WantedBy=default.target" in user.calls[0]["web.service"]
+
+
+# one sample line of the text exposition format: name, optional labels with escaped values, value
+SAMPLE = re.compile(
+    r'[a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*"'
+    r'(,[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*")*\})? -?[0-9.e+]+'
+)
+
+
+def test_the_metrics_file_stays_valid_whatever_the_branch_is_called() -> None:
+    status = PullStatus("refused", "x", branch='we"ird\\ring\nx', host="web-1", commit="a" * 40)
+    text = prometheus(status)
+    for line in text.splitlines():
+        assert line.startswith("# ") or SAMPLE.fullmatch(line), line
+    assert 'branch="we\\"ird\\\\ring\\nx"' in text
+
+
+@pytest.fixture
+def gpg_homes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """A GnuPG home with a throw-away signing key, and one holding only its public key; the
+    agents gpg starts for them are stopped afterwards."""
+    sign, keyring = tmp_path / "gpg-sign", tmp_path / "gpg-keyring"
+    for home in (sign, keyring):
+        home.mkdir(mode=0o700)
+    gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
+    try:
+        subprocess.run([*gpg, "--homedir", str(sign), "--quick-gen-key", "T <t@example.com>",
+                        "ed25519", "sign", "never"], check=True, capture_output=True)  # fmt: skip
+        public = subprocess.run(["gpg", "--homedir", str(sign), "--export", "t@example.com"],
+                                check=True, capture_output=True).stdout  # fmt: skip
+        subprocess.run(["gpg", "--batch", "--quiet", "--homedir", str(keyring), "--import"],
+                       input=public, check=True, capture_output=True)  # fmt: skip
+        yield sign, keyring
+    finally:
+        for home in (sign, keyring):
+            subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+
+
+def test_only_commits_signed_by_a_key_in_the_gpg_home_are_applied(
+    tmp_path: Path, repo: Repo, gpg_homes: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign, keyring = gpg_homes
+    s = settings(tmp_path, repo, gpg_home=str(keyring))
+    unsigned = run(s, Apply())
+    assert unsigned.result == "refused" and "not signed" in unsigned.message
+    monkeypatch.setenv("GNUPGHOME", str(sign))  # the signer's keys, for the commit only
+    signing = ["-c", "commit.gpgsign=true", "-c", "user.signingkey=t@example.com"]
+    repo.commit({"base/v.toml": "[volume.data]\n"}, "signed", *signing)
+    monkeypatch.delenv("GNUPGHOME")
+    repo.push()
+    apply = Apply()
+    assert run(s, apply).result == "ok"
+    assert "data-volume.service" in apply.calls[0]
+
+
+def test_the_pull_timer_passes_the_signature_check_on() -> None:
+    from orchestrator.host.selfunits import PullSettings
+
+    argv = PullSettings(repo="/srv/fleet.git", gpg_home="/etc/orchestrator/gpg").argv(user=False)
+    assert argv[-2:] == ["--gpg-home", "/etc/orchestrator/gpg"]
+    ssh = PullSettings(repo="/srv/fleet.git", allowed_signers="/etc/ssh/signers").argv(user=False)
+    assert ssh[-2:] == ["--allowed-signers", "/etc/ssh/signers"]
+
+
+def test_an_unsigned_main_cannot_send_a_host_to_another_ring_s_branch(
+    tmp_path: Path, repo: Repo
+) -> None:
+    key = tmp_path / "key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    signers = tmp_path / "allowed_signers"
+    signers.write_text(f"t@example.com {(tmp_path / 'key.pub').read_text()}")
+    sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}", "-c", "commit.gpgsign=true"]
+    repo.commit({"base/v.toml": "[volume.other]\n"}, "signed, on another branch", *sign)
+    repo.push("other")
+    git(repo.work, "reset", "--quiet", "--hard", "HEAD~1")
+    fleet = (repo.work / "fleet.toml").read_text()
+    repo.commit({"fleet.toml": fleet.replace("[host.web-1]\n", '[host.web-1]\nring = "other"\n')},
+                "unsigned: web-1 follows other")  # fmt: skip
+    repo.push()
+    apply = Apply()
+    status = run(settings(tmp_path, repo, allowed_signers=str(signers)), apply)
+    assert status.result == "refused" and status.branch == "main", status
+    assert apply.calls == []

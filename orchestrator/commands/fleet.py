@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands.common import add_json_flag
@@ -27,7 +28,8 @@ A host's definitions are its layers merged per resource: tables merge key by key
 scalars are replaced, `remove = true` drops a resource an earlier layer declared. `${name}` in a
 string is the host's variable (host over groups, later group over earlier, over [defaults]);
 `$${` writes a literal `${`. Nothing here touches the host: these commands read the repository
-only, so CI can run them on every change."""
+only, so CI can run them on every change. `fleet plan --all` plans every host even when some are
+invalid (their errors are their result; exit 1), so a review sees every host."""
 EPILOG = """\
 examples:
   orchestrator fleet validate examples/fleet
@@ -95,7 +97,7 @@ def _validate(fleet: Fleet, args: argparse.Namespace) -> int:
             problems += exc.problems
             continue
         counts[name] = {k: len(getattr(spec, k)) for k in ("containers", "volumes", "networks")}
-    problems += _stray_host_directories(fleet)
+    problems += _stray_directories(fleet)
     if problems:
         raise DefinitionError(problems)
     if args.json:
@@ -107,17 +109,26 @@ def _validate(fleet: Fleet, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stray_host_directories(fleet: Fleet) -> list[Any]:
-    """hosts/NAME/ with no [host.NAME]: its definitions would reach no host, silently."""
+def _stray_directories(fleet: Fleet) -> list[Any]:
+    """hosts/NAME/ with no [host.NAME], groups/NAME/ in no host's groups: their definitions
+    would reach no host, silently (a misspelt directory name, a host renamed in fleet.toml)."""
     from orchestrator.errors import Problem
 
-    hosts_dir = os.path.join(fleet.root, "hosts")
-    found = sorted(os.listdir(hosts_dir)) if os.path.isdir(hosts_dir) else []
-    return [
-        Problem(os.path.join(hosts_dir, name), message=f"no [host.{name}] in fleet.toml")
-        for name in found
-        if not name.startswith(".") and name not in fleet.hosts
-    ]
+    used = {
+        "hosts": (set(fleet.hosts), "no [host.{}] in fleet.toml"),
+        "groups": ({g for h in fleet.hosts.values() for g in h.groups}, "no host in fleet.toml "
+                   'has "{}" in its groups: its definitions reach no host'),
+    }  # fmt: skip
+    problems = []
+    for kind, (names, why) in used.items():
+        top = os.path.join(fleet.root, kind)
+        found = sorted(os.listdir(top)) if os.path.isdir(top) else []
+        problems += [
+            Problem(os.path.join(top, name), message=why.format(name))
+            for name in found
+            if not name.startswith(".") and name not in names
+        ]
+    return problems
 
 
 def _render(fleet: Fleet, args: argparse.Namespace) -> int:
@@ -134,23 +145,57 @@ def _render(fleet: Fleet, args: argparse.Namespace) -> int:
 
 
 def _plan(fleet: Fleet, args: argparse.Namespace) -> int:
+    """With --all, a host whose definitions are invalid is that host's result, not the end of
+    the run: a review of a change wants every host's plan, and every host's errors."""
+    from orchestrator.errors import OrchestratorError
+
+    if not args.all:
+        plan = _host_plan(fleet, fleet.host(args.host).name, args.reported)
+        return _report_plans(args, {args.host: plan}, {})
+    plans, failures = {}, {}
+    for name in sorted(fleet.hosts):
+        try:
+            plans[name] = _host_plan(fleet, name, args.reported)
+        except OrchestratorError as exc:
+            failures[name] = exc
+    return _report_plans(args, plans, failures)
+
+
+def _host_plan(fleet: Fleet, name: str, reported: str | None) -> Any:
     from orchestrator.core.plan import make_plan
     from orchestrator.host.unitdir import read_unit_dir
 
-    names = sorted(fleet.hosts) if args.all else [fleet.host(args.host).name]
-    plans = {}
-    for name in names:
-        current: dict[str, str] = {}
-        foreign: set[str] = set()
-        if args.reported:
-            current, foreign = read_unit_dir(os.path.join(args.reported, name))
-        plans[name] = make_plan(_units(fleet, fleet.hosts[name]), current, foreign)
+    current: dict[str, str] = {}
+    foreign: set[str] = set()
+    if reported:
+        current, foreign = read_unit_dir(os.path.join(reported, name))
+    return make_plan(_units(fleet, fleet.hosts[name]), current, foreign)
+
+
+def _report_plans(args: argparse.Namespace, plans: dict[str, Any], failures: dict[str, Any]) -> int:
+    """Exit 1 if any host is invalid, else 2 if any host has changes, else 0. A failed host's
+    JSON is what a failed command's is: ok false, the error and its problems."""
+    from orchestrator.errors import DefinitionError
+
     if args.json:
-        hosts = {n: p.as_dict(diffs=not args.no_diff) for n, p in plans.items()}
-        print(json.dumps({"ok": True, "hosts": hosts}, indent=2))
+        hosts: dict[str, Any] = {
+            n: {"ok": True, **p.as_dict(diffs=not args.no_diff)} for n, p in plans.items()
+        }
+        for name, exc in failures.items():
+            problems = exc.problems if isinstance(exc, DefinitionError) else []
+            hosts[name] = {"ok": False, "error": str(exc),
+                           "problems": [p.as_dict() for p in problems]}  # fmt: skip
+        print(json.dumps({"ok": not failures, "hosts": dict(sorted(hosts.items()))}, indent=2))
     else:
-        for name, plan in plans.items():
-            _print_host_plan(name, plan, diffs=not args.no_diff)
+        for name in sorted({*plans, *failures}):
+            if name in plans:
+                _print_host_plan(name, plans[name], diffs=not args.no_diff)
+                continue
+            print(f"host {name}: invalid, nothing planned")
+            for line in failures[name].lines():
+                print(line, file=sys.stderr)
+    if failures:
+        return 1
     return 2 if any(p.has_changes for p in plans.values()) else 0
 
 
@@ -179,15 +224,23 @@ def _explain(fleet: Fleet, args: argparse.Namespace) -> int:
     steps = [
         {"file": loader.display(os.path.abspath(f)), "key": loader.key_path(k), "value": v}
         for k, entries in merged.history.items()
-        if k[: len(path)] == path or path[: len(k)] == k
+        if k[: len(path)] == path or path[: len(k)] == k or k == (*path[:2], "remove")
         for f, v in entries
     ]
     final = _lookup(merged.tables[(str(path[0]), str(path[1]))], path[2:])
+    # a value set through a variable: which fleet.toml key gave the variable its value
+    variables = [
+        {"file": loader.display(fleet.fleet_file), "key": key, "value": value}
+        for key, value in merged.host.variables_in(json.dumps([s["value"] for s in steps]))
+    ]
     if args.json:
-        print(json.dumps({"host": args.host, "key": args.key, "value": final, "set": steps}))
+        print(json.dumps({"host": args.host, "key": args.key, "value": final, "set": steps,
+                          "variables": variables}))  # fmt: skip
         return 0
     for step in steps:
         print(f"{step['file']}: {step['key']} = {json.dumps(step['value'])}")
+    for var in variables:
+        print(f"{var['file']}: {var['key']} = {json.dumps(var['value'])}")
     print(f"=> {args.key} = {json.dumps(final)} on {args.host}"
           + ("" if steps else " (not set by any layer)"))  # fmt: skip
     return 0

@@ -48,7 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     pull = parser.add_argument_group("pull mode (see `orchestrator pull --help`)")
     pull.add_argument("--repo", metavar="URL", help="the fleet repository (required for pull)")
     pull.add_argument("--branch", metavar="B", help="the branch to follow (default: ring, main)")
-    pull.add_argument("--allowed-signers", metavar="FILE", help="accept only commits signed so")
+    keys = pull.add_mutually_exclusive_group()
+    keys.add_argument("--allowed-signers", metavar="FILE", help="accept only commits signed so")
+    keys.add_argument("--gpg-home", metavar="DIR", help="or signed by a key in this GnuPG home")
     pull.add_argument("--host", metavar="NAME", help="this host's name in fleet.toml")
     pull.add_argument(
         "--interval", default="5min", metavar="SPAN", help="from a pull's end to the next pull"
@@ -116,11 +118,14 @@ def _pull_settings(args: argparse.Namespace) -> selfunits.PullSettings:
             raise UsageError(f"{flag}: {exc}") from None
     if args.allowed_signers and not os.path.isfile(args.allowed_signers):
         raise UsageError(f"--allowed-signers {args.allowed_signers}: no such file")
+    if args.gpg_home and not os.path.isdir(args.gpg_home):
+        raise UsageError(f"--gpg-home {args.gpg_home}: no such directory")
     return selfunits.PullSettings(
         repo=args.repo,
         branch=args.branch,
         host=args.host,
         allowed_signers=os.path.abspath(args.allowed_signers) if args.allowed_signers else None,
+        gpg_home=os.path.abspath(args.gpg_home) if args.gpg_home else None,
         interval=args.interval,
         splay=args.splay,
     )

@@ -6,7 +6,8 @@ import argparse
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.commands.apply import add_common
 from orchestrator.commands.common import apply_options, target
@@ -15,13 +16,15 @@ if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport, Options
     from orchestrator.pull import Converge
 
+T = TypeVar("T")
 NAME = "pull"
 HELP = "fetch a fleet repository and apply this host's definitions (a signed fast-forward only)"
 DESCRIPTION = """\
 Fetch BRANCH of the fleet repository at URL into STATE/fleet-checkout, then:
 
   - refuse a commit that is not a fast-forward of the one this host last applied (a force-push,
-    a rewritten branch), and, with --allowed-signers, a commit not signed by one of its keys;
+    a rewritten branch), and, with --allowed-signers (SSH signatures) or --gpg-home (OpenPGP),
+    a commit not signed by one of its keys;
   - find this host in fleet.toml (by machine id where fleet.toml gives one, else by host name);
     a host that is not there applies nothing and says so;
   - merge its layers (see `orchestrator fleet --help`), validate, and apply with rollback on
@@ -32,9 +35,11 @@ Fetch BRANCH of the fleet repository at URL into STATE/fleet-checkout, then:
 Without --branch, a host whose fleet.toml entry names a `ring` follows the branch of that name
 (promote a change to a ring by fast-forwarding its branch); others follow main.
 
-Every run writes STATE/pull-status.json (commit, generation, result, each unit's state) and
-STATE/orchestrator.prom (node_exporter's textfile format); the generation's note names the
-commit. Exit 0 when the host runs its commit as declared (or is not in the fleet), 1 otherwise.
+Every run writes STATE/pull-status.json (commit, the fetched head, generation, result, each
+unit's state) and STATE/orchestrator.prom (node_exporter's textfile format); the generation's
+note names the commit. A result other than ok is also printed on stderr (the journal). One pull
+runs at a time: a second waits for it, as a pull waits for a running apply (up to --timeout).
+Exit 0 when the host runs its commit as declared (or is not in the fleet), 1 otherwise.
 Credentials for the repository are the host's own (an SSH deploy key, a credential helper)."""
 EPILOG = """\
 examples:
@@ -46,10 +51,17 @@ examples:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repo", required=True, metavar="URL", help="the fleet repository (git)")
     parser.add_argument("--branch", metavar="B", help="the branch to follow (default: ring, main)")
-    parser.add_argument(
+    keys = parser.add_mutually_exclusive_group()
+    keys.add_argument(
         "--allowed-signers",
         metavar="FILE",
         help="accept only commits signed by a key in this SSH allowed-signers file",
+    )
+    keys.add_argument(
+        "--gpg-home",
+        metavar="DIR",
+        help="accept only commits signed (OpenPGP) by a key in this GnuPG home, which holds "
+        "the allowed public keys only",
     )
     parser.add_argument("--host", metavar="NAME", help="this host's name in fleet.toml "
                         "(default: the host name; a machine_id in fleet.toml wins)")  # fmt: skip
@@ -80,15 +92,21 @@ def run(args: argparse.Namespace) -> int:
         hostname=args.host or socket.gethostname(),
         machine_id=None if args.host else _machine_id(),
         allowed_signers=args.allowed_signers,
+        gpg_home=args.gpg_home,
         status_file=args.status_file or "",
         metrics_file=args.metrics_file or "",
+        mode=where.mode,
+        cgroups_v1=where.cgroups_v1,
     )
-    status = pull(settings, _converger(args, opts), opts.say)
+    converge = _converger(args, opts)
+    status = _when_free(lambda: pull(settings, converge, opts.say), opts.timeout)
+    good = status.result in ("ok", "unmatched")
     if args.json:
         print(json.dumps(status.as_dict(), indent=2))
-    else:
-        print(f"{status.result}: {status.message}", file=sys.stdout)
-    return 0 if status.result in ("ok", "unmatched") else 1
+    # stderr for what went wrong: the journal of the pull service shows it as an error's line
+    if not args.json or not good:
+        print(f"{status.result}: {status.message}", file=sys.stdout if good else sys.stderr)
+    return 0 if good else 1
 
 
 def _converger(args: argparse.Namespace, opts: Options) -> Converge:
@@ -107,12 +125,19 @@ def _apply_when_free(units: dict[str, str], opts: Options, **kwargs: Any) -> App
     """A pull that comes while another apply runs waits for it (up to --timeout): a timer
     firing during a hand-run apply is no failure."""
     from orchestrator.apply import apply
+
+    return _when_free(lambda: apply(units, opts, **kwargs), opts.timeout)
+
+
+def _when_free(action: Callable[[], T], timeout: float) -> T:
+    """action(), again each second while it finds its lock held (another apply, another pull),
+    for up to timeout seconds."""
     from orchestrator.host.lock import BusyError
 
-    deadline = time.monotonic() + opts.timeout
+    deadline = time.monotonic() + timeout
     while True:
         try:
-            return apply(units, opts, **kwargs)
+            return action()
         except BusyError:
             if time.monotonic() > deadline:
                 raise

@@ -27,7 +27,9 @@ from orchestrator.core.models import KINDS, Document, Spec
 from orchestrator.errors import DefinitionError, Problem
 
 FLEET_FILE = "fleet.toml"
-_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
+# $${ escapes; a `${` without its `}` is caught (group 3 empty) rather than left in silently
+_VARIABLE = re.compile(r"\$(\$?)\{([^}]*)(\}?)")
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 Variable = str | int | float | bool
 KeyPath = tuple[str | int, ...]
@@ -54,6 +56,20 @@ class HostEntry(_Strict):
             raise ValueError(f"expected 32 lowercase hex digits (/etc/machine-id), got {value!r}")
         return value
 
+    @field_validator("ring")
+    @classmethod
+    def _ring(cls, value: str | None) -> str | None:
+        """The ring is the branch the host pulls: refused here, with its key, rather than as a
+        failed fetch on the host."""
+        if value is not None and (
+            not _BRANCH.fullmatch(value) or ".." in value or "//" in value
+            or value.endswith((".", "/", ".lock"))
+        ):  # fmt: skip
+            raise ValueError(
+                f"expected a git branch name (letters, digits, '.', '_', '-', '/'), got {value!r}"
+            )
+        return value
+
 
 class FleetFile(_Strict):
     defaults: dict[str, Variable] = Field(default_factory=dict)
@@ -68,6 +84,13 @@ class Host:
     variables: dict[str, Variable]
     machine_id: str | None = None
     ring: str | None = None
+    # the fleet.toml key that set each variable's value: defaults.x, group.web.vars.x, ...
+    set_by: dict[str, str] = field(default_factory=dict)
+
+    def variables_in(self, text: str) -> list[tuple[str, Variable]]:
+        """(fleet.toml key, value) of each of this host's variables that text uses."""
+        names = dict.fromkeys(m.group(2) for m in _VARIABLE.finditer(text) if not m.group(1))
+        return [(self.set_by[n], self.variables[n]) for n in names if n in self.variables]
 
 
 @dataclass(frozen=True)
@@ -117,14 +140,28 @@ def read_fleet(root: str) -> Fleet:
     hosts = {}
     for name, entry in parsed.host.items():
         problems += _host_problems(root, shown, name, entry, parsed)
-        merged: dict[str, Variable] = dict(parsed.defaults)
-        for group in entry.groups:
-            merged.update(parsed.group[group].vars if group in parsed.group else {})
-        merged.update(entry.vars)
-        hosts[name] = Host(name, tuple(entry.groups), merged, entry.machine_id, entry.ring)
+        merged, set_by = _variables(name, entry, parsed)
+        hosts[name] = Host(name, tuple(entry.groups), merged, entry.machine_id, entry.ring, set_by)
     if problems:
         raise DefinitionError(problems)
     return Fleet(root, hosts)
+
+
+def _variables(
+    name: str, entry: HostEntry, parsed: FleetFile
+) -> tuple[dict[str, Variable], dict[str, str]]:
+    """The host's variables (its own over its groups', a later group over an earlier, over
+    [defaults]) and the fleet.toml key that set each."""
+    tables: list[tuple[KeyPath, dict[str, Variable]]] = [(("defaults",), parsed.defaults)]
+    tables += [(("group", g, "vars"), parsed.group[g].vars) for g in entry.groups
+               if g in parsed.group]  # fmt: skip
+    tables.append((("host", name, "vars"), entry.vars))
+    merged: dict[str, Variable] = {}
+    set_by: dict[str, str] = {}
+    for where, found in tables:
+        merged.update(found)
+        set_by.update({v: loader.key_path((*where, v)) for v in found})
+    return merged, set_by
 
 
 def _host_problems(
@@ -214,7 +251,7 @@ def _merge_file(
             if not isinstance(resource, dict):
                 problems.append(Problem(shown, where, f"expected a table, got {resource!r}"))
             elif resource.get("remove") is not None:
-                _remove(merged, key, resource, shown, problems)
+                _remove(merged, key, resource, file, problems)
             else:
                 _overlay(merged, key, resource, file)
 
@@ -227,10 +264,10 @@ def _remove(
     merged: Merged,
     key: tuple[str, str],
     resource: dict[str, Any],
-    shown: str,
+    file: str,
     problems: list[Problem],
 ) -> None:
-    where = loader.key_path(key)
+    shown, where = loader.display(os.path.abspath(file)), loader.key_path(key)
     if resource.get("remove") is not True or len(resource) != 1:
         problems.append(Problem(shown, f"{where}.remove", "expected `remove = true` alone in "
                                                           "its table"))  # fmt: skip
@@ -241,6 +278,10 @@ def _remove(
         merged.declared_in.pop(key)
         for path in [p for p in merged.set_by if p[:2] == key]:
             del merged.set_by[path]
+        # `fleet explain` shows the removal, not values that no longer apply
+        for path in [p for p in merged.history if p[:2] == key]:
+            del merged.history[path]
+        merged.history[(*key, "remove")] = [(file, True)]
 
 
 def _overlay(merged: Merged, key: tuple[str, str], resource: dict[str, Any], file: str) -> None:
@@ -283,6 +324,9 @@ def _substitute(merged: Merged, node: Any, path: KeyPath, problems: list[Problem
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for name, value in list(items):
         here = (*path, name)
+        if isinstance(name, str) and any(not m.group(1) for m in _VARIABLE.finditer(name)):
+            problems.append(_variable_problem(merged, here, "variables are replaced in values "
+                                              "only, not in keys"))  # fmt: skip
         if isinstance(value, (dict, list)):
             _substitute(merged, value, here, problems)
         elif isinstance(value, str) and "${" in value:
@@ -294,18 +338,27 @@ def _expand(merged: Merged, text: str, path: KeyPath, problems: list[Problem]) -
     variables = merged.host.variables
 
     def one(match: re.Match[str]) -> str:
-        escaped, name = match.group(1), match.group(2)
+        escaped, name, closed = match.groups()
         if escaped:
-            return "${" + name + "}"
-        if _VARIABLE_NAME.fullmatch(name) and name in variables:
+            return "${" + name + closed
+        if not closed:
+            why = f"`${{{name}` has no closing `}}` (write `$${{` for a literal `${{`)"
+            problems.append(_variable_problem(merged, path, why))
+        elif _VARIABLE_NAME.fullmatch(name) and name in variables:
             return _as_text(variables[name])
-        known = ", ".join(sorted(variables)) or "none"
-        file = loader.display(os.path.abspath(merged.origin(path) or ""))
-        problems.append(Problem(file, loader.key_path(path), f"unknown variable ${{{name}}} for "
-                                f"host {merged.host.name} (its variables: {known})"))  # fmt: skip
+        else:
+            known = ", ".join(sorted(variables)) or "none"
+            why = f"unknown variable ${{{name}}} for host {merged.host.name} "
+            why += f"(its variables: {known})"
+            problems.append(_variable_problem(merged, path, why))
         return match.group(0)
 
     return _VARIABLE.sub(one, text)
+
+
+def _variable_problem(merged: Merged, path: KeyPath, message: str) -> Problem:
+    file = loader.display(os.path.abspath(merged.origin(path) or ""))
+    return Problem(file, loader.key_path(path), message)
 
 
 def _as_text(value: Variable) -> str:
@@ -323,14 +376,12 @@ def load_host(fleet: Fleet, host: Host) -> tuple[Merged, Spec]:
     for (kind, name), table in sorted(merged.tables.items()):
         file = merged.declared_in[(kind, name)]
         shown = loader.display(os.path.abspath(file))
-        found: list[Problem] = []
-        document = loader.validate_document({kind: {name: table}}, file, shown, found)
-        problems += [_blame(merged, p) for p in found]
+        document = loader.validate_document({kind: {name: table}}, file, shown, problems)
         if document is not None:
             documents.append((file, document))
     try:
         return merged, loader.checked_spec(documents, problems)
-    except DefinitionError as exc:
+    except DefinitionError as exc:  # every problem blamed once, here
         raise DefinitionError([_blame(merged, p) for p in exc.problems]) from None
 
 

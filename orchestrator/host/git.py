@@ -4,7 +4,9 @@ deploy key, a credential helper): nothing here stores them."""
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
 
 from orchestrator.errors import OrchestratorError
 from orchestrator.host import runner
@@ -17,13 +19,36 @@ class GitError(OrchestratorError):
     """A fetch, a signature or a history check failed; nothing was applied."""
 
 
+def _env(checkout: str) -> dict[str, str]:
+    """The checkout's own .git, named: a broken one is an error, never a search upwards that
+    could land in a repository around the state directory."""
+    top = os.path.abspath(checkout)
+    return {**os.environ, **_QUIET, "GIT_DIR": os.path.join(top, ".git"), "GIT_WORK_TREE": top}
+
+
 def _git(checkout: str, *argv: str, check: bool = True, timeout: float = 300) -> str:
-    env = {**os.environ, **_QUIET}
     try:
-        result = runner.run(["git", "-C", checkout, *argv], check=check, timeout=timeout, env=env)
+        result = runner.run(
+            ["git", "-C", checkout, *argv], check=check, timeout=timeout, env=_env(checkout)
+        )
     except runner.CommandError as exc:
         raise GitError(str(exc)) from None
     return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def recover(checkout: str) -> None:
+    """Make a checkout that a killed pull left behind usable again; the caller holds the pull
+    lock, so no git is running in it. git's own *.lock files left by a killed git are removed;
+    a .git that is no repository (killed during init) is started afresh: the checkout is only a
+    cache of the remote, what was applied is remembered elsewhere."""
+    dot_git = os.path.join(checkout, ".git")
+    if not os.path.isdir(dot_git):
+        return
+    for stale in glob.glob(os.path.join(dot_git, "**", "*.lock"), recursive=True):
+        os.unlink(stale)
+    probe = runner.run(["git", "rev-parse", "--git-dir"], check=False, env=_env(checkout))
+    if probe.returncode != 0:
+        shutil.rmtree(checkout)
 
 
 def fetch(checkout: str, url: str, branch: str) -> str:
@@ -38,17 +63,26 @@ def fetch(checkout: str, url: str, branch: str) -> str:
 def is_ancestor(checkout: str, old: str, new: str) -> bool:
     """Whether new is old or a descendant of it (a fast-forward)."""
     argv = ["git", "-C", checkout, "merge-base", "--is-ancestor", old, new]
-    result = runner.run(argv, check=False, env={**os.environ, **_QUIET})
+    result = runner.run(argv, check=False, env=_env(checkout))
     if result.returncode not in (0, 1):
         raise GitError(f"cannot compare {old[:12]} with {new[:12]}: {result.stderr.strip()}")
     return result.returncode == 0
 
 
-def verify(checkout: str, commit: str, allowed_signers: str) -> str:
-    """Check commit's SSH signature against an allowed-signers file; the signer's line."""
-    config = ["-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"]
+def verify(
+    checkout: str, commit: str, *, allowed_signers: str | None = None, gpg_home: str | None = None
+) -> str:
+    """Check commit's signature: SSH against an allowed-signers file, or OpenPGP against the
+    public keys in a GnuPG home directory (every key there is allowed: it holds the allowed keys
+    only, so gpg's web of trust is not consulted); the signer's line."""
+    env = _env(checkout)
+    if gpg_home is not None:
+        config = ["-c", "gpg.format=openpgp"]
+        env["GNUPGHOME"] = gpg_home
+    else:
+        config = ["-c", "gpg.format=ssh", "-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"]
     argv = ["git", *config, "-C", checkout, "verify-commit", "--raw", commit]
-    result = runner.run(argv, check=False, env={**os.environ, **_QUIET})
+    result = runner.run(argv, check=False, env=env)
     if result.returncode != 0:
         why = (result.stderr.strip().splitlines() or ["no signature"])[-1]
         raise GitError(f"commit {commit[:12]} is not signed by an allowed key: {why}")

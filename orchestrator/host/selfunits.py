@@ -46,6 +46,7 @@ class PullSettings:
     repo: str = ""
     branch: str | None = None
     allowed_signers: str | None = None
+    gpg_home: str | None = None
     host: str | None = None  # this host's name in fleet.toml, if not its host name
     interval: str = "5min"
     splay: str = "1min"
@@ -54,7 +55,8 @@ class PullSettings:
         argv = (["--user"] if user else []) + ["--repo", self.repo]
         argv += ["--branch", self.branch] if self.branch else []
         argv += ["--host", self.host] if self.host else []
-        return argv + (["--allowed-signers", self.allowed_signers] if self.allowed_signers else [])
+        argv += ["--allowed-signers", self.allowed_signers] if self.allowed_signers else []
+        return argv + (["--gpg-home", self.gpg_home] if self.gpg_home else [])
 
 
 def fill(

@@ -194,3 +194,78 @@ def test_key_paths_are_read_back_as_they_are_printed() -> None:
     assert parse_key_path('container.web.environment."A B"') == (
         "container", "web", "environment", "A B",
     )  # fmt: skip
+
+
+def test_a_problem_of_a_merged_value_names_its_host_once(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "fleet.toml": FLEET,
+        "base/app.toml": BASE,
+        "hosts/b/app.toml": '[container.app]\nports = ["80:eighty"]\n',
+    })  # fmt: skip
+    assert problems(root, "b")[0].count("(host b)") == 1
+
+
+def test_a_variable_in_a_key_is_refused_not_left_in_literally(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "fleet.toml": FLEET,
+        "base/app.toml": BASE,
+        "groups/eu/labels.toml": '[container.app.labels]\n"${name}" = "x"\n',
+    })  # fmt: skip
+    found = problems(root, "a")
+    assert len(found) == 1
+    assert 'groups/eu/labels.toml: container.app.labels."${name}": variables are replaced in ' \
+        "values only" in found[0]  # fmt: skip
+
+
+def test_a_dollar_brace_without_its_closing_brace_is_refused(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "fleet.toml": FLEET,
+        "base/app.toml": BASE,
+        "hosts/a/cmd.toml": '[container.app]\ncommand = ["sh", "-c", "echo ${name"]\n',
+    })  # fmt: skip
+    found = problems(root, "a")
+    assert len(found) == 1
+    assert "hosts/a/cmd.toml: container.app.command[2]: `${name` has no closing" in found[0]
+
+
+def test_an_escaped_dollar_brace_stays_literal_even_without_its_closing_brace(
+    tmp_path: Path,
+) -> None:
+    root = write(tmp_path, {
+        "fleet.toml": FLEET,
+        "base/app.toml": BASE,
+        "hosts/a/cmd.toml": '[container.app]\ncommand = ["sh", "-c", "a=$${x:-1} $${y"]\n',
+    })  # fmt: skip
+    fleet = read_fleet(str(root))
+    merged = merge(fleet, fleet.host("a"))
+    assert merged.tables[("container", "app")]["command"][2] == "a=${x:-1} ${y"
+
+
+def test_a_resource_removed_then_declared_again_starts_afresh_and_explains_so(
+    tmp_path: Path,
+) -> None:
+    root = write(tmp_path, {
+        "fleet.toml": FLEET,
+        "base/app.toml": BASE,
+        "groups/web/drop.toml": "[container.app]\nremove = true\n",
+        "hosts/a/app.toml": '[container.app]\nimage = "docker.io/library/busybox:1.37"\n',
+    })  # fmt: skip
+    fleet = read_fleet(str(root))
+    merged = merge(fleet, fleet.host("a"))
+    assert merged.tables[("container", "app")] == {"image": "docker.io/library/busybox:1.37"}
+    assert merged.origin(("container", "app", "image")) == str(root / "hosts/a/app.toml")
+    steps = [(Path(f).parent.name, k[2:]) for k, v in merged.history.items() for f, _ in v]
+    assert steps == [("web", ("remove",)), ("a", ("image",))]
+
+
+@pytest.mark.parametrize("ring", ["can ary", "-x", "a..b", "x.lock", 'we"ird', "stable/"])
+def test_a_ring_that_is_no_branch_name_is_refused_in_fleet_toml(tmp_path: Path, ring: str) -> None:
+    write(tmp_path, {"fleet.toml": f"[host.a]\nring = '{ring}'\n"})  # a TOML literal string
+    with pytest.raises(DefinitionError) as caught:
+        read_fleet(str(tmp_path))
+    assert "host.a.ring: expected a git branch name" in str(caught.value.problems[0])
+
+
+def test_rings_that_are_branch_names_are_accepted(tmp_path: Path) -> None:
+    write(tmp_path, {"fleet.toml": '[host.a]\nring = "release/2026-11"\n'})
+    assert read_fleet(str(tmp_path)).hosts["a"].ring == "release/2026-11"

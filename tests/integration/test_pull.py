@@ -1,6 +1,7 @@
 """`orchestrator pull` for real: a bare git repository on this machine as origin, sandboxes as
 hosts. Each host runs its own merge; drift is corrected; a broken commit is rolled back and
-reported while the last good state keeps running; an unsigned commit is refused."""
+reported while the last good state keeps running; an unsigned commit is refused, and so is a
+force-pushed branch; a change on the canary branch reaches only the canary."""
 
 from __future__ import annotations
 
@@ -174,6 +175,41 @@ def test_an_unsigned_commit_is_refused_and_a_signed_one_applied(
     code, status = pull(box, "web-1", "--allowed-signers", str(signers))
     assert code == 0 and status["result"] == "ok", status
     assert active(box, "extra2.service") == "active"
+
+
+def test_a_force_pushed_branch_is_refused_and_changes_nothing(box: Sandbox, origin: Origin) -> None:
+    kept = origin.publish({"base/kept.toml": WORKER.replace("worker", "kept")}, "kept")
+    code, status = pull(box, "web-1")
+    assert code == 0 and active(box, "kept.service") == "active", status
+    git(origin.work, "reset", "--quiet", "--hard", "HEAD~1")
+    git(origin.work, "commit", "--quiet", "--allow-empty", "-m", "history rewritten")
+    git(origin.work, "push", "--quiet", "--force", str(origin.bare), "HEAD:refs/heads/main")
+    code, status = pull(box, "web-1")
+    assert code == 1 and status["result"] == "refused", status
+    assert "not a fast-forward" in str(status["message"])
+    assert active(box, "kept.service") == "active"
+    git(origin.work, "reset", "--quiet", "--hard", kept)  # put main back for the tests after
+    git(origin.work, "push", "--quiet", "--force", str(origin.bare), "HEAD:refs/heads/main")
+
+
+def test_a_change_on_the_canary_branch_reaches_only_the_canary(
+    box: Sandbox, origin: Origin
+) -> None:
+    ringed = FLEET.replace("vars = { port = 8292 }", 'vars = { port = 8292 }\nring = "canary"')
+    origin.publish({"fleet.toml": ringed}, "web-2 is the canary")
+    canary = WORKER.replace("worker", "canary")
+    origin.publish({"base/canary.toml": canary}, "try on the canary first")
+    git(origin.work, "push", "--quiet", "--force", str(origin.bare), "HEAD:refs/heads/canary")
+    git(origin.work, "reset", "--quiet", "--hard", "HEAD~1")
+    git(origin.work, "push", "--quiet", "--force", str(origin.bare), "HEAD:refs/heads/main")
+    code, status = pull(box, "web-1")
+    assert code == 0 and status["branch"] == "main", status
+    assert active(box, "canary.service") != "active"
+    with booted("pull3") as other:
+        git(other.share, "clone", "--quiet", "--bare", str(origin.bare), "fleet.git")
+        code, status = pull(other, "web-2")
+        assert code == 0 and status["branch"] == "canary", status
+        assert active(other, "canary.service") == "active"
 
 
 def test_another_host_runs_its_own_port(origin: Origin) -> None:
