@@ -19,6 +19,7 @@ from orchestrator.core.quoting import quote_argv
 from orchestrator.sandbox import run as sandbox_run
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.core.test_quoting import NONCHARACTERS
 from tests.support.cli import run_cli
 from tests.support.polling import until
 from tests.support.sandboxes import STATE, booted
@@ -259,7 +260,9 @@ def test_enabled_containers_come_back_after_a_reboot(box: Sandbox) -> None:
 
 
 PRINTABLE = st.text(
-    alphabet=st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029")
+    alphabet=st.characters(
+        blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029" + NONCHARACTERS
+    )
 )
 SPECIAL = st.text(alphabet=st.sampled_from(list(" \"'\\%$;{}#=-\u00e9\u00a0\U0001f600ab")))
 WRITE_ARGV = 'for a; do printf "%s\\0" "$a"; done > "$0"'
