@@ -9,12 +9,9 @@ from hypothesis import strategies as st
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_word
 from orchestrator.errors import QuotingError
 from tests.support.systemd_words import ParseError, parse_exec_line
+from tests.support.unicode import NONCHARACTERS
 
-# Everything a unit file can carry: no control characters, no lone surrogates, no noncharacters
-# (systemd refuses a line holding one: U+FDD0..U+FDEF and the last two of every plane).
-NONCHARACTERS = "".join(chr(c) for c in range(0xFDD0, 0xFDF0)) + "".join(
-    chr(plane | last) for plane in range(0, 0x110000, 0x10000) for last in (0xFFFE, 0xFFFF)
-)
+# Everything a unit file can carry: no control characters, no lone surrogates, no noncharacters.
 printable = st.text(
     alphabet=st.characters(
         blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029" + NONCHARACTERS

@@ -19,10 +19,10 @@ from orchestrator.core.quoting import quote_argv
 from orchestrator.sandbox import run as sandbox_run
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
-from tests.core.test_quoting import NONCHARACTERS
 from tests.support.cli import run_cli
 from tests.support.polling import until
 from tests.support.sandboxes import STATE, booted
+from tests.support.unicode import NONCHARACTERS
 
 pytestmark = [
     pytest.mark.integration,
