@@ -80,7 +80,7 @@ class Flag:
     field: str
     flag: str
     format: Callable[[Any], str] | None = None
-    unless: str | None = None  # a value that writes no flag: the podman default, spelled out
+    unless: str | bool | None = None  # a value that writes no flag: the podman default, spelled out
 
     def __call__(self, model: object) -> Sequence[str]:
         value = getattr(model, self.field)
@@ -132,6 +132,19 @@ class Pairs(Each):
 
     def items(self, value: Any) -> Sequence[Any]:
         return [f"{key}={item}" for key, item in value.items()] if value else NOTHING
+
+
+class Joined(Flag):
+    """A list key written as one flag, its items joined by format's separator (mask=/a:/b)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        items = getattr(model, self.field)
+        if not items:
+            return NOTHING
+        assert self.format is not None
+        return (f"{self.flag}={self.format(items)}",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,9 +239,28 @@ def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tupl
             service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
     service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode, cgroups_v1))))
     stop = ["--ignore", f"--time={_stop_seconds(c)}", Raw("--cidfile=%t/%n.ctr-id")]
-    service.append(("ExecStop", quote_argv([PODMAN, "stop", *stop])))
-    service.append(("ExecStopPost", "-" + quote_argv([PODMAN, "rm", "--force", *stop])))
+    service.append(("ExecStop", quote_argv([*podman(c), "stop", *stop])))
+    service.append(("ExecStopPost", "-" + quote_argv([*podman(c), "rm", "--force", *stop])))
+    service += _reload(name, c)
     return service
+
+
+def podman(c: Container) -> list[str]:
+    """podman and its global options: the same in every podman line of the unit, so stop and rm
+    see the containers.conf modules and storage the container was started with."""
+    if not c.global_args and not c.containers_conf_module:
+        return [PODMAN]
+    return [PODMAN, *(f"--module={m}" for m in c.containers_conf_module), *c.global_args]
+
+
+def _reload(name: str, c: Container) -> list[tuple[str, str]]:
+    """`systemctl reload`: a command run in the container, or a signal sent to it."""
+    if c.reload_command is not None:
+        return [("ExecReload", quote_argv([*podman(c), "exec", name, *c.reload_command]))]
+    if c.reload_signal is not None:
+        kill = [*podman(c), "kill", f"--signal={c.reload_signal}", name]
+        return [("ExecReload", quote_argv(kill))]
+    return []
 
 
 SECRETS_DIR = "/run/secrets"
@@ -271,6 +303,11 @@ HEALTH_FLAGS: tuple[Flag, ...] = (
     Flag("start_period", "--health-start-period", format_duration),
     Flag("retries", "--health-retries"),
     Flag("on_failure", "--health-on-failure", unless="none"),
+    Flag("startup_command", "--health-startup-cmd", _health_command),
+    Flag("startup_interval", "--health-startup-interval", format_duration),
+    Flag("startup_timeout", "--health-startup-timeout", format_duration),
+    Flag("startup_retries", "--health-startup-retries"),
+    Flag("startup_success", "--health-startup-success"),
 )
 
 
@@ -278,6 +315,23 @@ def _health(c: Container) -> Sequence[str]:
     if c.health is None:
         return NOTHING
     return [arg for flag in HEALTH_FLAGS for arg in flag(c.health)]
+
+
+def _false(value: bool) -> str:
+    return "false"  # the rows that use it write nothing for true, podman's default
+
+
+def _host_entry(entry: str) -> str:
+    name, _, ip = entry.partition("=")  # Pairs gives NAME=IP; podman reads NAME:IP
+    return f"{name}:{ip}"
+
+
+def _colon_list(option: str) -> Callable[[list[str]], str]:
+    return lambda paths: f"{option}={':'.join(paths)}"
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    return lambda value: prefix + value
 
 
 # The `podman run` flags from keys, in their order on the command line (the goldens pin it).
@@ -305,6 +359,48 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
     Each("devices", "--device"),
     Each("secrets", "--secret", Secret.podman_value),
     Flag("stop_timeout", "--stop-timeout", _whole_seconds),
+    # process and resources
+    Switch("init", "--init"),
+    Flag("stop_signal", "--stop-signal"),
+    Flag("shm_size", "--shm-size"),
+    Pairs("ulimits", "--ulimit"),
+    Pairs("sysctls", "--sysctl"),
+    Flag("pids_limit", "--pids-limit"),
+    Each("group_add", "--group-add"),
+    Switch("privileged", "--privileged"),
+    Flag("timezone", "--tz"),
+    Switch("environment_host", "--env-host"),
+    Flag("http_proxy", "--http-proxy", _false, unless=True),
+    Pairs("annotations", "--annotation"),
+    # network
+    Each("dns", "--dns"),
+    Each("dns_search", "--dns-search"),
+    Each("dns_options", "--dns-option"),
+    Pairs("add_hosts", "--add-host", _host_entry),
+    Each("expose", "--expose"),
+    Flag("ip", "--ip"),
+    Flag("ip6", "--ip6"),
+    Flag("mac_address", "--mac-address"),
+    # security
+    Flag("read_only_tmpfs", "--read-only-tmpfs", _false, unless=True),
+    Joined("mask", "--security-opt", _colon_list("mask")),
+    Joined("unmask", "--security-opt", _colon_list("unmask")),
+    Switch("security_label_disable", "--security-opt=label=disable"),
+    Switch("security_label_nested", "--security-opt=label=nested"),
+    Flag("security_label_type", "--security-opt", _prefixed("label=type:")),
+    Flag("security_label_level", "--security-opt", _prefixed("label=level:")),
+    Flag("security_label_file_type", "--security-opt", _prefixed("label=filetype:")),
+    Flag("seccomp_profile", "--security-opt", _prefixed("seccomp=")),
+    Flag("apparmor", "--security-opt", _prefixed("apparmor=")),
+    Flag("userns", "--userns"),
+    Each("uid_map", "--uidmap"),
+    Each("gid_map", "--gidmap"),
+    Flag("sub_uid_map", "--subuidname"),
+    Flag("sub_gid_map", "--subgidname"),
+    # logging and mounts
+    Flag("log_driver", "--log-driver"),
+    Pairs("log_options", "--log-opt"),
+    Each("mounts", "--mount"),
     _health,
 )
 
@@ -319,6 +415,11 @@ RENDERED_BY_CODE = frozenset(
         "health",  # --health-* (HEALTH_FLAGS), and the mark status reads
         "enabled",  # [Install]
         "unit",  # the unit directives given as they are
+        "notify",  # --sdnotify=, which is always written
+        "global_args",  # between podman and its command, in every podman line of the unit
+        "containers_conf_module",  # --module=, a global option as well
+        "reload_command",  # ExecReload=
+        "reload_signal",  # ExecReload=
     }
 )
 
@@ -337,14 +438,14 @@ def podman_run_argv(
 ) -> list[str]:
     """The `podman run` command line of a container unit, flags in a fixed order."""
     argv = [
-        PODMAN,
+        *podman(c),
         "run",
         f"--name={name}",
         Raw("--cidfile=%t/%n.ctr-id"),
         "--replace",
         "--rm",
         NO_CONMON if mode == "user" and cgroups_v1 else SPLIT,
-        "--sdnotify=conmon",
+        f"--sdnotify={c.notify}",
         "-d",
     ]
     for flag in RUN_FLAGS:
