@@ -81,6 +81,7 @@ class Flag:
     flag: str
     format: Callable[[Any], str] | None = None
     unless: str | bool | None = None  # a value that writes no flag: the podman default, spelled out
+    since: tuple[int, int] | None = None  # the podman version that first has the flag
 
     def __call__(self, model: object) -> Sequence[str]:
         value = getattr(model, self.field)
@@ -303,11 +304,11 @@ HEALTH_FLAGS: tuple[Flag, ...] = (
     Flag("start_period", "--health-start-period", format_duration),
     Flag("retries", "--health-retries"),
     Flag("on_failure", "--health-on-failure", unless="none"),
-    Flag("startup_command", "--health-startup-cmd", _health_command),
-    Flag("startup_interval", "--health-startup-interval", format_duration),
-    Flag("startup_timeout", "--health-startup-timeout", format_duration),
-    Flag("startup_retries", "--health-startup-retries"),
-    Flag("startup_success", "--health-startup-success"),
+    Flag("startup_command", "--health-startup-cmd", _health_command, since=(4, 4)),
+    Flag("startup_interval", "--health-startup-interval", format_duration, since=(4, 4)),
+    Flag("startup_timeout", "--health-startup-timeout", format_duration, since=(4, 4)),
+    Flag("startup_retries", "--health-startup-retries", since=(4, 4)),
+    Flag("startup_success", "--health-startup-success", since=(4, 4)),
 )
 
 
@@ -386,7 +387,7 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
     Joined("mask", "--security-opt", _colon_list("mask")),
     Joined("unmask", "--security-opt", _colon_list("unmask")),
     Switch("security_label_disable", "--security-opt=label=disable"),
-    Switch("security_label_nested", "--security-opt=label=nested"),
+    Switch("security_label_nested", "--security-opt=label=nested", since=(4, 5)),
     Flag("security_label_type", "--security-opt", _prefixed("label=type:")),
     Flag("security_label_level", "--security-opt", _prefixed("label=level:")),
     Flag("security_label_file_type", "--security-opt", _prefixed("label=filetype:")),
