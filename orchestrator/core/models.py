@@ -98,6 +98,17 @@ def _free_text(value: Any) -> Any:
 Description = Annotated[str, BeforeValidator(_free_text)]
 
 
+def _health_log(value: str) -> str:
+    if value in ("local", "events_logger"):
+        return value
+    if value.startswith("/"):
+        return _no_colon(values.absolute_path(value))
+    raise ValueError(
+        'expected "local", "events_logger" or the absolute path of a directory, '
+        f"got {values.show(value)}"
+    )
+
+
 STARTUP_KEYS = ("startup_interval", "startup_timeout", "startup_retries", "startup_success")
 
 
@@ -124,6 +135,9 @@ class Health(Model):
     startup_timeout: Duration | None = None
     startup_retries: Annotated[int, Field(ge=1)] | None = None
     startup_success: Annotated[int, Field(ge=1)] | None = None
+    log_destination: Annotated[str, AfterValidator(_health_log)] | None = None
+    log_count: Annotated[int, Field(ge=0)] | None = None
+    log_size: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _startup(self) -> Health:

@@ -309,6 +309,9 @@ HEALTH_FLAGS: tuple[Flag, ...] = (
     Flag("startup_timeout", "--health-startup-timeout", format_duration, since=(4, 4)),
     Flag("startup_retries", "--health-startup-retries", since=(4, 4)),
     Flag("startup_success", "--health-startup-success", since=(4, 4)),
+    Flag("log_destination", "--health-log-destination", since=(5, 3)),
+    Flag("log_count", "--health-max-log-count", since=(5, 3)),
+    Flag("log_size", "--health-max-log-size", since=(5, 3)),
 )
 
 

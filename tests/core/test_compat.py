@@ -26,6 +26,7 @@ NEWER = [
     ('mounts = ["type=glob,source=/srv/*.conf,target=/etc/app"]', "mounts[0]", "4.7"),
     ('mounts = [{ type = "ramfs", target = "/scratch" }]', "mounts[0]", "4.7"),
     ("ulimits = { nofile = -1 }", "ulimits.nofile", "4.8"),
+    ('health = { command = "true", log_count = 10 }', "health.log_count", "5.3"),
     ('ulimits = { memlock = "unlimited" }', "ulimits.memlock", "4.8"),
 ]
 
@@ -74,5 +75,5 @@ def test_render_checks_against_the_version_given(tmp_path: Path) -> None:
     refused = run_inline("render", "--podman-version", "4.3", case, "--out", str(tmp_path / "o"))
     assert refused.returncode == 1
     assert not (tmp_path / "o").exists()
-    accepted = run_inline("render", "--podman-version", "4.5", case, "--out", str(tmp_path / "o"))
+    accepted = run_inline("render", "--podman-version", "5.3", case, "--out", str(tmp_path / "o"))
     assert accepted.returncode == 0, accepted.stderr
