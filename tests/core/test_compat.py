@@ -77,3 +77,38 @@ def test_render_checks_against_the_version_given(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     accepted = run_inline("render", "--podman-version", "5.3", case, "--out", str(tmp_path / "o"))
     assert accepted.returncode == 0, accepted.stderr
+
+
+def test_plan_checks_against_the_installed_podman(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.host import facts
+
+    monkeypatch.setattr(facts, "podman_version", lambda: (4, 6))
+    case = "tests/core/golden/reload-notify/input"
+    result = run_inline("plan", case, "--unit-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert "container.api.health.log_destination" in result.stderr
+    assert "needs podman 5.3 or later; this is podman 4.6" in result.stderr
+    assert "startup_command" not in result.stderr  # 4.4 is older than the podman
+
+
+def test_the_installed_version_is_asked_once_and_4_3_when_podman_does_not_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from orchestrator.host import facts, runner
+
+    calls: list[list[str]] = []
+
+    def failing(argv: list[str], **_: object) -> object:
+        calls.append(argv)
+        raise runner.CommandError(argv, 127, "podman: command not found")
+
+    monkeypatch.setattr(runner, "run", failing)
+    facts.podman_version.cache_clear()
+    try:
+        assert facts.podman_version() == (4, 3)
+        assert facts.podman_version() == (4, 3)
+    finally:
+        facts.podman_version.cache_clear()
+    assert len(calls) == 1
