@@ -145,7 +145,9 @@ mounts = [
   { type = "bind", source = "/srv/conf", target = "/etc/app", ro = "true" },
   { type = "volume", source = "data", destination = "/data" },
   "type=glob,source=/srv/*.conf,target=/etc/conf.d",
-]""",
+]
+
+[volume.data]""",
         """LogDriver=journald
 LogOpt=tag=web
 LogOpt=max-size=10m

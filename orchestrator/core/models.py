@@ -364,6 +364,19 @@ _MOUNT_TARGETS = ("target", "destination", "dst")
 _MOUNT_SOURCES = ("source", "src")
 
 
+def mount_parts(value: str) -> dict[str, str]:
+    """A --mount value as its options (a bare option such as "ro" maps to "")."""
+    return {key: val for key, _, val in (word.partition("=") for word in value.split(","))}
+
+
+def mount_source(value: str, kind: str) -> str | None:
+    """The source of a valid --mount value of that type, else None."""
+    parts = mount_parts(value)
+    if parts.get("type") != kind:
+        return None
+    return parts.get("source", parts.get("src"))
+
+
 def _mount(item: Any, info: ValidationInfo) -> str:
     return mount_value(item, (info.context or {}).get("base_dir", "."))
 

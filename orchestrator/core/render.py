@@ -12,7 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestrator.core.models import Container, Mount, Network, Secret, Spec, Volume, unit_name
+from orchestrator.core.models import (
+    Container,
+    Mount,
+    Network,
+    Secret,
+    Spec,
+    Volume,
+    mount_source,
+    unit_name,
+)
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
 from orchestrator.core.target import Mode
 from orchestrator.core.unitfile import MARK_SECTION, UnitFile
@@ -191,14 +200,22 @@ def _container_requirements(unit: UnitFile, c: Container, spec: Spec, mode: Mode
         unit.add("Unit", "After", "network-online.target")
     needs = [unit_name("container", dep) for dep in c.depends_on]
     needs += [unit_name("volume", m.source) for m in c.volumes if not m.is_bind]
+    needs += [unit_name("volume", v) for v in _mount_sources(c, "volume")]
     # a network not defined here (host, none, or one created by hand) has no unit to require
     needs += [unit_name("network", n) for n in c.networks if n in spec.networks]
     needs = list(dict.fromkeys(needs))
     if needs:
         unit.add("Unit", "Requires", " ".join(needs))
         unit.add("Unit", "After", " ".join(needs))
-    binds = list(dict.fromkeys(m.source for m in c.volumes if m.is_bind))
+    binds = [m.source for m in c.volumes if m.is_bind] + _mount_sources(c, "bind")
+    binds = list(dict.fromkeys(binds))
     unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
+
+
+def _mount_sources(c: Container, kind: str) -> list[str]:
+    if not c.mounts:
+        return []
+    return [s for s in (mount_source(m, kind) for m in c.mounts) if s is not None]
 
 
 def _stop_seconds(c: Container) -> int:
