@@ -24,7 +24,10 @@ from orchestrator.core.render import podman_run_argv
 FETCH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fetch-quadlet"
 IMAGE = "localhost/busybox:test"
 # podman run's flags that take no value in the lines either side writes
-SWITCHES = {"--init", "--env-host", "--read-only", "--rm", "--replace", "-d", "--privileged"}
+SWITCHES = {
+    "--init", "--env-host", "--read-only", "--read-only-tmpfs", "--http-proxy", "--rm", "--replace",
+    "-d", "--privileged",
+}  # fmt: skip
 OURS_ON_PURPOSE = {"--name", "--cidfile", "--replace", "--rm", "-d", "--cgroups", "--sdnotify"}
 
 
@@ -121,6 +124,11 @@ SecurityLabelDisable=true
 SecurityLabelNested=true
 SeccompProfile=/etc/containers/seccomp.json
 NoNewPrivileges=true""",
+    ),
+    (
+        "read-only-tmpfs-given",
+        "read_only = true\nread_only_tmpfs = true",
+        "ReadOnly=true\nReadOnlyTmpfs=true",
     ),
     (
         "userns",

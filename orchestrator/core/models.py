@@ -495,7 +495,7 @@ class Container(Model):
     ip6: Annotated[str, AfterValidator(values.ip_of(6))] | None = None
     mac_address: Annotated[str, AfterValidator(values.mac_address)] | None = None
     # security
-    read_only_tmpfs: bool = True
+    read_only_tmpfs: bool | None = None  # podman's default: true
     mask: list[Annotated[str, AfterValidator(values.absolute_path), NoColon]] = Field(
         default_factory=list
     )
@@ -605,7 +605,7 @@ class Container(Model):
             raise ValueError('notify = "healthy" needs a [health] check to wait for')
         if self.reload_command is not None and self.reload_signal is not None:
             raise ValueError("reload_command and reload_signal cannot both be set: choose one")
-        if not self.read_only_tmpfs and not self.read_only:
+        if self.read_only_tmpfs is False and not self.read_only:
             raise ValueError("read_only_tmpfs = false only matters with read_only = true")
         return self
 

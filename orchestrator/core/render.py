@@ -118,6 +118,19 @@ class SwitchOff(Flag):
         return NOTHING if getattr(model, self.field) else (self.flag,)
 
 
+class Given(Flag):
+    """A boolean key whose default is podman's: the bare flag when true, =false when false,
+    nothing when not given (as Quadlet writes it)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        value = getattr(model, self.field)
+        if value is None:
+            return NOTHING
+        return (self.flag,) if value else (f"{self.flag}=false",)
+
+
 class Each(Flag):
     """A list key: the flag once per item, in the order given."""
 
@@ -403,7 +416,7 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
     Flag("ip6", "--ip6"),
     Flag("mac_address", "--mac-address"),
     # security
-    Flag("read_only_tmpfs", "--read-only-tmpfs", _false, unless=True),
+    Given("read_only_tmpfs", "--read-only-tmpfs"),
     Joined("mask", "--security-opt", _colon_list("mask")),
     Joined("unmask", "--security-opt", _colon_list("unmask")),
     Switch("security_label_disable", "--security-opt=label=disable"),
