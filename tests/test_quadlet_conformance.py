@@ -260,3 +260,28 @@ def test_the_comparison_sees_a_difference(quadlet: str, tmp_path: Path) -> None:
     ours, _ = our_argv(tmp_path, 'stop_signal = "SIGINT"')
     theirs = quadlet_argv(quadlet, tmp_path, "StopSignal=SIGTERM")
     assert _compared(ours, False) != _compared(theirs, False)
+
+
+# Keys older than this comparison, or that Quadlet writes its own way (ports, volumes, networks
+# and secrets have their own rules here); every other row of RUN_FLAGS needs a case above.
+COMPARED_ELSEWHERE = {
+    "pull", "auto_update", "labels", "environment", "env_files", "ports", "volumes", "tmpfs",
+    "networks", "network_aliases", "hostname", "user", "workdir", "entrypoint", "cap_add",
+    "cap_drop", "devices", "secrets", "stop_timeout",
+}  # fmt: skip
+
+
+def test_every_container_key_with_a_flag_row_has_a_case() -> None:
+    import tomllib
+
+    from orchestrator.core.render import HEALTH_FLAGS, RENDERED_BY_CODE, RUN_FLAGS, Flag
+
+    covered: set[str] = set()
+    for _, definition, _ in CASES:
+        table = tomllib.loads(f"[c]\n{definition}")["c"]
+        covered |= set(table) | {f"health.{k}" for k in table.get("health", {})}
+    rows = {row.field for row in RUN_FLAGS if isinstance(row, Flag)}
+    rows |= {f"health.{row.field}" for row in HEALTH_FLAGS if row.since}
+    code = {"notify", "global_args", "containers_conf_module"} & RENDERED_BY_CODE
+    missing = (rows | code) - covered - COMPARED_ELSEWHERE
+    assert not missing, f"keys with no conformance case: {sorted(missing)}"
