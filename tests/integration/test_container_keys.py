@@ -14,6 +14,7 @@ import pytest
 
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.polling import until
 from tests.support.sandboxes import booted
 
 pytestmark = [
@@ -23,6 +24,13 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parents[2]
 SLEEP = json.dumps(["sleep", "100000"])  # PID 1 without a SIGTERM handler: the kernel ignores it
 STOP_TIMEOUT = 4
+HUP_WRITES = json.dumps(
+    [
+        "sh",
+        "-c",
+        "trap 'touch /tmp/reloaded' HUP; trap 'exit 0' TERM; while :; do sleep 1 & wait; done",
+    ]
+)
 
 DEFINITIONS = {
     "with-init.toml": f"""[container.with-init]
@@ -45,6 +53,18 @@ sysctls = {{ "kernel.msgmax" = 12345 }}
 dns = ["10.9.9.9"]
 dns_search = ["corp.example"]
 add_hosts = {{ "db.internal" = "10.0.0.2" }}
+""",
+    "reload.toml": f"""[container.on-signal]
+image = "{DEFAULT_REF}"
+command = {HUP_WRITES}
+reload_signal = "HUP"
+stop_timeout = 1
+
+[container.on-command]
+image = "{DEFAULT_REF}"
+command = {SLEEP}
+init = true
+reload_command = "touch /tmp/reloaded"
 """,
 }
 
@@ -103,3 +123,14 @@ def test_dns_and_add_hosts_are_in_the_container_s_resolver_files(box: Sandbox) -
     assert any(line.split()[:2] == ["10.0.0.2", "db.internal"] for line in hosts.splitlines()), (
         hosts
     )
+
+
+@pytest.mark.parametrize("name", ["on-signal", "on-command"])
+def test_systemctl_reload_signals_the_container_or_runs_the_command_in_it(
+    box: Sandbox, name: str
+) -> None:
+    assert box.run(["podman", "exec", name, "test", "-e", "/tmp/reloaded"], check=False).returncode
+    box.run(["systemctl", "reload", f"{name}.service"], timeout=60)
+    reloaded = lambda: box.run(["podman", "exec", name, "test", "-e", "/tmp/reloaded"], check=False)  # noqa: E731
+    until(lambda: reloaded().returncode == 0, 10, f"{name} reloaded")
+    assert box.run(["systemctl", "is-active", f"{name}.service"]).stdout.strip() == "active"
