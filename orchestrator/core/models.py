@@ -555,21 +555,29 @@ class Container(Model):
 
     @field_validator("containers_conf_module")
     @classmethod
-    def _modules(cls, value: list[str]) -> list[str]:
+    def _modules(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """A name is looked up in podman's module directories; a ./ path is made absolute from
+        the definition's directory, as podman would read it from its own working directory."""
+        base = (info.context or {}).get("base_dir", ".")
+        modules = []
         for module in value:
             if not module.endswith(".conf") or any(c.isspace() or c == "," for c in module):
                 raise ValueError(
                     'expected a containers.conf module: a path or a name ending in ".conf", '
                     f"got {values.show(module)}"
                 )
-        return value
+            relative = module.startswith(("./", "../"))
+            modules.append(
+                _host_path(os.path.normpath(os.path.join(base, module))) if relative else module
+            )
+        return modules
 
     @field_validator("notify", mode="before")
     @classmethod
     def _notify(cls, value: Any) -> Any:
         if isinstance(value, bool):
             return "container" if value else "conmon"
-        if value in ("conmon", "container"):
+        if value != "healthy":
             raise ValueError(f'expected true, false or "healthy", got {values.show(value)}')
         return value
 
