@@ -158,9 +158,12 @@ def _apply_commit(
                           "is not in fleet.toml: nothing applied")  # fmt: skip
         return
     status.host = host.name
+    from orchestrator.core import compat
     from orchestrator.core.render import render
+    from orchestrator.host import facts
 
     merged, spec = load_host(fleet, host)
+    compat.check(spec, facts.podman_version())
     note = f"pull {status.branch} {status.commit[:12]}"
     units = render(spec, settings.mode, cgroups_v1=settings.cgroups_v1)
     report = converge(units, merged.files, note)

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.apply import Options, apply
+from orchestrator.core import compat
 from orchestrator.core.loader import Fingerprint, fingerprint, load
 from orchestrator.core.render import render
 from orchestrator.core.target import Target
 from orchestrator.errors import DefinitionError, OrchestratorError
+from orchestrator.host import facts
 from orchestrator.host.lock import BusyError
 from orchestrator.host.notify import notify
 
@@ -58,6 +60,7 @@ class Watcher:
     def _load_and_apply(self) -> tuple[bool, str]:
         try:
             spec = load(self.paths)
+            compat.check(spec, facts.podman_version())
         except DefinitionError as exc:
             problems = "; ".join(str(p) for p in exc.problems)
             return False, f"definitions invalid, nothing changed: {problems}"

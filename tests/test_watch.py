@@ -88,3 +88,27 @@ def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
     assert len(applied) == 2, lines
     assert "changed, unseen by the watch" in lines[-2]
     assert sum("cannot watch the definitions" in line for line in lines) == 1, lines
+
+
+def test_a_key_newer_than_the_installed_podman_is_refused_and_nothing_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import watch
+    from orchestrator.core.target import Target
+
+    applied: list[object] = []
+    monkeypatch.setattr(watch.facts, "podman_version", lambda: (4, 3))
+    monkeypatch.setattr(watch, "apply", lambda *a, **k: applied.append(a))
+    (tmp_path / "web.toml").write_text(
+        '[container.web]\nimage = "docker.io/library/busybox:1"\n'
+        '[container.web.health]\ncommand = "true"\nstartup_command = "true"\n'
+    )
+    options: Any = SimpleNamespace()
+    where = Target("system", (str(tmp_path),), unit_dir="u", state_dir="s")
+    lines: list[str] = []
+
+    assert not watch.Watcher(where, options, log=lines.append).apply_once("start")
+
+    assert not applied
+    assert "container.web.health.startup_command" in lines[0]
+    assert "needs podman 4.4 or later" in lines[0]

@@ -43,10 +43,35 @@ def target(args: argparse.Namespace, given_paths: Sequence[str] = ()) -> Target:
     )
 
 
-def load_definitions(where: Target) -> Spec:
+def add_podman_version_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--podman-version",
+        metavar="X.Y",
+        type=_version,
+        help="refuse keys and values this podman version does not have (default: the installed "
+        "podman's, else 4.3, the oldest supported)",
+    )
+
+
+def _version(text: str) -> tuple[int, int]:
+    from orchestrator.core.compat import parse_version
+
+    version = parse_version(text)
+    if version is None:
+        raise argparse.ArgumentTypeError(f"expected a version like 4.3 or 5.4, got {text!r}")
+    return version
+
+
+def load_definitions(where: Target, args: argparse.Namespace | None = None) -> Spec:
+    """The validated definitions, refused if they need a newer podman than --podman-version
+    (when the command has it) or the installed one."""
+    from orchestrator.core import compat
     from orchestrator.core.loader import load
 
-    return load(list(where.definitions))
+    spec = load(list(where.definitions))
+    version = getattr(args, "podman_version", None) or facts.podman_version()
+    compat.check(spec, version)
+    return spec
 
 
 def render_units(spec: Spec, where: Target) -> dict[str, str]:

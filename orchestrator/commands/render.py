@@ -7,6 +7,7 @@ import json
 
 from orchestrator.commands.common import (
     add_json_flag,
+    add_podman_version_flag,
     add_user_flag,
     load_definitions,
     render_units,
@@ -32,13 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="directory to write units into")
     add_user_flag(parser)
     add_json_flag(parser)
+    add_podman_version_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.host.unitdir import refuse_shadowing, write_units
 
     where = target(args, [args.path])
-    units = render_units(load_definitions(where), where)
+    units = render_units(load_definitions(where, args), where)
     refuse_shadowing(list(units), where.mode)
     written = write_units(args.out, units, durable=False)
     if args.json:

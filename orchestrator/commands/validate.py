@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_definitions, target
+from orchestrator.commands.common import (
+    add_json_flag,
+    add_podman_version_flag,
+    add_user_flag,
+    load_definitions,
+    target,
+)
 
 NAME = "validate"
 HELP = "check definitions and report every error"
@@ -30,13 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="*", metavar="PATH", help="definition files or directories")
     add_user_flag(parser)
     add_json_flag(parser)
+    add_podman_version_flag(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.host import registries
 
     where = target(args, args.paths)
-    spec = load_definitions(where)
+    spec = load_definitions(where, args)
     warnings = registries.warnings(spec, registries.load(where.user))
     counts = {
         "files": len(spec.files),

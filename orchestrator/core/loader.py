@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestrator.core import limits, values
-from orchestrator.core.models import KINDS, Document, Spec, unit_name
+from orchestrator.core.models import KINDS, Container, Document, Spec, mount_source, unit_name
 from orchestrator.core.quoting import check_printable, escape_specifiers
 from orchestrator.core.reach import foreign_references
 from orchestrator.errors import DefinitionError, Problem, QuotingError
@@ -493,16 +493,7 @@ def cross_check(spec: Spec) -> list[Problem]:
                         f'(add [container.{dep}.health] or depend on it as "started")',
                     )
                 )
-        for index, mount in enumerate(c.volumes):
-            if not mount.is_bind and mount.source not in spec.volumes:
-                problems.append(
-                    Problem(
-                        file,
-                        f"container.{name}.volumes[{index}]",
-                        f'unknown volume "{mount.source}"{_hint(mount.source, spec.volumes)}; '
-                        f"declare it with [volume.{mount.source}]",
-                    )
-                )
+        problems += _unknown_volumes(file, name, c, spec)
         for index, network in enumerate(c.networks):
             if network not in ("host", "none") and network not in spec.networks:
                 problems.append(
@@ -526,6 +517,24 @@ def cross_check(spec: Spec) -> list[Problem]:
     problems += _port_clashes(spec, where)
     problems += foreign_references(spec, where)
     return problems
+
+
+def _unknown_volumes(file: str, name: str, c: Container, spec: Spec) -> list[Problem]:
+    """The named volumes a container mounts (by volumes or mounts) that are not declared."""
+    used: list[tuple[str, str | None]] = [
+        (f"volumes[{i}]", m.source) for i, m in enumerate(c.volumes) if not m.is_bind
+    ]
+    used += [(f"mounts[{i}]", mount_source(m, "volume")) for i, m in enumerate(c.mounts)]
+    return [
+        Problem(
+            file,
+            f"container.{name}.{key}",
+            f'unknown volume "{source}"{_hint(source, spec.volumes)}; '
+            f"declare it with [volume.{source}]",
+        )
+        for key, source in used
+        if source is not None and source not in spec.volumes
+    ]
 
 
 def _hint(name: str, known: Iterable[str]) -> str:

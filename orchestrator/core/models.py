@@ -34,6 +34,18 @@ EnvName = Annotated[str, AfterValidator(values.env_name)]
 LabelKey = Annotated[str, AfterValidator(values.label_key)]
 Labels = dict[LabelKey, Scalar]
 
+
+def _no_comma(value: str) -> str:
+    """podman 4.3 reads these flags as comma-separated lists: a comma would split the value."""
+    if "," in value:
+        raise ValueError(f"podman splits this flag's value at commas, got {values.show(value)}")
+    return value
+
+
+NoComma = AfterValidator(_no_comma)
+CommaFreeScalar = Annotated[str, BeforeValidator(values.scalar_text), NoComma]
+Signal = Annotated[str, BeforeValidator(values.signal)]
+
 PullPolicy = Literal["missing", "always", "never", "newer"]
 RestartPolicy = Literal[
     "no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always"
@@ -86,6 +98,20 @@ def _free_text(value: Any) -> Any:
 Description = Annotated[str, BeforeValidator(_free_text)]
 
 
+def _health_log(value: str) -> str:
+    if value in ("local", "events_logger"):
+        return value
+    if value.startswith("/"):
+        return _no_colon(values.absolute_path(value))
+    raise ValueError(
+        'expected "local", "events_logger" or the absolute path of a directory, '
+        f"got {values.show(value)}"
+    )
+
+
+STARTUP_KEYS = ("startup_interval", "startup_timeout", "startup_retries", "startup_success")
+
+
 class Health(Model):
     command: CommandOrShell
     interval: Duration | None = None
@@ -104,7 +130,23 @@ class Health(Model):
             )
         return value
 
-    @field_validator("interval", "timeout")
+    startup_command: CommandOrShell | None = None
+    startup_interval: Duration | None = None
+    startup_timeout: Duration | None = None
+    startup_retries: Annotated[int, Field(ge=1)] | None = None
+    startup_success: Annotated[int, Field(ge=1)] | None = None
+    log_destination: Annotated[str, AfterValidator(_health_log)] | None = None
+    log_count: Annotated[int, Field(ge=0)] | None = None
+    log_size: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _startup(self) -> Health:
+        given = [k for k in STARTUP_KEYS if getattr(self, k) is not None]
+        if given and self.startup_command is None:
+            raise ValueError(f"{given[0]} needs startup_command, the startup check itself")
+        return self
+
+    @field_validator("interval", "timeout", "startup_interval", "startup_timeout")
     @classmethod
     def _positive(cls, value: int | None) -> int | None:
         if value is not None and value < 1000:
@@ -289,6 +331,94 @@ def _unit_values(value: Any) -> Any:
 UnitValues = Annotated[list[UnitScalar], BeforeValidator(_unit_values)]
 
 
+def _host_entries(value: Any) -> Any:
+    """add_hosts as a table { NAME = IP } or an array of "NAME:IP"."""
+    if not isinstance(value, list):
+        return value
+    table: dict[Any, Any] = {}
+    for item in value:
+        name, sep, ip = item.partition(":") if isinstance(item, str) else ("", "", "")
+        if not sep or not name or not ip:
+            raise ValueError(
+                f'expected "NAME:IP" or a table {{ NAME = "IP" }}, got {values.show(item)}'
+            )
+        table[name] = ip
+    return table
+
+
+def _colon_free(value: str) -> str:
+    if ":" in value:
+        raise ValueError(f"podman joins these paths with colons, got {values.show(value)}")
+    return value
+
+
+NoColon = AfterValidator(_colon_free)
+
+
+def _unmask_path(value: str) -> str:
+    return value if value == "ALL" else _colon_free(values.absolute_path(value))
+
+
+MOUNT_TYPES = ("bind", "volume", "tmpfs", "image", "devpts", "glob", "ramfs")
+_MOUNT_TARGETS = ("target", "destination", "dst")
+_MOUNT_SOURCES = ("source", "src")
+
+
+def mount_parts(value: str) -> dict[str, str]:
+    """A --mount value as its options (a bare option such as "ro" maps to "")."""
+    return {key: val for key, _, val in (word.partition("=") for word in value.split(","))}
+
+
+def mount_source(value: str, kind: str) -> str | None:
+    """The source of a valid --mount value of that type, else None."""
+    parts = mount_parts(value)
+    if parts.get("type") != kind:
+        return None
+    return parts.get("source", parts.get("src"))
+
+
+def _mount(item: Any, info: ValidationInfo) -> str:
+    return mount_value(item, (info.context or {}).get("base_dir", "."))
+
+
+def mount_value(item: Any, base: str) -> str:
+    """A generic mount, given as podman's "type=...,..." or as a table, as podman's --mount value.
+    A bind or glob source starting with ./ is made absolute from the definition's directory."""
+    if isinstance(item, str):
+        pairs = [part.partition("=") for part in item.split(",")]
+        table: dict[str, Any] = {k: (v if sep else True) for k, sep, v in pairs}
+    elif isinstance(item, dict):
+        table = dict(item)
+    else:
+        raise ValueError(
+            f'expected "type=TYPE,..." or a table {{ type, ... }}, got {values.show(item)}'
+        )
+    kind = table.get("type")
+    if kind not in MOUNT_TYPES:
+        raise ValueError(
+            f"expected type = one of {', '.join(MOUNT_TYPES)}; got {values.show(kind)}"
+        )
+    targets = [k for k in _MOUNT_TARGETS if k in table]
+    if len(targets) != 1:
+        raise ValueError(f"expected one target (the path in the container) in a {kind} mount")
+    values.absolute_path(table[targets[0]])
+    for key in _MOUNT_SOURCES:
+        source = table.get(key)
+        if kind in ("bind", "glob") and isinstance(source, str) and not source.startswith("/"):
+            table[key] = _host_path(os.path.normpath(os.path.join(base, source)))
+    words = []
+    for key, val in table.items():
+        if not isinstance(key, str) or not re.fullmatch(r"[a-z][a-z0-9-]*", key):
+            raise ValueError(
+                f'expected mount option names like "ro" or "tmpfs-size", got {values.show(key)}'
+            )
+        text = values.scalar_text(val)
+        if "," in text or "\n" in text:
+            raise ValueError(f"podman splits --mount at commas, got {key} = {values.show(text)}")
+        words.append(key if val is True and isinstance(item, str) else f"{key}={text}")
+    return ",".join(words)
+
+
 class Container(Model):
     image: Annotated[str, AfterValidator(values.image)]
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
@@ -327,6 +457,72 @@ class Container(Model):
     auto_update: Literal["registry", "local"] | None = None
     pull: PullPolicy | None = None
     enabled: bool = True
+    # process and resources
+    init: bool = False
+    stop_signal: Signal | None = None
+    shm_size: Annotated[str, BeforeValidator(values.shm_size)] | None = None
+    ulimits: dict[
+        Annotated[str, AfterValidator(values.ulimit_name)],
+        Annotated[str, BeforeValidator(values.ulimit)],
+    ] = Field(default_factory=dict)
+    sysctls: dict[Annotated[str, AfterValidator(values.sysctl_name)], CommaFreeScalar] = Field(
+        default_factory=dict
+    )
+    pids_limit: Annotated[int, Field(ge=-1)] | None = None
+    group_add: list[Annotated[str, AfterValidator(values.group)]] = Field(default_factory=list)
+    privileged: bool = False
+    timezone: Annotated[str, AfterValidator(values.timezone)] | None = None
+    environment_host: bool = False
+    http_proxy: bool = True
+    annotations: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
+    # network
+    dns: list[Annotated[str, AfterValidator(values.dns_server)]] = Field(default_factory=list)
+    dns_search: list[Annotated[str, AfterValidator(values.dns_search)]] = Field(
+        default_factory=list
+    )
+    dns_options: list[Annotated[str, AfterValidator(values.dns_option)]] = Field(
+        default_factory=list
+    )
+    add_hosts: Annotated[
+        dict[
+            Annotated[str, AfterValidator(values.hostname)],
+            Annotated[str, AfterValidator(values.ip_address)],
+        ],
+        BeforeValidator(lambda v: _host_entries(v)),
+    ] = Field(default_factory=dict)
+    expose: list[Annotated[str, BeforeValidator(values.expose)]] = Field(default_factory=list)
+    ip: Annotated[str, AfterValidator(values.ip_of(4))] | None = None
+    ip6: Annotated[str, AfterValidator(values.ip_of(6))] | None = None
+    mac_address: Annotated[str, AfterValidator(values.mac_address)] | None = None
+    # security
+    read_only_tmpfs: bool | None = None  # podman's default: true
+    mask: list[Annotated[str, AfterValidator(values.absolute_path), NoColon]] = Field(
+        default_factory=list
+    )
+    unmask: list[Annotated[str, AfterValidator(_unmask_path)]] = Field(default_factory=list)
+    security_label_type: Annotated[str, AfterValidator(values.selinux_part)] | None = None
+    security_label_level: Annotated[str, AfterValidator(values.selinux_part)] | None = None
+    security_label_file_type: Annotated[str, AfterValidator(values.selinux_part)] | None = None
+    security_label_disable: bool = False
+    security_label_nested: bool = False
+    seccomp_profile: str | None = None
+    apparmor: Annotated[str, AfterValidator(values.profile)] | None = None
+    userns: Annotated[str, AfterValidator(values.userns)] | None = None
+    uid_map: list[Annotated[str, AfterValidator(values.id_map)]] = Field(default_factory=list)
+    gid_map: list[Annotated[str, AfterValidator(values.id_map)]] = Field(default_factory=list)
+    sub_uid_map: Name | None = None
+    sub_gid_map: Name | None = None
+    # logging, podman itself, systemd
+    log_driver: Literal["journald", "k8s-file", "none", "passthrough"] | None = None
+    log_options: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
+    global_args: list[Annotated[str, AfterValidator(values.global_arg)]] = Field(
+        default_factory=list
+    )
+    containers_conf_module: list[str] = Field(default_factory=list)
+    mounts: list[Annotated[str, BeforeValidator(_mount)]] = Field(default_factory=list)
+    notify: Literal["conmon", "container", "healthy"] = "conmon"
+    reload_command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
+    reload_signal: Signal | None = None
     podman_args: list[str] = Field(default_factory=list)
     unit: dict[SectionName, dict[DirectiveName, UnitValues]] = Field(default_factory=dict)
 
@@ -343,6 +539,47 @@ class Container(Model):
                     f"{values.show(path)} (rename it, or the directory it is in)"
                 )
         return paths
+
+    @field_validator("seccomp_profile")
+    @classmethod
+    def _seccomp(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or value == "unconfined":
+            return value
+        if value.startswith("/") or value.startswith(("./", "../")):
+            base = (info.context or {}).get("base_dir", ".")
+            return _no_colon(os.path.normpath(os.path.join(base, value)))
+        raise ValueError(
+            f'expected the path of a seccomp profile (JSON), or "unconfined", '
+            f"got {values.show(value)}"
+        )
+
+    @field_validator("containers_conf_module")
+    @classmethod
+    def _modules(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        """A name is looked up in podman's module directories; a ./ path is made absolute from
+        the definition's directory, as podman would read it from its own working directory."""
+        base = (info.context or {}).get("base_dir", ".")
+        modules = []
+        for module in value:
+            if not module.endswith(".conf") or any(c.isspace() or c == "," for c in module):
+                raise ValueError(
+                    'expected a containers.conf module: a path or a name ending in ".conf", '
+                    f"got {values.show(module)}"
+                )
+            relative = module.startswith(("./", "../"))
+            modules.append(
+                _host_path(os.path.normpath(os.path.join(base, module))) if relative else module
+            )
+        return modules
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _notify(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return "container" if value else "conmon"
+        if value != "healthy":
+            raise ValueError(f'expected true, false or "healthy", got {values.show(value)}')
+        return value
 
     @field_validator("networks")
     @classmethod
@@ -369,6 +606,16 @@ class Container(Model):
         if value is not None and value % 1000:
             raise ValueError(f"expected whole seconds (podman's unit), got {value}ms")
         return value
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Container:
+        if self.notify == "healthy" and self.health is None:
+            raise ValueError('notify = "healthy" needs a [health] check to wait for')
+        if self.reload_command is not None and self.reload_signal is not None:
+            raise ValueError("reload_command and reload_signal cannot both be set: choose one")
+        if self.read_only_tmpfs is False and not self.read_only:
+            raise ValueError("read_only_tmpfs = false only matters with read_only = true")
+        return self
 
     @model_validator(mode="after")
     def _auto_update(self) -> Container:

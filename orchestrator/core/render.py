@@ -12,7 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from orchestrator.core.models import Container, Mount, Network, Secret, Spec, Volume, unit_name
+from orchestrator.core.models import (
+    Container,
+    Mount,
+    Network,
+    Secret,
+    Spec,
+    Volume,
+    mount_source,
+    unit_name,
+)
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
 from orchestrator.core.target import Mode
 from orchestrator.core.unitfile import MARK_SECTION, UnitFile
@@ -80,7 +89,8 @@ class Flag:
     field: str
     flag: str
     format: Callable[[Any], str] | None = None
-    unless: str | None = None  # a value that writes no flag: the podman default, spelled out
+    unless: str | bool | None = None  # a value that writes no flag: the podman default, spelled out
+    since: tuple[int, int] | None = None  # the podman version that first has the flag
 
     def __call__(self, model: object) -> Sequence[str]:
         value = getattr(model, self.field)
@@ -108,6 +118,19 @@ class SwitchOff(Flag):
         return NOTHING if getattr(model, self.field) else (self.flag,)
 
 
+class Given(Flag):
+    """A boolean key whose default is podman's: the bare flag when true, =false when false,
+    nothing when not given (as Quadlet writes it)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        value = getattr(model, self.field)
+        if value is None:
+            return NOTHING
+        return (self.flag,) if value else (f"{self.flag}=false",)
+
+
 class Each(Flag):
     """A list key: the flag once per item, in the order given."""
 
@@ -132,6 +155,19 @@ class Pairs(Each):
 
     def items(self, value: Any) -> Sequence[Any]:
         return [f"{key}={item}" for key, item in value.items()] if value else NOTHING
+
+
+class Joined(Flag):
+    """A list key written as one flag, its items joined by format's separator (mask=/a:/b)."""
+
+    __slots__ = ()
+
+    def __call__(self, model: object) -> Sequence[str]:
+        items = getattr(model, self.field)
+        if not items:
+            return NOTHING
+        assert self.format is not None
+        return (f"{self.flag}={self.format(items)}",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,14 +213,22 @@ def _container_requirements(unit: UnitFile, c: Container, spec: Spec, mode: Mode
         unit.add("Unit", "After", "network-online.target")
     needs = [unit_name("container", dep) for dep in c.depends_on]
     needs += [unit_name("volume", m.source) for m in c.volumes if not m.is_bind]
+    needs += [unit_name("volume", v) for v in _mount_sources(c, "volume")]
     # a network not defined here (host, none, or one created by hand) has no unit to require
     needs += [unit_name("network", n) for n in c.networks if n in spec.networks]
     needs = list(dict.fromkeys(needs))
     if needs:
         unit.add("Unit", "Requires", " ".join(needs))
         unit.add("Unit", "After", " ".join(needs))
-    binds = list(dict.fromkeys(m.source for m in c.volumes if m.is_bind))
+    binds = [m.source for m in c.volumes if m.is_bind] + _mount_sources(c, "bind")
+    binds = list(dict.fromkeys(binds))
     unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
+
+
+def _mount_sources(c: Container, kind: str) -> list[str]:
+    if not c.mounts:
+        return []
+    return [s for s in (mount_source(m, kind) for m in c.mounts) if s is not None]
 
 
 def _stop_seconds(c: Container) -> int:
@@ -226,9 +270,28 @@ def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tupl
             service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
     service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode, cgroups_v1))))
     stop = ["--ignore", f"--time={_stop_seconds(c)}", Raw("--cidfile=%t/%n.ctr-id")]
-    service.append(("ExecStop", quote_argv([PODMAN, "stop", *stop])))
-    service.append(("ExecStopPost", "-" + quote_argv([PODMAN, "rm", "--force", *stop])))
+    service.append(("ExecStop", quote_argv([*podman(c), "stop", *stop])))
+    service.append(("ExecStopPost", "-" + quote_argv([*podman(c), "rm", "--force", *stop])))
+    service += _reload(name, c)
     return service
+
+
+def podman(c: Container) -> list[str]:
+    """podman and its global options: the same in every podman line of the unit, so stop and rm
+    see the containers.conf modules and storage the container was started with."""
+    if not c.global_args and not c.containers_conf_module:
+        return [PODMAN]
+    return [PODMAN, *(f"--module={m}" for m in c.containers_conf_module), *c.global_args]
+
+
+def _reload(name: str, c: Container) -> list[tuple[str, str]]:
+    """`systemctl reload`: a command run in the container, or a signal sent to it."""
+    if c.reload_command is not None:
+        return [("ExecReload", quote_argv([*podman(c), "exec", name, *c.reload_command]))]
+    if c.reload_signal is not None:
+        kill = [*podman(c), "kill", f"--signal={c.reload_signal}", name]
+        return [("ExecReload", quote_argv(kill))]
+    return []
 
 
 SECRETS_DIR = "/run/secrets"
@@ -271,6 +334,14 @@ HEALTH_FLAGS: tuple[Flag, ...] = (
     Flag("start_period", "--health-start-period", format_duration),
     Flag("retries", "--health-retries"),
     Flag("on_failure", "--health-on-failure", unless="none"),
+    Flag("startup_command", "--health-startup-cmd", _health_command, since=(4, 4)),
+    Flag("startup_interval", "--health-startup-interval", format_duration, since=(4, 4)),
+    Flag("startup_timeout", "--health-startup-timeout", format_duration, since=(4, 4)),
+    Flag("startup_retries", "--health-startup-retries", since=(4, 4)),
+    Flag("startup_success", "--health-startup-success", since=(4, 4)),
+    Flag("log_destination", "--health-log-destination", since=(5, 3)),
+    Flag("log_count", "--health-max-log-count", since=(5, 3)),
+    Flag("log_size", "--health-max-log-size", since=(5, 3)),
 )
 
 
@@ -278,6 +349,23 @@ def _health(c: Container) -> Sequence[str]:
     if c.health is None:
         return NOTHING
     return [arg for flag in HEALTH_FLAGS for arg in flag(c.health)]
+
+
+def _false(value: bool) -> str:
+    return "false"  # the rows that use it write nothing for true, podman's default
+
+
+def _host_entry(entry: str) -> str:
+    name, _, ip = entry.partition("=")  # Pairs gives NAME=IP; podman reads NAME:IP
+    return f"{name}:{ip}"
+
+
+def _colon_list(option: str) -> Callable[[list[str]], str]:
+    return lambda paths: f"{option}={':'.join(paths)}"
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    return lambda value: prefix + value
 
 
 # The `podman run` flags from keys, in their order on the command line (the goldens pin it).
@@ -305,6 +393,48 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
     Each("devices", "--device"),
     Each("secrets", "--secret", Secret.podman_value),
     Flag("stop_timeout", "--stop-timeout", _whole_seconds),
+    # process and resources
+    Switch("init", "--init"),
+    Flag("stop_signal", "--stop-signal"),
+    Flag("shm_size", "--shm-size"),
+    Pairs("ulimits", "--ulimit"),
+    Pairs("sysctls", "--sysctl"),
+    Flag("pids_limit", "--pids-limit"),
+    Each("group_add", "--group-add"),
+    Switch("privileged", "--privileged"),
+    Flag("timezone", "--tz"),
+    Switch("environment_host", "--env-host"),
+    Flag("http_proxy", "--http-proxy", _false, unless=True),
+    Pairs("annotations", "--annotation"),
+    # network
+    Each("dns", "--dns"),
+    Each("dns_search", "--dns-search"),
+    Each("dns_options", "--dns-option"),
+    Pairs("add_hosts", "--add-host", _host_entry),
+    Each("expose", "--expose"),
+    Flag("ip", "--ip"),
+    Flag("ip6", "--ip6"),
+    Flag("mac_address", "--mac-address"),
+    # security
+    Given("read_only_tmpfs", "--read-only-tmpfs"),
+    Joined("mask", "--security-opt", _colon_list("mask")),
+    Joined("unmask", "--security-opt", _colon_list("unmask")),
+    Switch("security_label_disable", "--security-opt=label=disable"),
+    Switch("security_label_nested", "--security-opt=label=nested", since=(4, 5)),
+    Flag("security_label_type", "--security-opt", _prefixed("label=type:")),
+    Flag("security_label_level", "--security-opt", _prefixed("label=level:")),
+    Flag("security_label_file_type", "--security-opt", _prefixed("label=filetype:")),
+    Flag("seccomp_profile", "--security-opt", _prefixed("seccomp=")),
+    Flag("apparmor", "--security-opt", _prefixed("apparmor=")),
+    Flag("userns", "--userns"),
+    Each("uid_map", "--uidmap"),
+    Each("gid_map", "--gidmap"),
+    Flag("sub_uid_map", "--subuidname"),
+    Flag("sub_gid_map", "--subgidname"),
+    # logging and mounts
+    Flag("log_driver", "--log-driver"),
+    Pairs("log_options", "--log-opt"),
+    Each("mounts", "--mount"),
     _health,
 )
 
@@ -319,6 +449,11 @@ RENDERED_BY_CODE = frozenset(
         "health",  # --health-* (HEALTH_FLAGS), and the mark status reads
         "enabled",  # [Install]
         "unit",  # the unit directives given as they are
+        "notify",  # --sdnotify=, which is always written
+        "global_args",  # between podman and its command, in every podman line of the unit
+        "containers_conf_module",  # --module=, a global option as well
+        "reload_command",  # ExecReload=
+        "reload_signal",  # ExecReload=
     }
 )
 
@@ -337,14 +472,14 @@ def podman_run_argv(
 ) -> list[str]:
     """The `podman run` command line of a container unit, flags in a fixed order."""
     argv = [
-        PODMAN,
+        *podman(c),
         "run",
         f"--name={name}",
         Raw("--cidfile=%t/%n.ctr-id"),
         "--replace",
         "--rm",
         NO_CONMON if mode == "user" and cgroups_v1 else SPLIT,
-        "--sdnotify=conmon",
+        f"--sdnotify={c.notify}",
         "-d",
     ]
     for flag in RUN_FLAGS:

@@ -450,3 +450,172 @@ def ip_address(value: str) -> str:
     except ValueError:
         raise _fail('an IP address like "10.89.0.1"', value) from None
     return value
+
+
+# signal(7): the names podman's --stop-signal and `podman kill --signal` accept
+SIGNALS = frozenset(
+    """HUP INT QUIT ILL TRAP ABRT IOT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT
+    STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO POLL PWR SYS""".split()
+)
+_RT_SIGNAL = re.compile(r"RTM(?:IN|AX)(?:[+-][0-9]+)?")
+
+
+def signal(value: Any) -> str:
+    """A signal as "SIGTERM", "TERM" or a number from 1 to 64; written back as SIGNAME or the
+    number, the forms every podman version reads."""
+    expected = 'a signal like "SIGTERM", "SIGINT" or "SIGHUP", or its number'
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 1 <= value <= 64:
+            return str(value)
+        raise _fail(f"{expected} (1 to 64)", value)
+    if isinstance(value, str):
+        bare = value.upper().removeprefix("SIG")
+        if bare in SIGNALS or _RT_SIGNAL.fullmatch(bare):
+            return "SIG" + bare
+        hint = difflib.get_close_matches(bare, SIGNALS, n=1)
+        if hint:
+            raise _fail(f'{expected} (did you mean "SIG{hint[0]}"?)', value)
+    raise _fail(expected, value)
+
+
+_SHM_RE = re.compile(r"[1-9][0-9]*[bkmgBKMG]?")
+
+
+def shm_size(value: Any) -> str:
+    """podman's <number>[<unit>] with unit b, k, m or g (base 1024), or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_UINT64:
+        return str(value)
+    if isinstance(value, str) and _SHM_RE.fullmatch(value):
+        return value
+    raise _fail('a size like "64m", "1g" or a number of bytes (units b, k, m, g)', value)
+
+
+# setrlimit(2) resources by the names podman's --ulimit reads
+ULIMITS = frozenset(
+    """as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime
+    sigpending stack""".split()
+)
+ULIMIT_UNLIMITED = "-1"  # podman 4.8 and later: the most the process may have
+
+
+def ulimit(value: Any) -> str:
+    """One limit: a number (soft and hard alike), "SOFT:HARD", or -1 / "unlimited" for the
+    most allowed; written as podman reads it."""
+    expected = 'a number, "SOFT:HARD", or -1 for the most allowed'
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value == -1 or 0 <= value < MAX_UINT64:
+            return str(value)
+        raise _fail(expected, value)
+    if isinstance(value, str):
+        if value == "unlimited":
+            return ULIMIT_UNLIMITED
+        soft, sep, hard = value.partition(":")
+        parts = [soft, hard] if sep else [soft]
+        if all(p == "-1" or _DIGITS.fullmatch(p) for p in parts):
+            if sep and "-1" not in parts and int(soft) > int(hard):
+                raise ValueError(f"expected SOFT at most HARD, got {show(value)}")
+            return value
+    raise _fail(expected, value)
+
+
+def ulimit_name(value: str) -> str:
+    name = value.lower().removeprefix("rlimit_")
+    if name not in ULIMITS:
+        hint = difflib.get_close_matches(name, ULIMITS, n=1)
+        suffix = f' (did you mean "{hint[0]}"?)' if hint else ""
+        raise _fail(f'a resource limit name like "nofile" or "nproc"{suffix}', value)
+    return name
+
+
+SYSCTL_RE = re.compile(r"[a-z0-9_]+(?:[./][a-zA-Z0-9_*-]+)+")
+sysctl_name = _matching(SYSCTL_RE, 'a kernel parameter like "net.ipv4.ip_forward"', 255)
+
+
+def ip_of(version: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            address = None
+        if address is None or address.version != version:
+            example = "10.89.0.10" if version == 4 else "fd00::10"
+            raise _fail(f'an IPv{version} address like "{example}"', value)
+        return value
+
+    return check
+
+
+def dns_server(value: str) -> str:
+    if value == "none":
+        return value
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise _fail('an IP address like "1.1.1.1", or "none"', value) from None
+    return value
+
+
+def dns_search(value: str) -> str:
+    return value if value == "." else hostname(value)
+
+
+dns_option = _matching(
+    re.compile(r"[A-Za-z0-9_-]+(?::[0-9]+)?"), 'a resolver option like "ndots:2" or "edns0"'
+)
+MAC_RE = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
+mac_address = _matching(MAC_RE, 'a MAC address like "92:d0:c6:0a:29:33"')
+group = _matching(
+    re.compile(r"keep-groups|[A-Za-z0-9_][A-Za-z0-9_.-]*"), 'a group name or id, or "keep-groups"'
+)
+timezone = _matching(
+    re.compile(r"local|[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+)*"),
+    'a time zone like "Europe/Paris" or "UTC", or "local" (the host\'s)',
+)
+profile = _matching(re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*"), 'a profile name, or "unconfined"')
+selinux_part = _matching(
+    re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:,-]*"), 'an SELinux label part like "spc_t" or "s0:c1,c2"'
+)
+_ID_MAP = re.compile(r"[0-9]+:[0-9]+:[1-9][0-9]*")
+id_map = _matching(_ID_MAP, '"CONTAINER_ID:HOST_ID:SIZE", like "0:100000:65536"')
+
+
+def expose(value: Any) -> str:
+    """A port or range the container listens on, with an optional protocol."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str):
+        ports, slash, proto = value.partition("/")
+        span = _port_range(ports)
+        if span and span[0] <= span[1] and (not slash or proto in ("tcp", "udp", "sctp")):
+            return value
+    raise _fail('a port or range like 8080, "8000-8010" or "53/udp"', value)
+
+
+_USERNS_MODES = ("auto", "host", "keep-id", "nomap", "private", "ns")
+
+
+def userns(value: str) -> str:
+    mode, sep, options = value.partition(":")
+    if mode not in _USERNS_MODES or (sep and not options) or (mode == "ns" and not sep):
+        raise _fail(
+            'a user namespace mode: "auto[:OPTIONS]", "host", "keep-id[:OPTIONS]", "nomap", '
+            '"private" or "ns:PATH"',
+            value,
+        )
+    if any(c.isspace() for c in value):
+        raise _fail("a mode without spaces", value)
+    return value
+
+
+def global_arg(value: str) -> str:
+    if not value.startswith("--") or "\n" in value:
+        raise _fail('a podman option like "--log-level=debug"', value)
+    return value
+
+
+def annotation_value(value: Any) -> str:
+    text = scalar_text(value)
+    if "," in text:
+        # podman 4.3 splits --annotation at commas
+        raise ValueError(f"podman splits --annotation at commas, got {show(text)}")
+    return text

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import os
+
+from orchestrator.core.compat import OLDEST, Version, parse_version
+from orchestrator.host import runner
 
 
 def cgroups_v1() -> bool:
     """True unless /sys/fs/cgroup is the unified (v2) hierarchy; a hybrid layout counts as v1."""
     return not os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+@functools.cache
+def podman_version() -> Version:
+    """The installed podman's version, asked once per run; the oldest supported (4.3) when podman
+    is missing or does not say, so that what is refused is never less than on the oldest."""
+    try:
+        result = runner.run(["podman", "version", "--format", "{{.Client.Version}}"], check=False)
+    except runner.CommandError:
+        return OLDEST
+    return (parse_version(result.stdout) if result.returncode == 0 else None) or OLDEST

@@ -151,7 +151,7 @@ def test_key_hints_come_from_the_table_the_key_is_in(tmp_path: Path) -> None:
         load([str(tmp_path)])
     text = "\n".join(caught.value.lines())
     assert 'unknown key "imgae" (did you mean "image"?)' in text
-    assert "driver" not in text  # a volume and network key, not a container one
+    assert 'mean "driver"' not in text  # a volume and network key, not a container one
 
 
 @pytest.mark.parametrize("ms", [1001, 1003, 1005, 2999])

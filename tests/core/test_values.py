@@ -193,3 +193,76 @@ def test_systemd_applies_every_limit_we_accept_and_ignores_every_one_we_refuse(
         if (i in ignored) == (_accepts(directive, text) or text in MISREAD)
     ]
     assert not wrong, result.stderr
+
+
+# The container keys taken from Quadlet: what each parser makes of a value, or None if refused.
+QUADLET_VALUES = [
+    (values.signal, "SIGINT", "SIGINT"),
+    (values.signal, "term", "SIGTERM"),
+    (values.signal, 9, "9"),
+    (values.signal, "RTMIN+3", "SIGRTMIN+3"),
+    (values.signal, "SIGFOO", None),
+    (values.signal, 65, None),
+    (values.signal, True, None),
+    (values.shm_size, "64m", "64m"),
+    (values.shm_size, 1048576, "1048576"),
+    (values.shm_size, "64MB", None),
+    (values.shm_size, "0", None),
+    (values.ulimit, 1024, "1024"),
+    (values.ulimit, "1024:4096", "1024:4096"),
+    (values.ulimit, "unlimited", "-1"),
+    (values.ulimit, -1, "-1"),
+    (values.ulimit, "4096:1024", None),
+    (values.ulimit, -2, None),
+    (values.ulimit, "lots", None),
+    (values.ulimit_name, "RLIMIT_NOFILE", "nofile"),
+    (values.ulimit_name, "files", None),
+    (values.sysctl_name, "net.ipv4.ip_forward", "net.ipv4.ip_forward"),
+    (values.sysctl_name, "forward", None),
+    (values.dns_server, "none", "none"),
+    (values.dns_server, "::1", "::1"),
+    (values.dns_server, "resolver", None),
+    (values.dns_search, ".", "."),
+    (values.dns_search, "bad domain", None),
+    (values.expose, 80, "80"),
+    (values.expose, "53/udp", "53/udp"),
+    (values.expose, "90-80", None),
+    (values.expose, "80/http", None),
+    (values.ip_of(4), "10.0.0.1", "10.0.0.1"),
+    (values.ip_of(4), "fd00::1", None),
+    (values.ip_of(6), "fd00::1", "fd00::1"),
+    (values.mac_address, "92:d0:c6:0a:29:33", "92:d0:c6:0a:29:33"),
+    (values.mac_address, "92-d0-c6-0a-29-33", None),
+    (values.userns, "keep-id:uid=1000", "keep-id:uid=1000"),
+    (values.userns, "ns:/proc/1/ns/user", "ns:/proc/1/ns/user"),
+    (values.userns, "ns", None),
+    (values.userns, "keepid", None),
+    (values.id_map, "0:100000:65536", "0:100000:65536"),
+    (values.id_map, "0:100000:0", None),
+    (values.timezone, "America/Argentina/Buenos_Aires", "America/Argentina/Buenos_Aires"),
+    (values.timezone, "../etc/passwd", None),
+    (values.global_arg, "--log-level=debug", "--log-level=debug"),
+    (values.global_arg, "-q", None),
+]
+
+
+@pytest.mark.parametrize(("parse", "given", "made"), QUADLET_VALUES)
+def test_quadlet_key_values_are_read_or_refused(parse: object, given: object, made: object) -> None:
+    assert callable(parse)
+    if made is None:
+        with pytest.raises(ValueError, match="expected"):
+            parse(given)
+    else:
+        assert parse(given) == made
+
+
+def test_a_generic_mount_is_written_as_podman_reads_it() -> None:
+    from orchestrator.core.models import mount_value
+
+    table = {"type": "bind", "source": "./conf", "target": "/etc/app", "ro": True}
+    assert mount_value(table, "/defs") == "type=bind,source=/defs/conf,target=/etc/app,ro=true"
+    text = "type=tmpfs,destination=/cache,tmpfs-size=64m,notmpcopyup"
+    assert mount_value(text, "/defs") == text
+    for bad in ({"type": "nfs", "target": "/x"}, {"type": "tmpfs"}, "type=bind,source=/a,b,c"):
+        with pytest.raises(ValueError, match="expected"):
+            mount_value(bad, "/defs")

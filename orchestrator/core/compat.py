@@ -1,0 +1,111 @@
+"""Which podman a definition needs: every key or value newer than podman 4.3 (Debian 12, the
+oldest supported) is refused for an older podman, naming the key and the version it needs, so
+that nothing is silently dropped or left for podman to fail on at start.
+
+Keys that are one flag carry their version on their table row in render.py (`since`); values
+that need a newer podman than their key are rows of VALUES below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.core.loader import display
+from orchestrator.core.models import Container, Spec
+from orchestrator.core.render import HEALTH_FLAGS, RUN_FLAGS, Flag
+from orchestrator.errors import DefinitionError, Problem
+
+Version = tuple[int, int]
+OLDEST: Version = (4, 3)
+_VERSION_RE = re.compile(r"\s*v?([0-9]+)\.([0-9]+)(?:\.[0-9]+)?(?:[-+~].*)?\s*")
+
+
+def parse_version(text: str) -> Version | None:
+    """ "4.3", "4.3.1" or "5.4.2-dev" as (major, minor); None for anything else."""
+    match = _VERSION_RE.fullmatch(text)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def shown(version: Version) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+@dataclass(frozen=True)
+class Needs:
+    """A value of a key that needs a newer podman than the key itself: used says where."""
+
+    key: str
+    since: Version
+    what: str
+    used: Callable[[Container], list[str]]  # the key paths (below the container) that use it
+
+
+def _mount_types(*kinds: str) -> Callable[[Container], list[str]]:
+    def used(c: Container) -> list[str]:
+        return [f"mounts[{i}]" for i, m in enumerate(c.mounts) if _mount_type(m) in kinds]
+
+    return used
+
+
+def _mount_type(value: str) -> str:
+    return next((w[5:] for w in value.split(",") if w.startswith("type=")), "")
+
+
+def _unlimited(c: Container) -> list[str]:
+    return [f"ulimits.{name}" for name, v in c.ulimits.items() if "-1" in v.split(":")]
+
+
+def _if(condition: Callable[[Container], Any], key: str) -> Callable[[Container], list[str]]:
+    return lambda c: [key] if condition(c) else []
+
+
+VALUES: tuple[Needs, ...] = (
+    Needs("notify", (4, 7), 'notify = "healthy"', _if(lambda c: c.notify == "healthy", "notify")),
+    Needs(
+        "containers_conf_module",
+        (4, 7),
+        "containers_conf_module (podman's --module)",
+        _if(lambda c: c.containers_conf_module, "containers_conf_module"),
+    ),
+    Needs("mounts", (4, 7), "a glob or ramfs mount", _mount_types("glob", "ramfs")),
+    Needs("ulimits", (4, 8), "an unlimited (-1) ulimit", _unlimited),
+)
+
+
+def problems(spec: Spec, version: Version) -> list[tuple[str, str, str]]:
+    """(container, key path below it, message) for each key or value the podman cannot run."""
+    found: list[tuple[str, str, str]] = []
+    for name, c in spec.containers.items():
+        for key, since, what in _newer(c, version):
+            message = (
+                f"{what} needs podman {shown(since)} or later; this is podman {shown(version)}"
+            )
+            found.append((name, key, message))
+    return found
+
+
+def _newer(c: Container, version: Version) -> list[tuple[str, Version, str]]:
+    out: list[tuple[str, Version, str]] = []
+    rows: list[tuple[str, Flag, Any]] = [("", row, c) for row in RUN_FLAGS if isinstance(row, Flag)]
+    if c.health is not None:
+        rows += [("health.", row, c.health) for row in HEALTH_FLAGS]
+    for prefix, row, model in rows:
+        if row.since is not None and version < row.since and row(model):
+            out.append((prefix + row.field, row.since, f"{row.field} ({row.flag})"))
+    for need in VALUES:
+        if version < need.since:
+            out += [(key, need.since, need.what) for key in need.used(c)]
+    return out
+
+
+def check(spec: Spec, version: Version) -> None:
+    """Raise DefinitionError naming every key or value this podman version cannot run."""
+    found = [
+        Problem(display(spec.sources[("container", name)]), f"container.{name}.{key}", message)
+        for name, key, message in problems(spec, version)
+    ]
+    if found:
+        raise DefinitionError(found)

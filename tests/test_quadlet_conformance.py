@@ -1,0 +1,287 @@
+"""The podman run arguments rendered for a definition mean what Quadlet 5.4's generator makes of
+the equivalent .container file.
+
+Each case is a definition and the Quadlet file a user moving over would have written. Both
+command lines are read into (flag, value) pairs, `--flag value` and `--flag=value` alike, and
+compared as multisets, leaving out what each adds on purpose: the container's name, the cid file,
+--replace, --rm, -d, the cgroups mode, and --sdnotify unless the case sets notify. Skipped when
+../shared/tools/fetch-quadlet cannot provide the generator (no network, no Debian mirror).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from orchestrator.core.loader import load
+from orchestrator.core.render import podman_run_argv
+
+FETCH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fetch-quadlet"
+IMAGE = "localhost/busybox:test"
+# podman run's flags that take no value in the lines either side writes
+SWITCHES = {
+    "--init", "--env-host", "--read-only", "--read-only-tmpfs", "--http-proxy", "--rm", "--replace",
+    "-d", "--privileged",
+}  # fmt: skip
+OURS_ON_PURPOSE = {"--name", "--cidfile", "--replace", "--rm", "-d", "--cgroups", "--sdnotify"}
+
+
+def _quadlet() -> str:
+    path = os.environ.get("QUADLET")
+    if path:
+        return path
+    try:
+        done = subprocess.run([str(FETCH)], capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired):
+        done = None
+    if done is None or done.returncode != 0 or not done.stdout.strip():
+        pytest.skip("fetch-quadlet cannot provide Quadlet 5.4's generator here")
+    return done.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def quadlet() -> str:
+    return _quadlet()
+
+
+# (id, definition keys, Quadlet [Container] lines); the image is added to both
+CASES = [
+    (
+        "process",
+        """init = true
+stop_signal = "INT"
+shm_size = "128m"
+ulimits = { nofile = "1024:4096", nproc = 512 }
+sysctls = { "net.ipv4.ip_forward" = 1, "kernel.msgmax" = 65536 }
+pids_limit = 200
+group_add = ["keep-groups", "wheel"]
+timezone = "Europe/Paris"
+environment_host = true
+annotations = { "org.example.owner" = "payments", tier = 3 }""",
+        """RunInit=true
+StopSignal=SIGINT
+ShmSize=128m
+Ulimit=nofile=1024:4096
+Ulimit=nproc=512
+Sysctl=net.ipv4.ip_forward=1 kernel.msgmax=65536
+PidsLimit=200
+GroupAdd=keep-groups
+GroupAdd=wheel
+Timezone=Europe/Paris
+EnvironmentHost=true
+Annotation=org.example.owner=payments tier=3""",
+    ),
+    (
+        "network",
+        """dns = ["10.0.0.53", "2001:db8::53"]
+dns_search = ["example.com", "."]
+dns_options = ["ndots:2", "edns0"]
+add_hosts = { "db.internal" = "10.0.0.2", cache = "fd00::2" }
+expose = [8080, "9000-9002", "53/udp"]
+ip = "10.88.0.10"
+ip6 = "fd00:88::10"
+""",
+        """DNS=10.0.0.53
+DNS=2001:db8::53
+DNSSearch=example.com
+DNSSearch=.
+DNSOption=ndots:2
+DNSOption=edns0
+AddHost=db.internal:10.0.0.2
+AddHost=cache:fd00::2
+ExposeHostPort=8080
+ExposeHostPort=9000-9002
+ExposeHostPort=53/udp
+IP=10.88.0.10
+IP6=fd00:88::10""",
+    ),
+    (
+        "security",
+        """read_only = true
+read_only_tmpfs = false
+mask = ["/proc/acpi", "/sys/firmware"]
+unmask = ["/proc/kcore"]
+security_label_type = "spc_t"
+security_label_level = "s0:c1,c2"
+security_label_file_type = "usr_t"
+security_label_disable = true
+security_label_nested = true
+seccomp_profile = "/etc/containers/seccomp.json"
+no_new_privileges = true""",
+        """ReadOnly=true
+ReadOnlyTmpfs=false
+Mask=/proc/acpi:/sys/firmware
+Unmask=/proc/kcore
+SecurityLabelType=spc_t
+SecurityLabelLevel=s0:c1,c2
+SecurityLabelFileType=usr_t
+SecurityLabelDisable=true
+SecurityLabelNested=true
+SeccompProfile=/etc/containers/seccomp.json
+NoNewPrivileges=true""",
+    ),
+    (
+        "read-only-tmpfs-given",
+        "read_only = true\nread_only_tmpfs = true",
+        "ReadOnly=true\nReadOnlyTmpfs=true",
+    ),
+    (
+        "userns",
+        """userns = "keep-id:uid=1000,gid=1000"
+uid_map = ["0:100000:65536"]
+gid_map = ["0:100000:65536"]
+sub_uid_map = "app"
+sub_gid_map = "app"
+""",
+        """UserNS=keep-id:uid=1000,gid=1000
+UIDMap=0:100000:65536
+GIDMap=0:100000:65536
+SubUIDMap=app
+SubGIDMap=app""",
+    ),
+    (
+        "logging-and-mounts",
+        """log_driver = "journald"
+log_options = { tag = "web", max-size = "10m" }
+mounts = [
+  "type=tmpfs,destination=/cache,tmpfs-size=64m",
+  { type = "bind", source = "/srv/conf", target = "/etc/app", ro = "true" },
+  { type = "volume", source = "data", destination = "/data" },
+  "type=glob,source=/srv/*.conf,target=/etc/conf.d",
+]
+
+[volume.data]""",
+        """LogDriver=journald
+LogOpt=tag=web
+LogOpt=max-size=10m
+Mount=type=tmpfs,destination=/cache,tmpfs-size=64m
+Mount=type=bind,source=/srv/conf,target=/etc/app,ro=true
+Mount=type=volume,source=data,destination=/data
+Mount=type=glob,source=/srv/*.conf,target=/etc/conf.d""",
+    ),
+    (
+        "health-and-notify",
+        """notify = "healthy"
+health = { command = "curl -f localhost", interval = "15s", startup_command = "test -e /ready", startup_interval = "2s", startup_timeout = "1s", startup_retries = 30, startup_success = 2, log_destination = "/var/log/health", log_count = 10, log_size = 1000 }""",  # noqa: E501
+        """Notify=healthy
+HealthLogDestination=/var/log/health
+HealthMaxLogCount=10
+HealthMaxLogSize=1000
+HealthCmd=curl -f localhost
+HealthInterval=15s
+HealthStartupCmd=test -e /ready
+HealthStartupInterval=2s
+HealthStartupTimeout=1s
+HealthStartupRetries=30
+HealthStartupSuccess=2""",
+    ),
+    (
+        "beyond-quadlet-keys",
+        """privileged = true
+http_proxy = false
+mac_address = "92:d0:c6:0a:29:33"
+apparmor = "unconfined"
+""",
+        "PodmanArgs=--privileged --http-proxy=false --mac-address=92:d0:c6:0a:29:33 "
+        "--security-opt=apparmor=unconfined",
+    ),
+    (
+        "global-args",
+        """global_args = ["--log-level=info"]
+containers_conf_module = ["/etc/containers/extra.conf"]
+""",
+        """GlobalArgs=--log-level=info
+ContainersConfModule=/etc/containers/extra.conf""",
+    ),
+]
+
+
+def pairs(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[str], list[str]]:
+    """The global options (before `run`), the run flags as (flag, value), and what follows."""
+    run = argv.index("run")
+    flags: Counter[tuple[str, str | None]] = Counter()
+    i = run + 1
+    while i < len(argv) and argv[i].startswith("-"):
+        word = argv[i]
+        if "=" in word:
+            flag, _, value = word.partition("=")
+            flags[(flag, value)] += 1
+        elif word in SWITCHES:
+            flags[(word, None)] += 1
+        else:
+            i += 1
+            flags[(word, argv[i])] += 1
+        i += 1
+    return flags, argv[1:run], argv[i:]
+
+
+def _compared(argv: list[str], keep_notify: bool) -> tuple[object, ...]:
+    flags, global_args, rest = pairs(argv)
+    dropped = OURS_ON_PURPOSE - ({"--sdnotify"} if keep_notify else set())
+    kept = Counter({k: n for k, n in flags.items() if k[0] not in dropped})
+    return kept, global_args, rest
+
+
+def quadlet_argv(quadlet: str, tmp: Path, body: str) -> list[str]:
+    units = tmp / "quadlet"
+    units.mkdir()
+    (units / "app.container").write_text(f"[Container]\nImage={IMAGE}\n{body}\n")
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(units)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+def our_argv(tmp: Path, body: str) -> tuple[list[str], bool]:
+    (tmp / "app.toml").write_text(f'[container.app]\nimage = "{IMAGE}"\n{body}\n')
+    container = load([str(tmp / "app.toml")]).containers["app"]
+    return [str(word) for word in podman_run_argv("app", container)], container.notify != "conmon"
+
+
+@pytest.mark.parametrize(
+    ("definition", "quadlet_file"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_our_podman_arguments_mean_what_quadlet_generates(
+    quadlet: str, tmp_path: Path, definition: str, quadlet_file: str
+) -> None:
+    ours, notify = our_argv(tmp_path, definition)
+    theirs = quadlet_argv(quadlet, tmp_path, quadlet_file)
+    assert _compared(ours, notify) == _compared(theirs, notify)
+
+
+def test_the_comparison_sees_a_difference(quadlet: str, tmp_path: Path) -> None:
+    ours, _ = our_argv(tmp_path, 'stop_signal = "SIGINT"')
+    theirs = quadlet_argv(quadlet, tmp_path, "StopSignal=SIGTERM")
+    assert _compared(ours, False) != _compared(theirs, False)
+
+
+# Keys older than this comparison, or that Quadlet writes its own way (ports, volumes, networks
+# and secrets have their own rules here); every other row of RUN_FLAGS needs a case above.
+COMPARED_ELSEWHERE = {
+    "pull", "auto_update", "labels", "environment", "env_files", "ports", "volumes", "tmpfs",
+    "networks", "network_aliases", "hostname", "user", "workdir", "entrypoint", "cap_add",
+    "cap_drop", "devices", "secrets", "stop_timeout",
+}  # fmt: skip
+
+
+def test_every_container_key_with_a_flag_row_has_a_case() -> None:
+    import tomllib
+
+    from orchestrator.core.render import HEALTH_FLAGS, RENDERED_BY_CODE, RUN_FLAGS, Flag
+
+    covered: set[str] = set()
+    for _, definition, _ in CASES:
+        table = tomllib.loads(f"[c]\n{definition}")["c"]
+        covered |= set(table) | {f"health.{k}" for k in table.get("health", {})}
+    rows = {row.field for row in RUN_FLAGS if isinstance(row, Flag)}
+    rows |= {f"health.{row.field}" for row in HEALTH_FLAGS if row.since}
+    code = {"notify", "global_args", "containers_conf_module"} & RENDERED_BY_CODE
+    missing = (rows | code) - covered - COMPARED_ELSEWHERE
+    assert not missing, f"keys with no conformance case: {sorted(missing)}"
