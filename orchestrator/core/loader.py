@@ -42,6 +42,7 @@ _TYPE_WORDS = {
 Fingerprint = list[tuple[str, int, int, int]]
 
 MAX_FILE_SIZE = 1024 * 1024  # a definition file is a page or two; more is a mistake or an attack
+MAX_DIRECTORIES = 10_000  # in one definitions tree, links followed
 MAX_DEPTH = 64  # arrays and tables nested deeper than any definition needs
 _INT_DIGITS = 4300  # Python's limit on converting a decimal integer literal
 _LONG_INTEGER = re.compile(rf"\d(?:_?\d){{{_INT_DIGITS},}}")
@@ -87,6 +88,14 @@ def _walk(top: str, problems: list[Problem]) -> list[str]:
     seen: dict[tuple[int, int], str] = {}  # (st_dev, st_ino) of each directory listed
     pending = [top]
     while pending:
+        if len(seen) >= MAX_DIRECTORIES:
+            # a link to / or to a big tree would walk the whole file system, for minutes
+            message = (
+                f"more than {MAX_DIRECTORIES} directories below this one (a symbolic link "
+                "leading out of the definitions?); definitions fit in fewer"
+            )
+            problems.append(Problem(top, message=message))
+            break
         directory = pending.pop()
         for name, mode in _list(directory, seen, problems):
             path = os.path.join(directory, name)

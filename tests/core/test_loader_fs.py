@@ -366,6 +366,22 @@ def test_two_links_to_one_directory_are_an_error(tmp_path: Path) -> None:
     assert all("the same directory as" in p for p in problems)
 
 
+def test_a_link_out_to_a_huge_tree_is_an_error_not_a_walk_of_the_whole_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hello.toml").write_text(HELLO)
+    for number in range(8):
+        (tmp_path / "tree" / str(number)).mkdir(parents=True)
+    monkeypatch.setattr(loader, "MAX_DIRECTORIES", 5)
+
+    problems = problems_of(tmp_path)
+
+    assert problems == [
+        f"{tmp_path}: more than 5 directories below this one (a symbolic link leading out of "
+        "the definitions?); definitions fit in fewer"
+    ]
+
+
 def test_a_symlink_that_leads_nowhere_is_an_error_whatever_its_name(tmp_path: Path) -> None:
     (tmp_path / "hello.toml").write_text(HELLO)
     (tmp_path / "team-b").symlink_to("/nonexistent/team-b")
