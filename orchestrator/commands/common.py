@@ -45,8 +45,11 @@ def target(args: argparse.Namespace, given_paths: Sequence[str] = ()) -> Target:
 
 def load_definitions(where: Target) -> Spec:
     from orchestrator.core.loader import load
+    from orchestrator.host import overrides
 
-    return load(list(where.definitions))
+    spec = load(list(where.definitions))
+    overrides.check(spec, where)  # what systemd would ignore in a unit override
+    return spec
 
 
 def render_units(spec: Spec, where: Target) -> dict[str, str]:
