@@ -6,7 +6,13 @@ import argparse
 import json
 import sys
 
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_definitions, target
+from orchestrator.commands.common import (
+    add_json_flag,
+    add_user_flag,
+    load_definitions,
+    refuse_system_units,
+    target,
+)
 
 NAME = "validate"
 HELP = "check definitions and report every error"
@@ -37,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     where = target(args, args.paths)
     spec = load_definitions(where)
+    # as render and plan do: what they would refuse, validate refuses
+    refuse_system_units(spec, where)
     warnings = registries.warnings(spec, registries.load(where.user))
     counts = {
         "files": len(spec.files),
