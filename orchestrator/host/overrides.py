@@ -52,18 +52,53 @@ def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
             with open(os.path.join(directory, unit), "w", encoding="utf-8") as file:
                 file.write(text)
         output = _verify(analyze, directory, list(texts), where.mode == "user")
-    for match in filter(None, map(_COMPLAINT.match, output.splitlines())):
-        unit = os.path.basename(match.group("path"))
-        if unit not in texts:
-            continue
-        name = unit.removesuffix(".service")
-        loc = _override_at(texts[unit], int(match.group("line")), spec.containers[name].unit)
-        if loc is not None:
+    for line in output.splitlines():
+        for name, loc in _placed(line, texts, spec) or _by_value(line, with_overrides, spec):
             yield Problem(
                 display(spec.sources[("container", name)]),
                 key_path(("container", name, "unit", *loc)),
-                f"systemd would not take this setting as written: {match.group('message')}",
+                "systemd would not take this setting as written: "
+                + (match.group("message") if (match := _COMPLAINT.match(line)) else line),
             )
+
+
+def _placed(line: str, texts: dict[str, str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
+    """The override a "PATH:LINE: message" complaint is about."""
+    match = _COMPLAINT.match(line)
+    unit = os.path.basename(match.group("path")) if match else ""
+    if not match or unit not in texts:
+        return []
+    name = unit.removesuffix(".service")
+    loc = _override_at(texts[unit], int(match.group("line")), spec.containers[name].unit)
+    return [(name, loc)] if loc is not None else []
+
+
+def _by_value(line: str, names: list[str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
+    """The overrides a complaint without a line quotes as a whole word ("web.service: Command
+    abc is not executable", "Accepting user/group name 'web.service', ..."): the value as
+    written, or with the specifiers of the unit's name expanded."""
+    if _COMPLAINT.match(line):
+        return []
+    found = []
+    for name in names:
+        unit = unit_name("container", name)
+        for section, directives in spec.containers[name].unit.items():
+            for directive, items in directives.items():
+                for value in items:
+                    expanded = _expand(value, unit)
+                    if any(_quotes(line, text) for text in {value, expanded} if text.strip()):
+                        found.append((name, (section, directive)))
+    return list(dict.fromkeys(found))
+
+
+def _expand(value: str, unit: str) -> str:
+    stem = unit.removesuffix(".service")
+    known = {"%n": unit, "%N": stem, "%p": stem, "%P": stem, "%%": "%"}
+    return re.sub("%.", lambda m: known.get(m.group(), m.group()), value)
+
+
+def _quotes(line: str, text: str) -> bool:
+    return re.search(rf"(?<![^\s'\"]){re.escape(text)}(?![^\s'\",])", line) is not None
 
 
 def _verify(analyze: str, directory: str, units: list[str], user: bool) -> str:

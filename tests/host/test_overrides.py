@@ -68,3 +68,21 @@ def test_an_override_line_is_told_from_a_line_of_ours_of_the_same_name() -> None
     assert _override_at(text, 4, overrides) == ("Service", "Restart")
     assert _override_at(text, 7, overrides) is None
     assert _override_at(text, 99, overrides) is None
+
+
+def test_a_complaint_without_a_line_is_placed_by_the_value_it_quotes(tmp_path: Path) -> None:
+    definitions = tmp_path / "web.toml"
+    definitions.write_text(
+        HEAD + '[container.web.unit.Service]\nExecReload = "abc"\nUser = "%n"\n'
+        'ExecCondition = "/bin/true"\n'
+    )
+
+    result = run_inline("validate", str(definitions))
+
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 2, result.stderr
+    assert errors[0].startswith(f"error: {definitions}: container.web.unit.Service.User: ")
+    assert "Accepting user/group name 'web.service'" in errors[0]
+    assert errors[1].startswith(f"error: {definitions}: container.web.unit.Service.ExecReload: ")
+    assert "Command abc is not executable" in errors[1]
