@@ -507,6 +507,31 @@ def test_deep_nesting_is_an_error(tmp_path: Path, value: str) -> None:
     assert problems[0].endswith(f"arrays or tables nested more than {MAX_DEPTH} deep")
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["[container.hello.unit.X-a" + ".a" * 100_000 + "]", "a" + ".a" * 100_000 + " = 1"],
+    ids=["table-header", "dotted-key"],
+)
+def test_a_key_path_a_hundred_thousand_deep_is_refused_at_once_not_parsed_for_a_minute(
+    tmp_path: Path, line: str
+) -> None:
+    (tmp_path / "x.toml").write_text(HELLO + line + "\n")
+
+    problems = problems_of(tmp_path)  # the deadline fails a parse that takes long
+
+    assert problems == [f"{tmp_path}/x.toml:3: arrays or tables nested more than {MAX_DEPTH} deep"]
+
+
+def test_a_quoted_name_full_of_dots_is_not_taken_for_nesting(tmp_path: Path) -> None:
+    name = ".".join(["a"] * 64)  # 128 characters, a valid name
+    (tmp_path / "x.toml").write_text(
+        f'[container."{name}".unit."X-{name}"]\nNote = "x"\n'
+        f'[container."{name}"]\nimage = "docker.io/library/busybox:1"\n'
+    )
+
+    assert problems_of(tmp_path) == []
+
+
 def test_nesting_up_to_the_limit_reaches_the_usual_checks(tmp_path: Path) -> None:
     levels = MAX_DEPTH - 2  # the innermost array is at container.hello.description[0][0]...
     deepest = "[" * levels + "]" * levels
