@@ -58,8 +58,12 @@ def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
                 display(spec.sources[("container", name)]),
                 key_path(("container", name, "unit", *loc)),
                 "systemd would not take this setting as written: "
-                + (match.group("message") if (match := _COMPLAINT.match(line)) else line),
+                + _short(match.group("message") if (match := _COMPLAINT.match(line)) else line),
             )
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 300 else message[:297] + "..."
 
 
 def _placed(line: str, texts: dict[str, str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
@@ -98,7 +102,14 @@ def _expand(value: str, unit: str) -> str:
 
 
 def _quotes(line: str, text: str) -> bool:
-    return re.search(rf"(?<![^\s'\"]){re.escape(text)}(?![^\s'\",])", line) is not None
+    if re.search(rf"(?<![^\s'\"]){re.escape(text)}(?![^\s'\",])", line):
+        return True
+    # systemd cuts a long message short, and with it the closing quote
+    cut = _CUT_SHORT.search(line)
+    return cut is not None and text.startswith(cut.group(1))
+
+
+_CUT_SHORT = re.compile(r"'([^']{64,})$")
 
 
 def _verify(analyze: str, directory: str, units: list[str], user: bool) -> str:

@@ -86,3 +86,13 @@ def test_a_complaint_without_a_line_is_placed_by_the_value_it_quotes(tmp_path: P
     assert "Accepting user/group name 'web.service'" in errors[0]
     assert errors[1].startswith(f"error: {definitions}: container.web.unit.Service.ExecReload: ")
     assert "Command abc is not executable" in errors[1]
+
+
+def test_a_complaint_systemd_cut_short_is_placed_by_the_start_of_the_value(tmp_path: Path) -> None:
+    definitions = tmp_path / "web.toml"
+    definitions.write_text(HEAD + f'[container.web.unit.Service]\nUser = "{"x" * 70_000}"\n')
+
+    result = run_inline("validate", str(definitions))
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {definitions}: container.web.unit.Service.User: ")
