@@ -67,11 +67,37 @@ def load_definitions(where: Target, args: argparse.Namespace | None = None) -> S
     (when the command has it) or the installed one."""
     from orchestrator.core import compat
     from orchestrator.core.loader import load
+    from orchestrator.host import overrides
 
     spec = load(list(where.definitions))
     version = getattr(args, "podman_version", None) or facts.podman_version()
     compat.check(spec, version)
+    overrides.check(spec, where)  # what systemd would ignore in a unit override
     return spec
+
+
+def refuse_system_units(spec: Spec, where: Target, unit_dir: str | None = None) -> None:
+    """A resource whose unit name the system already holds (dbus.service) is refused, naming
+    the file and the resource, in every command that reads definitions."""
+    from orchestrator.core.loader import display
+    from orchestrator.core.models import KINDS, unit_name
+    from orchestrator.errors import DefinitionError, Problem
+    from orchestrator.host.unitdir import shadowed
+
+    owners = {
+        unit_name(kind, name): (kind, name) for kind in KINDS for name in getattr(spec, kind + "s")
+    }
+    clashes = shadowed(list(owners), where.mode, unit_dir)
+    problems = [
+        Problem(
+            display(spec.sources[owners[unit]]),
+            ".".join(owners[unit]),
+            f"its unit {unit} belongs to the system ({what}); rename it",
+        )
+        for unit, what in sorted(clashes.items())
+    ]
+    if problems:
+        raise DefinitionError(problems)
 
 
 def render_units(spec: Spec, where: Target) -> dict[str, str]:

@@ -10,6 +10,7 @@ from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
     load_definitions,
+    refuse_system_units,
     render_units,
     target,
 )
@@ -55,12 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from orchestrator.core.plan import make_plan
-    from orchestrator.host.unitdir import read_unit_dir, refuse_shadowing
+    from orchestrator.host.unitdir import read_unit_dir
 
     where = target(args, [args.path] if args.path else [])
     spec = load_definitions(where)
+    refuse_system_units(spec, where, where.unit_dir)
     desired = render_units(spec, where)
-    refuse_shadowing(list(desired), where.mode, where.unit_dir)
     current, foreign = read_unit_dir(where.unit_dir)
     plan = make_plan(desired, current, foreign)
     conf, short = short_names(spec, where.user)

@@ -10,6 +10,7 @@ from orchestrator.commands.common import (
     add_podman_version_flag,
     add_user_flag,
     load_definitions,
+    refuse_system_units,
     render_units,
     target,
 )
@@ -37,11 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from orchestrator.host.unitdir import refuse_shadowing, write_units
+    from orchestrator.host.unitdir import write_units
 
     where = target(args, [args.path])
-    units = render_units(load_definitions(where, args), where)
-    refuse_shadowing(list(units), where.mode)
+    spec = load_definitions(where, args)
+    refuse_system_units(spec, where)
+    units = render_units(spec, where)
     written = write_units(args.out, units, durable=False)
     if args.json:
         payload = {"ok": True, "out": args.out, "units": list(units), "written": written}

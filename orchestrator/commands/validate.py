@@ -11,6 +11,7 @@ from orchestrator.commands.common import (
     add_podman_version_flag,
     add_user_flag,
     load_definitions,
+    refuse_system_units,
     target,
 )
 
@@ -44,6 +45,8 @@ def run(args: argparse.Namespace) -> int:
 
     where = target(args, args.paths)
     spec = load_definitions(where, args)
+    # as render and plan do: what they would refuse, validate refuses
+    refuse_system_units(spec, where)
     warnings = registries.warnings(spec, registries.load(where.user))
     counts = {
         "files": len(spec.files),

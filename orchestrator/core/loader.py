@@ -42,7 +42,12 @@ _TYPE_WORDS = {
 Fingerprint = list[tuple[str, int, int, int]]
 
 MAX_FILE_SIZE = 1024 * 1024  # a definition file is a page or two; more is a mistake or an attack
+MAX_DIRECTORIES = 10_000  # in one definitions tree, links followed
 MAX_DEPTH = 64  # arrays and tables nested deeper than any definition needs
+# Dots in one table header or dotted key beyond which it cannot be a definition's: nesting is at
+# most MAX_DEPTH, and the two names in a key path (a resource's, a unit section's) of at most 128
+# characters hold at most 64 dots each
+_MAX_KEY_DOTS = MAX_DEPTH + 2 * 64
 _INT_DIGITS = 4300  # Python's limit on converting a decimal integer literal
 _LONG_INTEGER = re.compile(rf"\d(?:_?\d){{{_INT_DIGITS},}}")
 _FILE_TYPES = {
@@ -87,6 +92,14 @@ def _walk(top: str, problems: list[Problem]) -> list[str]:
     seen: dict[tuple[int, int], str] = {}  # (st_dev, st_ino) of each directory listed
     pending = [top]
     while pending:
+        if len(seen) >= MAX_DIRECTORIES:
+            # a link to / or to a big tree would walk the whole file system, for minutes
+            message = (
+                f"more than {MAX_DIRECTORIES} directories below this one (a symbolic link "
+                "leading out of the definitions?); definitions fit in fewer"
+            )
+            problems.append(Problem(top, message=message))
+            break
         directory = pending.pop()
         for name, mode in _list(directory, seen, problems):
             path = os.path.join(directory, name)
@@ -288,6 +301,10 @@ def _too_large(size: str) -> str:
 
 def _parse(text: str, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
     """The TOML document, or None with the reason in problems."""
+    deep = _dotted_too_deep(text)
+    if deep is not None:  # tomllib takes minutes over [a.a.a...] a hundred thousand deep
+        problems.append(Problem(shown, message=_too_deep(), line=deep))
+        return None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -315,6 +332,22 @@ def _parse(text: str, shown: str, problems: list[Problem]) -> dict[str, Any] | N
             column = match.start() - text.rfind("\n", 0, match.start())
         message = f"an integer of more than {_INT_DIGITS} digits"
         problems.append(Problem(shown, message=message, line=line, column=column))
+    return None
+
+
+def _dotted_too_deep(text: str) -> int | None:
+    """The first line whose table header or key has far more dots than MAX_DEPTH allows (a
+    quoted key may hold dots too, so only far more); None if there is none. Cheap: the few lines
+    with that many dots at all are looked at closer."""
+    if text.count(".") <= _MAX_KEY_DOTS:
+        return None
+    for number, line in enumerate(text.split("\n"), 1):
+        if line.count(".") <= _MAX_KEY_DOTS:
+            continue
+        stripped = line.lstrip()
+        key = stripped if stripped.startswith("[") else stripped.partition("=")[0]
+        if key.count(".") > _MAX_KEY_DOTS:
+            return number
     return None
 
 

@@ -366,6 +366,22 @@ def test_two_links_to_one_directory_are_an_error(tmp_path: Path) -> None:
     assert all("the same directory as" in p for p in problems)
 
 
+def test_a_link_out_to_a_huge_tree_is_an_error_not_a_walk_of_the_whole_file_system(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "hello.toml").write_text(HELLO)
+    for number in range(8):
+        (tmp_path / "tree" / str(number)).mkdir(parents=True)
+    monkeypatch.setattr(loader, "MAX_DIRECTORIES", 5)
+
+    problems = problems_of(tmp_path)
+
+    assert problems == [
+        f"{tmp_path}: more than 5 directories below this one (a symbolic link leading out of "
+        "the definitions?); definitions fit in fewer"
+    ]
+
+
 def test_a_symlink_that_leads_nowhere_is_an_error_whatever_its_name(tmp_path: Path) -> None:
     (tmp_path / "hello.toml").write_text(HELLO)
     (tmp_path / "team-b").symlink_to("/nonexistent/team-b")
@@ -489,6 +505,31 @@ def test_deep_nesting_is_an_error(tmp_path: Path, value: str) -> None:
 
     assert len(problems) == 1
     assert problems[0].endswith(f"arrays or tables nested more than {MAX_DEPTH} deep")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["[container.hello.unit.X-a" + ".a" * 100_000 + "]", "a" + ".a" * 100_000 + " = 1"],
+    ids=["table-header", "dotted-key"],
+)
+def test_a_key_path_a_hundred_thousand_deep_is_refused_at_once_not_parsed_for_a_minute(
+    tmp_path: Path, line: str
+) -> None:
+    (tmp_path / "x.toml").write_text(HELLO + line + "\n")
+
+    problems = problems_of(tmp_path)  # the deadline fails a parse that takes long
+
+    assert problems == [f"{tmp_path}/x.toml:3: arrays or tables nested more than {MAX_DEPTH} deep"]
+
+
+def test_a_quoted_name_full_of_dots_is_not_taken_for_nesting(tmp_path: Path) -> None:
+    name = ".".join(["a"] * 64)  # 128 characters, a valid name
+    (tmp_path / "x.toml").write_text(
+        f'[container."{name}".unit."X-{name}"]\nNote = "x"\n'
+        f'[container."{name}"]\nimage = "docker.io/library/busybox:1"\n'
+    )
+
+    assert problems_of(tmp_path) == []
 
 
 def test_nesting_up_to_the_limit_reaches_the_usual_checks(tmp_path: Path) -> None:

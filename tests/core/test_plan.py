@@ -191,7 +191,7 @@ def test_units_of_the_system_are_not_shadowed(tmp_path: Path) -> None:
     (tmp_path / "dbus.toml").write_text('[container.dbus]\nimage = "localhost/x:1"\n')
     result = run_cli("plan", str(tmp_path), "--unit-dir", str(tmp_path / "units"))
     assert result.returncode == 1
-    assert "dbus.service (would " in result.stderr
+    assert "container.dbus: its unit dbus.service belongs to the system (would " in result.stderr
 
 
 def test_usage_errors_do_not_look_like_pending_changes() -> None:
