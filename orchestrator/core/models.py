@@ -404,7 +404,9 @@ def mount_value(item: Any, base: str) -> str:
     values.absolute_path(table[targets[0]])
     for key in _MOUNT_SOURCES:
         source = table.get(key)
-        if kind in ("bind", "glob") and isinstance(source, str) and not source.startswith("/"):
+        if kind in ("bind", "glob") and isinstance(source, str):
+            # normalised and sized, as systemd takes a path for RequiresMountsFor= (it ignores
+            # "/srv/.." or a name over 255 bytes)
             table[key] = _host_path(os.path.normpath(os.path.join(base, source)))
     words = []
     for key, val in table.items():

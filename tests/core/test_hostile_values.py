@@ -180,3 +180,11 @@ def test_an_argument_too_long_is_blamed_on_its_own_key_when_values_repeat(tmp_pa
         "container.web.command[0]",
         "container.web.environment.LONG",
     ]
+
+
+def test_an_absolute_bind_mount_source_is_normalised_as_systemd_wants_it(tmp_path: Path) -> None:
+    """systemd ignores RequiresMountsFor=/srv/.. ("path is not normalized")."""
+    body = 'mounts = ["type=bind,target=/data,source=/srv/app/../data/"]'
+    units = render(load([str(_one(tmp_path, body))]))
+    assert "source=/srv/data" in units["web.service"]
+    assert "/srv/app/.." not in units["web.service"]
