@@ -70,8 +70,11 @@ def load_definitions(where: Target, args: argparse.Namespace | None = None) -> S
     from orchestrator.host import overrides
 
     spec = load(list(where.definitions))
-    version = getattr(args, "podman_version", None) or facts.podman_version()
-    compat.check(spec, version)
+    version = getattr(args, "podman_version", None)
+    if version is None and compat.problems(spec, compat.OLDEST):
+        # only then is the installed podman asked: a process start that most runs do not need
+        version = facts.podman_version()
+    compat.check(spec, version or compat.OLDEST)
     overrides.check(spec, where)  # what systemd would ignore in a unit override
     return spec
 
