@@ -7,6 +7,7 @@ they run.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -67,7 +68,10 @@ class Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
+    """Built once per process: parsing leaves the parser as it was, and building it is most of
+    the cost of a command run in-process (the tests run about a thousand)."""
     parser = Parser(
         prog="orchestrator",
         description=DESCRIPTION,

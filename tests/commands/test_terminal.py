@@ -1,4 +1,8 @@
-"""Hostile file names and values reach the terminal escaped, never raw, in any command's output."""
+"""Hostile file names and values reach the terminal escaped, never raw, in any command's output.
+
+The commands run in-process (a raw control or lone surrogate shows in the captured text just as
+it would on a terminal); only the undecodable-bytes case needs a real process, whose path
+arguments arrive as bytes."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator import cli
-from tests.support.cli import ROOT, run_cli
+from tests.support.cli import ROOT, run_inline
 
 EVIL_NAME = "evil\x1b]0;pwned\x07.toml"  # sets the terminal's title when printed raw
 # TOML escapes of: clear the screen (ESC and the 8-bit CSI), and a right-to-left override.
@@ -34,7 +38,7 @@ def test_validate_escapes_the_file_name_and_the_value(tmp_path: Path, value: str
     defs = _definitions(
         tmp_path, f'[container.web]\nimage = "localhost/web:1"\nports = ["{value}"]\n'
     )
-    result = run_cli("validate", str(defs))
+    result = run_inline("validate", str(defs))
     assert result.returncode == 1, result.stderr
     assert not _raw(result.stdout + result.stderr), result.stderr
     assert "evil\\u001b]0;pwned\\u0007.toml: container.web.ports[0]" in result.stderr
@@ -44,7 +48,7 @@ def test_validate_json_escapes_and_round_trips_the_file_name(tmp_path: Path) -> 
     defs = _definitions(
         tmp_path, f'[container.web]\nimage = "localhost/web:1"\nports = ["{CLEAR}"]\n'
     )
-    result = run_cli("validate", "--json", str(defs))
+    result = run_inline("validate", "--json", str(defs))
     assert result.returncode == 1
     assert result.stdout.isascii() and not _raw(result.stdout)
     problems = json.loads(result.stdout)["problems"]
@@ -55,7 +59,7 @@ def test_validate_json_escapes_and_round_trips_the_file_name(tmp_path: Path) -> 
 
 def test_a_syntax_error_in_a_hostile_file_is_shown_escaped(tmp_path: Path) -> None:
     defs = _definitions(tmp_path, "[container.web\n")
-    result = run_cli("validate", str(defs))
+    result = run_inline("validate", str(defs))
     assert result.returncode == 1
     assert not _raw(result.stderr)
     assert "evil\\u001b]0;pwned\\u0007.toml:1:" in result.stderr
@@ -68,7 +72,7 @@ def test_plan_shows_bidi_controls_of_names_and_values_escaped(tmp_path: Path) ->
         name="evil\u202elmot.toml",
     )
     units = tmp_path / "units\u2066dir"
-    result = run_cli("plan", str(defs), "--unit-dir", str(units))
+    result = run_inline("plan", str(defs), "--unit-dir", str(units))
     assert result.returncode == 2, result.stderr
     assert not _raw(result.stdout + result.stderr)
     assert f"Unit directory: {tmp_path}/units\\u2066dir\n" in result.stdout
