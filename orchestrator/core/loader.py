@@ -24,6 +24,7 @@ from orchestrator.core.models import (
     Container,
     Document,
     Spec,
+    infra_name,
     mount_source,
     network_container,
     unit_name,
@@ -545,6 +546,11 @@ def cross_check(spec: Spec) -> list[Problem]:
         file = where("pod", name)
         problems += _unknown_volumes(file, f"pod.{name}", pod.volumes, [], spec)
         problems += _unknown_networks(file, f"pod.{name}", pod.networks, spec)
+        if infra_name(name) in spec.containers:
+            message = (f'its infra container is named "{infra_name(name)}", as container '
+                       f'"{infra_name(name)}" in {where("container", infra_name(name))} is: '
+                       "rename one of them")  # fmt: skip
+            problems.append(Problem(file, f"pod.{name}", message))
     problems += _cycles(spec, where)
     problems += _unit_clashes(spec, where)
     problems += _port_clashes(spec, where)
@@ -586,7 +592,8 @@ def _shared_namespaces(file: str, name: str, c: Container, spec: Spec) -> list[P
         if other == name or other not in spec.containers:
             why = "itself" if other == name else f'unknown container "{other}"'
             message = f"a container cannot join the network of {why}"
-            return [Problem(file, f"{at}.networks[0]", message + _hint(other, spec.containers))]
+            hint = "" if other == name else _hint(other, spec.containers)
+            return [Problem(file, f"{at}.networks[0]", message + hint)]
         if spec.containers[other].pod is not None:
             pod = spec.containers[other].pod
             message = (f'container "{other}" is a member of pod "{pod}", and podman lets only '

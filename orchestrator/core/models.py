@@ -475,7 +475,12 @@ def _no_restart(value: list[str]) -> list[str]:
 
 def _device(value: str) -> str:
     """A device; "-/dev/x" is optional: passed only when the host has it when the unit starts."""
-    return "-" + values.device(value[1:]) if value.startswith("-") else values.device(value)
+    if not value.startswith("-"):
+        return values.device(value)
+    try:
+        return "-" + values.device(value[1:])
+    except ValueError as exc:
+        raise ValueError(f'{exc}, after the "-" that makes the device optional') from None
 
 
 def _rootfs(value: str, info: ValidationInfo) -> str:
@@ -778,6 +783,11 @@ POD_NAMESPACE_KEYS = (
     "add_hosts", "ip", "ip6", "mac_address", "userns", "uid_map", "gid_map", "sub_uid_map",
     "sub_gid_map", "shm_size",
 )  # fmt: skip
+
+
+def infra_name(pod: str) -> str:
+    """The name of a pod's infra container, which holds its namespaces."""
+    return f"{pod}-infra"
 
 
 class Pod(Model):

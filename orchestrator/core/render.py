@@ -20,6 +20,7 @@ from orchestrator.core.models import (
     Secret,
     Spec,
     Volume,
+    infra_name,
     mount_source,
     network_container,
     unit_name,
@@ -226,8 +227,11 @@ def _container_requirements(unit: UnitFile, c: Container, spec: Spec, mode: Mode
     other = network_container(c)
     if other is not None:  # its network namespace must exist first
         needs.append(unit_name("container", other))
+    binds = _mount_sources(c, "bind")
+    if c.rootfs is not None:
+        binds.append(c.rootfs.removesuffix(":O"))
     _requirements(unit, mode, needs, c.volumes, c.networks, spec, _mount_sources(c, "volume"),
-                  _mount_sources(c, "bind"))  # fmt: skip
+                  binds)  # fmt: skip
     if c.pod is not None:
         # stopped with its pod, and started after it (which starting a member does first)
         unit.add("Unit", "BindsTo", unit_name("pod", c.pod))
@@ -658,10 +662,6 @@ def podman_pod_create_argv(name: str, p: Pod) -> list[str]:
     for flag in POD_FLAGS:
         argv += flag(p)
     return [*argv, *p.podman_args]
-
-
-def infra_name(pod: str) -> str:
-    return f"{pod}-infra"
 
 
 def render_pod(name: str, p: Pod, spec: Spec, mode: Mode) -> str:
