@@ -10,6 +10,7 @@ compared as multisets, leaving out what each adds on purpose: the container's na
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import subprocess
@@ -285,3 +286,224 @@ def test_every_container_key_with_a_flag_row_has_a_case() -> None:
     code = {"notify", "global_args", "containers_conf_module"} & RENDERED_BY_CODE
     missing = (rows | code) - covered - COMPARED_ELSEWHERE
     assert not missing, f"keys with no conformance case: {sorted(missing)}"
+
+
+# Pods: the `podman pod create` of the pod unit, and the `podman run` of a member, against
+# Quadlet's .pod and a .container with Pod=. Left out as ours on purpose as well: the pod's
+# name, infra name, PID and pod-id files, --replace, and --exit-policy (Quadlet writes stop;
+# here systemd alone decides when a pod stops, see render.podman_pod_create_argv); a member's
+# pod-id file is compared by its presence (Quadlet names it after the pod unit without .service).
+POD_OURS_ON_PURPOSE = {
+    "--name", "--infra-name", "--infra-conmon-pidfile", "--pod-id-file", "--replace",
+    "--exit-policy",
+}  # fmt: skip
+SHORT_FLAGS = {"-v": "--volume", "-p": "--publish"}
+# (id, [pod.app] keys, Quadlet [Pod] lines); hostname and labels are podman_args to Quadlet 5.4
+POD_CASES = [
+    (
+        "every-pod-key",
+        """ports = ["8080:80", "127.0.0.1:9090:9090/udp"]
+networks = ["front"]
+network_aliases = ["shop"]
+volumes = ["data:/data", "/srv/static:/static:ro"]
+dns = ["10.0.0.53"]
+dns_search = ["example.com"]
+dns_options = ["ndots:2"]
+add_hosts = { "db.internal" = "10.0.0.2" }
+ip = "10.89.0.10"
+ip6 = "fd00::10"
+shm_size = "128m"
+global_args = ["--log-level=info"]
+hostname = "shop"
+labels = { tier = "web" }
+mac_address = "92:d0:c6:0a:29:33"
+
+[network.front]
+[volume.data]""",
+        """PublishPort=8080:80
+PublishPort=127.0.0.1:9090:9090/udp
+Network=front
+NetworkAlias=shop
+Volume=data:/data
+Volume=/srv/static:/static:ro
+DNS=10.0.0.53
+DNSSearch=example.com
+DNSOption=ndots:2
+AddHost=db.internal:10.0.0.2
+IP=10.89.0.10
+IP6=fd00::10
+ShmSize=128m
+GlobalArgs=--log-level=info
+PodmanArgs=--hostname=shop --label=tier=web --mac-address=92:d0:c6:0a:29:33""",
+    ),
+    (
+        "user-namespace",
+        """userns = "auto"
+uid_map = ["0:100000:65536"]
+gid_map = ["0:100000:65536"]
+sub_uid_map = "app"
+sub_gid_map = "app"
+podman_args = ["--infra-command=/catatonit"]""",
+        """UserNS=auto
+UIDMap=0:100000:65536
+GIDMap=0:100000:65536
+SubUIDMap=app
+SubGIDMap=app
+PodmanArgs=--infra-command=/catatonit""",
+    ),
+]
+
+
+def flag_pairs(words: list[str], start: int) -> Counter[tuple[str, str | None]]:
+    """words[start:]'s leading flags as (flag, value), `--flag value` and `--flag=value` alike."""
+    flags: Counter[tuple[str, str | None]] = Counter()
+    i = start
+    while i < len(words) and words[i].startswith("-"):
+        flag, sep, value = words[i].partition("=")
+        flag = SHORT_FLAGS.get(flag, flag)
+        if not sep and flag not in SWITCHES:
+            i += 1
+            value = words[i]
+        flags[(flag, value if sep or flag not in SWITCHES else None)] += 1
+        i += 1
+    return flags
+
+
+def _pod_compared(argv: list[str]) -> tuple[object, ...]:
+    create = argv.index("create")
+    flags = flag_pairs(argv, create + 1)
+    kept = Counter({k: n for k, n in flags.items() if k[0] not in POD_OURS_ON_PURPOSE})
+    return kept, argv[1 : create - 1]
+
+
+def _member_compared(argv: list[str]) -> tuple[object, ...]:
+    flags, global_args, rest = pairs(argv)
+    dropped = OURS_ON_PURPOSE | {"--pod-id-file"}
+    kept = Counter({k: n for k, n in flags.items() if k[0] not in dropped})
+    joined = sum(n for k, n in flags.items() if k[0] == "--pod-id-file")
+    return kept, global_args, rest, joined
+
+
+def quadlet_pod(quadlet: str, tmp: Path, body: str) -> tuple[list[str], list[str]]:
+    """Quadlet's `podman pod create` for app.pod, and its `podman run` for a member."""
+    units = tmp / "quadlet"
+    units.mkdir()
+    (units / "app.pod").write_text(f"[Pod]\n{body}\n")
+    (units / "web.container").write_text(f"[Container]\nImage={IMAGE}\nPod=app.pod\n")
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(units)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    lines = done.stdout.splitlines()
+    create = next(x for x in lines if x.startswith("ExecStartPre=") and " pod create " in x)
+    run = next(x for x in lines if x.startswith("ExecStart=") and " run " in x)
+    return (shlex.split(create.partition("=")[2]), shlex.split(run.partition("=")[2]))
+
+
+def our_pod(tmp: Path, body: str) -> tuple[list[str], list[str]]:
+    from orchestrator.core.render import podman_pod_create_argv
+
+    member = f'[container.web]\nimage = "{IMAGE}"\npod = "app"\n'
+    (tmp / "app.toml").write_text(f"{member}\n[pod.app]\n{body}\n")
+    spec = load([str(tmp / "app.toml")])
+    create = podman_pod_create_argv("app", spec.pods["app"])
+    run = podman_run_argv("web", spec.containers["web"])
+    return [str(w) for w in create], [str(w) for w in run]
+
+
+@pytest.mark.parametrize(
+    ("definition", "quadlet_file"), [c[1:] for c in POD_CASES], ids=[c[0] for c in POD_CASES]
+)
+def test_our_pod_and_member_arguments_mean_what_quadlet_generates(
+    quadlet: str, tmp_path: Path, definition: str, quadlet_file: str
+) -> None:
+    our_create, our_run = our_pod(tmp_path, definition)
+    their_create, their_run = quadlet_pod(quadlet, tmp_path, quadlet_file)
+    assert _pod_compared(our_create) == _pod_compared(their_create)
+    assert _member_compared(our_run) == _member_compared(their_run)
+
+
+def test_the_pod_comparison_sees_a_difference(quadlet: str, tmp_path: Path) -> None:
+    our_create, _ = our_pod(tmp_path, 'ports = ["8080:80"]')
+    their_create, _ = quadlet_pod(quadlet, tmp_path, "PublishPort=8081:80")
+    assert _pod_compared(our_create) != _pod_compared(their_create)
+
+
+def test_every_pod_key_with_a_flag_row_has_a_case() -> None:
+    import tomllib
+
+    from orchestrator.core.render import POD_FLAGS
+
+    covered: set[str] = set()
+    for _, definition, _ in POD_CASES:
+        covered |= set(tomllib.loads(definition))
+    missing = {row.field for row in POD_FLAGS} - covered
+    assert not missing, f"pod keys with no conformance case: {sorted(missing)}"
+
+
+def quadlet_runs(quadlet: str, tmp: Path, files: dict[str, str]) -> dict[str, list[str]]:
+    """Quadlet's `podman run` line of each unit made from files (name -> text)."""
+    units = tmp / "quadlet"
+    units.mkdir()
+    for name, text in files.items():
+        (units / name).write_text(text)
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(units)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    runs: dict[str, list[str]] = {}
+    unit = ""
+    for line in done.stdout.splitlines():
+        if line.startswith("---") and line.endswith("---"):
+            unit = line.strip("-").removesuffix(".service")
+        elif line.startswith("ExecStart="):
+            runs[unit] = shlex.split(line.removeprefix("ExecStart="))
+    return runs
+
+
+def test_a_rootfs_and_another_container_s_network_mean_what_quadlet_generates(
+    quadlet: str, tmp_path: Path
+) -> None:
+    (tmp_path / "app.toml").write_text(
+        f"""[container.host]
+image = "{IMAGE}"
+
+[container.side]
+image = "{IMAGE}"
+networks = ["container:host"]
+
+[container.chroot]
+rootfs = "/srv/rootfs:O"
+command = ["/bin/server", "-v"]
+"""
+    )
+    spec = load([str(tmp_path / "app.toml")])
+    theirs = quadlet_runs(quadlet, tmp_path, {
+        "host.container": f"[Container]\nImage={IMAGE}\nContainerName=host\n",
+        "side.container": f"[Container]\nImage={IMAGE}\nNetwork=host.container\n",
+        "chroot.container": "[Container]\nRootfs=/srv/rootfs:O\nExec=/bin/server -v\n",
+    })  # fmt: skip
+    for name in ("side", "chroot"):
+        ours = [str(w) for w in podman_run_argv(name, spec.containers[name])]
+        assert _compared(ours, False) == _compared(theirs[name], False), name
+
+
+def test_optional_devices_are_those_quadlet_keeps_on_this_host(
+    quadlet: str, tmp_path: Path
+) -> None:
+    """Quadlet keeps an AddDevice=- device that exists when it runs; the unit here finds the same
+    ones when it starts, and passes them where $ORCHESTRATOR_DEVICES stands."""
+    devices = ["/dev/null", "-/dev/zero:/dev/z:rw", "-/dev/no-such-device"]
+    (tmp_path / "app.toml").write_text(
+        f'[container.app]\nimage = "{IMAGE}"\ndevices = {json.dumps(devices)}\n'
+    )
+    container = load([str(tmp_path / "app.toml")]).containers["app"]
+    present = [d[1:] for d in devices if d.startswith("-") and os.path.exists(d[1:].split(":")[0])]
+    ours: list[str] = []
+    for word in podman_run_argv("app", container):
+        ours += [f"--device={d}" for d in present] if word == "$ORCHESTRATOR_DEVICES" else [word]
+    body = "".join(f"AddDevice={d}\n" for d in devices)
+    theirs = quadlet_runs(
+        quadlet, tmp_path, {"app.container": f"[Container]\nImage={IMAGE}\n{body}"}
+    )
+    assert _compared(ours, False) == _compared(theirs["app"], False)

@@ -53,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         "containers": len(spec.containers),
         "volumes": len(spec.volumes),
         "networks": len(spec.networks),
+        "pods": len(spec.pods),
     }
     if args.json:
         found = [w.as_dict() for w in warnings]
@@ -64,5 +65,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"ok: {counts['files']} file(s), {counts['containers']} container(s), "
             f"{counts['volumes']} volume(s), {counts['networks']} network(s)"
+            + (f", {counts['pods']} pod(s)" if counts["pods"] else "")
         )
     return 0

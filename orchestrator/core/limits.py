@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from orchestrator.core import render, values
-from orchestrator.core.models import KINDS, Container, Network, Spec, Volume
+from orchestrator.core.models import KINDS, Container, Network, Pod, Spec, Volume
 from orchestrator.errors import QuotingError
 
 MAX_ARG_STRLEN = 128 * 1024  # include/uapi/linux/binfmts.h, with the terminating NUL
@@ -56,6 +56,8 @@ def _render(kind: str, name: str, resource: Any, spec: Spec) -> str:
         return render.render_container(name, resource, spec, "user", True)
     if kind == "volume":
         return render.render_volume(name, resource, spec.sources[(kind, name)])
+    if kind == "pod":
+        return render.render_pod(name, resource, spec, "user")
     return render.render_network(name, resource, spec.sources[(kind, name)])
 
 
@@ -104,6 +106,8 @@ def _args(kind: str, name: str, resource: Any) -> Iterator[tuple[Loc, str]]:
 def _argv(kind: str, name: str, resource: Any) -> list[str]:
     if isinstance(resource, Container):
         return render.podman_run_argv(name, resource, "user", True)
+    if isinstance(resource, Pod):
+        return render.podman_pod_create_argv(name, resource)
     assert isinstance(resource, (Volume, Network))
     args = [f"--driver={resource.driver}"] if resource.driver else []
     args += [f"--opt={key}={value}" for key, value in resource.options.items()]

@@ -17,7 +17,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from orchestrator.core import limits, values
-from orchestrator.core.models import KINDS, Container, Document, Spec, mount_source, unit_name
+from orchestrator.core.models import (
+    CONTAINER_NETWORK,
+    KINDS,
+    POD_NAMESPACE_KEYS,
+    Container,
+    Document,
+    Spec,
+    infra_name,
+    mount_source,
+    network_container,
+    unit_name,
+)
 from orchestrator.core.quoting import check_printable, escape_specifiers
 from orchestrator.core.reach import foreign_references
 from orchestrator.errors import DefinitionError, Problem, QuotingError
@@ -460,6 +471,8 @@ def _keys_of_table(loc: tuple[str | int, ...]) -> list[str]:
         ("container", "secrets"): models.Secret,
         ("volume",): models.Volume,
         ("network",): models.Network,
+        ("pod",): models.Pod,
+        ("pod", "volumes"): models.Mount,
     }
     model = tables.get(path[:1] + path[2:]) if path else models.Document
     return sorted(model.model_fields) if model else []
@@ -526,25 +539,18 @@ def cross_check(spec: Spec) -> list[Problem]:
                         f'(add [container.{dep}.health] or depend on it as "started")',
                     )
                 )
-        problems += _unknown_volumes(file, name, c, spec)
-        for index, network in enumerate(c.networks):
-            if network not in ("host", "none") and network not in spec.networks:
-                problems.append(
-                    Problem(
-                        file,
-                        f"container.{name}.networks[{index}]",
-                        f'unknown network "{network}"{_hint(network, spec.networks)}; '
-                        f"declare it with [network.{network}]",
-                    )
-                )
-        if c.network_aliases and not [n for n in c.networks if n not in ("host", "none")]:
-            problems.append(
-                Problem(
-                    file,
-                    f"container.{name}.network_aliases",
-                    "network aliases need at least one declared network in networks",
-                )
-            )
+        problems += _unknown_volumes(file, f"container.{name}", c.volumes, c.mounts, spec)
+        problems += _unknown_networks(file, f"container.{name}", c.networks, spec)
+        problems += _shared_namespaces(file, name, c, spec)
+    for name, pod in spec.pods.items():
+        file = where("pod", name)
+        problems += _unknown_volumes(file, f"pod.{name}", pod.volumes, [], spec)
+        problems += _unknown_networks(file, f"pod.{name}", pod.networks, spec)
+        if infra_name(name) in spec.containers:
+            message = (f'its infra container is named "{infra_name(name)}", as container '
+                       f'"{infra_name(name)}" in {where("container", infra_name(name))} is: '
+                       "rename one of them")  # fmt: skip
+            problems.append(Problem(file, f"pod.{name}", message))
     problems += _cycles(spec, where)
     problems += _unit_clashes(spec, where)
     problems += _port_clashes(spec, where)
@@ -552,16 +558,85 @@ def cross_check(spec: Spec) -> list[Problem]:
     return problems
 
 
-def _unknown_volumes(file: str, name: str, c: Container, spec: Spec) -> list[Problem]:
-    """The named volumes a container mounts (by volumes or mounts) that are not declared."""
-    used: list[tuple[str, str | None]] = [
-        (f"volumes[{i}]", m.source) for i, m in enumerate(c.volumes) if not m.is_bind
-    ]
-    used += [(f"mounts[{i}]", mount_source(m, "volume")) for i, m in enumerate(c.mounts)]
+def _unknown_networks(file: str, at: str, networks: list[str], spec: Spec) -> list[Problem]:
+    """The networks a container or pod joins that are not declared (nor host, none)."""
+    problems = []
+    for index, network in enumerate(networks):
+        if network not in ("host", "none") and network not in spec.networks:
+            if network.startswith(CONTAINER_NETWORK):
+                continue  # _shared_namespaces checks those
+            problems.append(
+                Problem(
+                    file,
+                    f"{at}.networks[{index}]",
+                    f'unknown network "{network}"{_hint(network, spec.networks)}; '
+                    f"declare it with [network.{network}]",
+                )
+            )
+    return problems
+
+
+def _shared_namespaces(file: str, name: str, c: Container, spec: Spec) -> list[Problem]:
+    """A member of a pod, or a container in another's network namespace: the namespace's
+    keys are its owner's, and podman refuses them here."""
+    at = f"container.{name}"
+    other = network_container(c)
+    keys: tuple[str, ...]
+    if c.pod is not None:
+        if c.pod not in spec.pods:
+            hint = _hint(c.pod, spec.pods)
+            return [Problem(file, f"{at}.pod", f'unknown pod "{c.pod}"{hint}; declare it with '
+                            f"[pod.{c.pod}]")]  # fmt: skip
+        owner, keys = f'pod "{c.pod}"', POD_NAMESPACE_KEYS
+    elif other is not None:
+        if other == name or other not in spec.containers:
+            why = "itself" if other == name else f'unknown container "{other}"'
+            message = f"a container cannot join the network of {why}"
+            hint = "" if other == name else _hint(other, spec.containers)
+            return [Problem(file, f"{at}.networks[0]", message + hint)]
+        if spec.containers[other].pod is not None:
+            pod = spec.containers[other].pod
+            message = (f'container "{other}" is a member of pod "{pod}", and podman lets only '
+                       f'members of a pod join it: set pod = "{pod}" instead')  # fmt: skip
+            return [Problem(file, f"{at}.networks[0]", message)]
+        owner, keys = f'container "{other}"', NETWORK_NAMESPACE_KEYS
+    else:
+        if c.network_aliases and not [n for n in c.networks if n not in ("host", "none")]:
+            message = "network aliases need at least one declared network in networks"
+            return [Problem(file, f"{at}.network_aliases", message)]
+        return []
     return [
         Problem(
             file,
-            f"container.{name}.{key}",
+            f"{at}.{key}",
+            f"{key} belongs to {owner}, whose namespace this container "
+            f"joins (podman refuses it here); set it there",
+        )
+        for key in keys
+        if getattr(c, key) and not (key == "networks" and c.pod is None)
+    ]
+
+
+# What a container that joins another's network namespace (networks = ["container:NAME"])
+# cannot set: podman refuses each of them with that network mode.
+NETWORK_NAMESPACE_KEYS = (
+    "ports", "network_aliases", "dns", "dns_search", "dns_options", "add_hosts", "ip", "ip6",
+    "mac_address", "expose",
+)  # fmt: skip
+
+
+def _unknown_volumes(
+    file: str, at: str, volumes: list[Any], mounts: list[str], spec: Spec
+) -> list[Problem]:
+    """The named volumes a container or pod mounts (by volumes or mounts) not declared."""
+    used: list[tuple[str, str | None]] = [
+        (f"volumes[{i}]", m.source) for i, m in enumerate(volumes) if not m.is_bind
+    ]
+    used += [(f"mounts[{i}]", mount_source(m, "volume")) for i, m in enumerate(mounts)]
+    return [
+        Problem(
+            file,
+            f"{at}.{key}",
             f'unknown volume "{source}"{_hint(source, spec.volumes)}; '
             f"declare it with [volume.{source}]",
         )
@@ -575,6 +650,12 @@ def _hint(name: str, known: Iterable[str]) -> str:
     return f' (did you mean "{close[0]}"?)' if close else ""
 
 
+def _needs(c: Container) -> list[str]:
+    """The containers c starts after: its dependencies, and the one whose network it joins."""
+    other = network_container(c)
+    return [*c.depends_on, other] if other is not None else list(c.depends_on)
+
+
 def _cycles(spec: Spec, where: Any) -> list[Problem]:
     """Every dependency cycle, once; depth first without recursion, so that no length of a
     depends_on chain can exhaust the stack."""
@@ -585,7 +666,7 @@ def _cycles(spec: Spec, where: Any) -> list[Problem]:
         if start in done:
             continue
         path, on_path = [start], {start}
-        deps = [iter(spec.containers[start].depends_on)]  # what is left to visit, per level
+        deps = [iter(_needs(spec.containers[start]))]  # what is left to visit, per level
         while deps:
             dep = next(deps[-1], None)
             if dep is None:
@@ -608,7 +689,7 @@ def _cycles(spec: Spec, where: Any) -> list[Problem]:
             else:
                 path.append(dep)
                 on_path.add(dep)
-                deps.append(iter(spec.containers[dep].depends_on))
+                deps.append(iter(_needs(spec.containers[dep])))
     return problems
 
 
@@ -656,24 +737,30 @@ def _unit_clashes(spec: Spec, where: Any) -> list[Problem]:
 
 def _port_clashes(spec: Spec, where: Any) -> list[Problem]:
     problems: list[Problem] = []
-    claimed: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for name, c in spec.containers.items():
-        for index, text in enumerate(c.ports):
+    claimed: dict[tuple[str, int], list[tuple[str, tuple[str, str]]]] = {}
+    publishers = [("container", n, c.ports) for n, c in spec.containers.items()]
+    publishers += [("pod", n, p.ports) for n, p in spec.pods.items()]
+    for kind, name, ports in publishers:
+        for index, text in enumerate(ports):
             clash = None
             for ip, proto, number in values.published(text):
                 key = (proto, number)
-                for other_ip, other in claimed.get(key, []):
+                for other_ip, owner in claimed.get(key, []):
                     if clash is None and (not ip or not other_ip or ip == other_ip):
-                        clash = (number, proto, other)
-                claimed.setdefault(key, []).append((ip, name))
+                        clash = (number, proto, owner)
+                claimed.setdefault(key, []).append((ip, (kind, name)))
             if clash is not None:
-                number, proto, other = clash
+                number, proto, (other_kind, other) = clash
                 problems.append(
                     Problem(
-                        where("container", name),
-                        f"container.{name}.ports[{index}]",
-                        f'host port {number}/{proto} is also published by container "{other}"'
-                        + ("" if other == name else f" in {where('container', other)}"),
+                        where(kind, name),
+                        f"{kind}.{name}.ports[{index}]",
+                        f'host port {number}/{proto} is also published by {other_kind} "{other}"'
+                        + (
+                            ""
+                            if (other_kind, other) == (kind, name)
+                            else f" in {where(other_kind, other)}"
+                        ),
                     )
                 )
     return problems

@@ -421,20 +421,95 @@ def mount_value(item: Any, base: str) -> str:
     return ",".join(words)
 
 
+Ports = list[Annotated[str, AfterValidator(values.port)]]
+NetworkAliases = list[Annotated[str, AfterValidator(values.hostname)]]
+Hostname = Annotated[str, AfterValidator(values.hostname)]
+DnsServers = list[Annotated[str, AfterValidator(values.dns_server)]]
+DnsSearch = list[Annotated[str, AfterValidator(values.dns_search)]]
+DnsOptions = list[Annotated[str, AfterValidator(values.dns_option)]]
+HostEntries = Annotated[
+    dict[
+        Annotated[str, AfterValidator(values.hostname)],
+        Annotated[str, AfterValidator(values.ip_address)],
+    ],
+    BeforeValidator(lambda v: _host_entries(v)),
+]
+Ip4 = Annotated[str, AfterValidator(values.ip_of(4))]
+Ip6 = Annotated[str, AfterValidator(values.ip_of(6))]
+MacAddress = Annotated[str, AfterValidator(values.mac_address)]
+ShmSize = Annotated[str, BeforeValidator(values.shm_size)]
+UserNs = Annotated[str, AfterValidator(values.userns)]
+IdMaps = list[Annotated[str, AfterValidator(values.id_map)]]
+GlobalArgs = list[Annotated[str, AfterValidator(values.global_arg)]]
+UnitOverrides = dict[SectionName, dict[DirectiveName, UnitValues]]
+CONTAINER_NETWORK = "container:"
+
+
+def _network(value: Any) -> Any:
+    """A declared network, host, none, or another container's namespace: "container:NAME"."""
+    if isinstance(value, str) and value.startswith(CONTAINER_NETWORK):
+        values.name(value.removeprefix(CONTAINER_NETWORK), 'a container name after "container:"')
+        return value
+    return values.name(value)
+
+
+Networks = list[Annotated[str, AfterValidator(_network)]]
+
+
+def _networks(value: list[str]) -> list[str]:
+    special = [n for n in value if n in ("host", "none") or n.startswith(CONTAINER_NETWORK)]
+    if special and len(value) > 1:
+        raise ValueError(f'network "{special[0]}" cannot be combined with other networks')
+    return value
+
+
+def _no_restart(value: list[str]) -> list[str]:
+    for arg in value:
+        if arg == "--restart" or arg.startswith("--restart="):
+            raise ValueError(
+                "podman's --restart is not allowed: systemd restarts the container; "
+                'use restart = "..." instead'
+            )
+    return value
+
+
+def _device(value: str) -> str:
+    """A device; "-/dev/x" is optional: passed only when the host has it when the unit starts."""
+    if not value.startswith("-"):
+        return values.device(value)
+    try:
+        return "-" + values.device(value[1:])
+    except ValueError as exc:
+        raise ValueError(f'{exc}, after the "-" that makes the device optional') from None
+
+
+def _rootfs(value: str, info: ValidationInfo) -> str:
+    """A directory as the container's root file system, ":O" to mount it as an overlay."""
+    path, overlay = (value[:-2], ":O") if value.endswith(":O") else (value, "")
+    if path.startswith(("./", "../")) or path in (".", ".."):
+        path = os.path.join((info.context or {}).get("base_dir", "."), path)
+    elif not path.startswith("/"):
+        raise ValueError(
+            f'expected the absolute (or ./relative) path of a directory, with ":O" for an '
+            f"overlay, got {values.show(value)}"
+        )
+    return _no_colon(os.path.normpath(path)) + overlay
+
+
 class Container(Model):
-    image: Annotated[str, AfterValidator(values.image)]
+    image: Annotated[str, AfterValidator(values.image)] | None = None
+    rootfs: Annotated[str, AfterValidator(_rootfs)] | None = None
+    pod: Name | None = None
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
     entrypoint: Entrypoint | None = None
     environment: dict[EnvName, Scalar] = Field(default_factory=dict)
     env_files: list[str] = Field(default_factory=list)
-    ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
+    ports: Ports = Field(default_factory=list)
     volumes: list[Mount] = Field(default_factory=list)
     tmpfs: list[Annotated[str, AfterValidator(values.tmpfs)]] = Field(default_factory=list)
-    networks: list[Name] = Field(default_factory=list)
-    network_aliases: list[Annotated[str, AfterValidator(values.hostname)]] = Field(
-        default_factory=list
-    )
-    hostname: Annotated[str, AfterValidator(values.hostname)] | None = None
+    networks: Annotated[Networks, AfterValidator(_networks)] = Field(default_factory=list)
+    network_aliases: NetworkAliases = Field(default_factory=list)
+    hostname: Hostname | None = None
     user: Annotated[str, AfterValidator(values.user)] | None = None
     workdir: AbsPath | None = None
     labels: Labels = Field(default_factory=dict)
@@ -454,7 +529,7 @@ class Container(Model):
     cap_add: list[Annotated[str, AfterValidator(values.capability)]] = Field(default_factory=list)
     cap_drop: list[Annotated[str, AfterValidator(values.capability)]] = Field(default_factory=list)
     no_new_privileges: bool = False
-    devices: list[Annotated[str, AfterValidator(values.device)]] = Field(default_factory=list)
+    devices: list[Annotated[str, AfterValidator(_device)]] = Field(default_factory=list)
     secrets: list[Secret] = Field(default_factory=list)
     auto_update: Literal["registry", "local"] | None = None
     pull: PullPolicy | None = None
@@ -462,7 +537,7 @@ class Container(Model):
     # process and resources
     init: bool = False
     stop_signal: Signal | None = None
-    shm_size: Annotated[str, BeforeValidator(values.shm_size)] | None = None
+    shm_size: ShmSize | None = None
     ulimits: dict[
         Annotated[str, AfterValidator(values.ulimit_name)],
         Annotated[str, BeforeValidator(values.ulimit)],
@@ -478,24 +553,14 @@ class Container(Model):
     http_proxy: bool = True
     annotations: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
     # network
-    dns: list[Annotated[str, AfterValidator(values.dns_server)]] = Field(default_factory=list)
-    dns_search: list[Annotated[str, AfterValidator(values.dns_search)]] = Field(
-        default_factory=list
-    )
-    dns_options: list[Annotated[str, AfterValidator(values.dns_option)]] = Field(
-        default_factory=list
-    )
-    add_hosts: Annotated[
-        dict[
-            Annotated[str, AfterValidator(values.hostname)],
-            Annotated[str, AfterValidator(values.ip_address)],
-        ],
-        BeforeValidator(lambda v: _host_entries(v)),
-    ] = Field(default_factory=dict)
+    dns: DnsServers = Field(default_factory=list)
+    dns_search: DnsSearch = Field(default_factory=list)
+    dns_options: DnsOptions = Field(default_factory=list)
+    add_hosts: HostEntries = Field(default_factory=dict)
     expose: list[Annotated[str, BeforeValidator(values.expose)]] = Field(default_factory=list)
-    ip: Annotated[str, AfterValidator(values.ip_of(4))] | None = None
-    ip6: Annotated[str, AfterValidator(values.ip_of(6))] | None = None
-    mac_address: Annotated[str, AfterValidator(values.mac_address)] | None = None
+    ip: Ip4 | None = None
+    ip6: Ip6 | None = None
+    mac_address: MacAddress | None = None
     # security
     read_only_tmpfs: bool | None = None  # podman's default: true
     mask: list[Annotated[str, AfterValidator(values.absolute_path), NoColon]] = Field(
@@ -509,24 +574,22 @@ class Container(Model):
     security_label_nested: bool = False
     seccomp_profile: str | None = None
     apparmor: Annotated[str, AfterValidator(values.profile)] | None = None
-    userns: Annotated[str, AfterValidator(values.userns)] | None = None
-    uid_map: list[Annotated[str, AfterValidator(values.id_map)]] = Field(default_factory=list)
-    gid_map: list[Annotated[str, AfterValidator(values.id_map)]] = Field(default_factory=list)
+    userns: UserNs | None = None
+    uid_map: IdMaps = Field(default_factory=list)
+    gid_map: IdMaps = Field(default_factory=list)
     sub_uid_map: Name | None = None
     sub_gid_map: Name | None = None
     # logging, podman itself, systemd
     log_driver: Literal["journald", "k8s-file", "none", "passthrough"] | None = None
     log_options: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
-    global_args: list[Annotated[str, AfterValidator(values.global_arg)]] = Field(
-        default_factory=list
-    )
+    global_args: GlobalArgs = Field(default_factory=list)
     containers_conf_module: list[str] = Field(default_factory=list)
     mounts: list[Annotated[str, BeforeValidator(_mount)]] = Field(default_factory=list)
     notify: Literal["conmon", "container", "healthy"] = "conmon"
     reload_command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
     reload_signal: Signal | None = None
     podman_args: list[str] = Field(default_factory=list)
-    unit: dict[SectionName, dict[DirectiveName, UnitValues]] = Field(default_factory=dict)
+    unit: UnitOverrides = Field(default_factory=dict)
 
     @field_validator("env_files")
     @classmethod
@@ -583,24 +646,10 @@ class Container(Model):
             raise ValueError(f'expected true, false or "healthy", got {values.show(value)}')
         return value
 
-    @field_validator("networks")
-    @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        special = {"host", "none"} & set(value)
-        if special and len(value) > 1:
-            raise ValueError(f'network "{special.pop()}" cannot be combined with other networks')
-        return value
-
     @field_validator("podman_args")
     @classmethod
     def _podman_args(cls, value: list[str]) -> list[str]:
-        for arg in value:
-            if arg == "--restart" or arg.startswith("--restart="):
-                raise ValueError(
-                    "podman's --restart is not allowed: systemd restarts the container; "
-                    'use restart = "..." instead'
-                )
-        return value
+        return _no_restart(value)
 
     @field_validator("stop_timeout")
     @classmethod
@@ -611,6 +660,13 @@ class Container(Model):
 
     @model_validator(mode="after")
     def _combinations(self) -> Container:
+        if (self.image is None) == (self.rootfs is None):
+            raise ValueError(
+                "expected exactly one of image (an image reference) and rootfs (a directory)"
+                + (", got both" if self.image else "")
+            )
+        if self.rootfs is not None and self.command is None and self.entrypoint is None:
+            raise ValueError("a rootfs has no image to say what to run: set command")
         if self.notify == "healthy" and self.health is None:
             raise ValueError('notify = "healthy" needs a [health] check to wait for')
         if self.reload_command is not None and self.reload_signal is not None:
@@ -621,7 +677,9 @@ class Container(Model):
 
     @model_validator(mode="after")
     def _auto_update(self) -> Container:
-        if self.auto_update == "registry" and not values.is_fully_qualified(self.image):
+        if self.auto_update is not None and self.image is None:
+            raise ValueError("auto_update needs an image; a rootfs is never updated")
+        if self.auto_update == "registry" and not values.is_fully_qualified(self.image or ""):
             raise ValueError(
                 'auto_update = "registry" needs a fully qualified image such as '
                 f'"docker.io/library/nginx:1.27", got {values.show(self.image)}'
@@ -710,17 +768,74 @@ def _subnet_of(inner: Any, outer: Any) -> bool:
     return bool(inner.version == outer.version and inner.subnet_of(outer))
 
 
+def network_container(c: Container) -> str | None:
+    """The container whose network namespace c joins, if it joins one."""
+    for network in c.networks:
+        if network.startswith(CONTAINER_NETWORK):
+            return network.removeprefix(CONTAINER_NETWORK)
+    return None
+
+
+# The keys a pod and a container share: on a member of a pod they belong to the pod (they set its
+# network, UTS, IPC and user namespaces, which its members join), and podman refuses them there.
+POD_NAMESPACE_KEYS = (
+    "ports", "networks", "network_aliases", "hostname", "dns", "dns_search", "dns_options",
+    "add_hosts", "ip", "ip6", "mac_address", "userns", "uid_map", "gid_map", "sub_uid_map",
+    "sub_gid_map", "shm_size",
+)  # fmt: skip
+
+
+def infra_name(pod: str) -> str:
+    """The name of a pod's infra container, which holds its namespaces."""
+    return f"{pod}-infra"
+
+
+class Pod(Model):
+    """A pod (podman pod create): its infra container holds the namespaces its members join."""
+
+    ports: Ports = Field(default_factory=list)
+    networks: Annotated[list[Name], AfterValidator(_networks)] = Field(default_factory=list)
+    network_aliases: NetworkAliases = Field(default_factory=list)
+    volumes: list[Mount] = Field(default_factory=list)
+    hostname: Hostname | None = None
+    dns: DnsServers = Field(default_factory=list)
+    dns_search: DnsSearch = Field(default_factory=list)
+    dns_options: DnsOptions = Field(default_factory=list)
+    add_hosts: HostEntries = Field(default_factory=dict)
+    ip: Ip4 | None = None
+    ip6: Ip6 | None = None
+    mac_address: MacAddress | None = None
+    userns: UserNs | None = None
+    uid_map: IdMaps = Field(default_factory=list)
+    gid_map: IdMaps = Field(default_factory=list)
+    sub_uid_map: Name | None = None
+    sub_gid_map: Name | None = None
+    shm_size: ShmSize | None = None
+    labels: Labels = Field(default_factory=dict)
+    description: Description | None = None
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: Annotated[list[str], AfterValidator(_no_restart)] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+    enabled: bool = True
+
+
 class Document(Model):
     """One TOML file."""
 
     container: dict[str, Container] = Field(default_factory=dict)
     volume: dict[str, Volume] = Field(default_factory=dict)
     network: dict[str, Network] = Field(default_factory=dict)
+    pod: dict[str, Pod] = Field(default_factory=dict)
 
 
-Kind = Literal["container", "volume", "network"]
-KINDS: tuple[Kind, ...] = ("container", "volume", "network")
-UNIT_SUFFIX: dict[str, str] = {"container": "", "volume": "-volume", "network": "-network"}
+Kind = Literal["container", "volume", "network", "pod"]
+KINDS: tuple[Kind, ...] = ("container", "volume", "network", "pod")
+UNIT_SUFFIX: dict[str, str] = {
+    "container": "",
+    "volume": "-volume",
+    "network": "-network",
+    "pod": "-pod",
+}
 
 
 def unit_name(kind: str, name: str) -> str:
@@ -734,8 +849,9 @@ class Spec:
     containers: dict[str, Container] = field(default_factory=dict)
     volumes: dict[str, Volume] = field(default_factory=dict)
     networks: dict[str, Network] = field(default_factory=dict)
+    pods: dict[str, Pod] = field(default_factory=dict)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
 
     def __len__(self) -> int:
-        return len(self.containers) + len(self.volumes) + len(self.networks)
+        return len(self.containers) + len(self.volumes) + len(self.networks) + len(self.pods)

@@ -216,18 +216,20 @@ def _change(unit: str, new: str | None, old: str | None) -> UnitChange:
 
 
 def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
-    """Changed units restart; systemd restarts the units that require them along with them."""
-    required_by: dict[str, list[str]] = {}
+    """Changed units restart; systemd restarts the units that require them, or are bound to
+    them (the members of a pod), along with them."""
+    required_by: dict[str, list[tuple[str, str]]] = {}
     for unit, text in desired.items():
-        for dep in _directive_values(text, "Requires"):
-            required_by.setdefault(dep, []).append(unit)
+        for directive, how in (("Requires", "requires"), ("BindsTo", "is bound to")):
+            for dep in _directive_values(text, directive):
+                required_by.setdefault(dep, []).append((unit, how))
     restarts = {unit: "its unit file changed" for unit in changed}
     queue = deque(changed)
     while queue:
         unit = queue.popleft()
-        for dependent in sorted(required_by.get(unit, [])):
+        for dependent, how in sorted(required_by.get(unit, [])):
             if dependent not in restarts:
-                restarts[dependent] = f"it requires {unit}, which restarts"
+                restarts[dependent] = f"it {how} {unit}, which restarts"
                 queue.append(dependent)
     return restarts
 

@@ -16,10 +16,13 @@ from orchestrator.core.models import (
     Container,
     Mount,
     Network,
+    Pod,
     Secret,
     Spec,
     Volume,
+    infra_name,
     mount_source,
+    network_container,
     unit_name,
 )
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_words
@@ -59,6 +62,8 @@ def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> di
     for name, network in spec.networks.items():
         source = spec.sources[("network", name)]
         units[unit_name("network", name)] = render_network(name, network, source)
+    for name, pod in spec.pods.items():
+        units[unit_name("pod", name)] = render_pod(name, pod, spec, mode)
     return dict(sorted(units.items()))
 
 
@@ -187,41 +192,68 @@ def render_container(
     name: str, c: Container, spec: Spec, mode: Mode, cgroups_v1: bool = False
 ) -> str:
     unit = UnitFile(spec.sources[("container", name)])
-    _common_unit(unit, c.description or f"Container {name} ({c.image})")
+    what = c.image or f"rootfs {c.rootfs}"
+    _common_unit(unit, c.description or f"Container {name} ({what})")
     _container_requirements(unit, c, spec, mode)
     unit.extend("Service", _service(name, c, mode, cgroups_v1))
-    if c.enabled:
-        unit.add(
-            "Install", "WantedBy", "multi-user.target" if mode == "system" else "default.target"
-        )
-    for section, directives in c.unit.items():
-        for key, items in directives.items():
-            for value in items:
-                unit.add(section, key, value)
+    # a member is wanted by its pod too, so that starting the pod starts its members
+    _install(unit, c.enabled, mode, *([unit_name("pod", c.pod)] if c.pod else []))
+    _overrides(unit, c.unit)
     _mark(unit, "container", name)
-    unit.add(MARK_SECTION, "Image", c.image)  # what apply pre-pulls and status shows
-    unit.add(MARK_SECTION, "Pull", c.pull or "missing")
+    if c.image is not None:  # what apply pre-pulls and status shows
+        unit.add(MARK_SECTION, "Image", c.image)
+        unit.add(MARK_SECTION, "Pull", c.pull or "missing")
     if c.health is not None:
         unit.add(MARK_SECTION, "Health", "yes")
     return unit.text()
 
 
+def _install(unit: UnitFile, enabled: bool, mode: Mode, *more: str) -> None:
+    if enabled:
+        target = "multi-user.target" if mode == "system" else "default.target"
+        unit.add("Install", "WantedBy", " ".join([target, *more]))
+
+
+def _overrides(unit: UnitFile, overrides: dict[str, dict[str, list[str]]]) -> None:
+    for section, directives in overrides.items():
+        for key, items in directives.items():
+            for value in items:
+                unit.add(section, key, value)
+
+
 def _container_requirements(unit: UnitFile, c: Container, spec: Spec, mode: Mode) -> None:
     """[Unit] ordering: the network, the units this one uses, and the paths it mounts."""
+    needs = [unit_name("container", dep) for dep in c.depends_on]
+    other = network_container(c)
+    if other is not None:  # its network namespace must exist first
+        needs.append(unit_name("container", other))
+    binds = _mount_sources(c, "bind")
+    if c.rootfs is not None:
+        binds.append(c.rootfs.removesuffix(":O"))
+    _requirements(unit, mode, needs, c.volumes, c.networks, spec, _mount_sources(c, "volume"),
+                  binds)  # fmt: skip
+    if c.pod is not None:
+        # stopped with its pod, and started after it (which starting a member does first)
+        unit.add("Unit", "BindsTo", unit_name("pod", c.pod))
+        unit.add("Unit", "After", unit_name("pod", c.pod))
+
+
+def _requirements(unit: UnitFile, mode: Mode, needs: list[str], volumes: list[Mount],
+                  networks: list[str], spec: Spec, volume_mounts: Sequence[str] = (),
+                  bind_mounts: Sequence[str] = ()) -> None:  # fmt: skip
+    """The network, the units of the volumes and networks used, and the paths mounted."""
     if mode == "system":
         unit.add("Unit", "Wants", "network-online.target")
         unit.add("Unit", "After", "network-online.target")
-    needs = [unit_name("container", dep) for dep in c.depends_on]
-    needs += [unit_name("volume", m.source) for m in c.volumes if not m.is_bind]
-    needs += [unit_name("volume", v) for v in _mount_sources(c, "volume")]
+    needs = [*needs, *(unit_name("volume", m.source) for m in volumes if not m.is_bind)]
+    needs += [unit_name("volume", v) for v in volume_mounts]
     # a network not defined here (host, none, or one created by hand) has no unit to require
-    needs += [unit_name("network", n) for n in c.networks if n in spec.networks]
+    needs += [unit_name("network", n) for n in networks if n in spec.networks]
     needs = list(dict.fromkeys(needs))
     if needs:
         unit.add("Unit", "Requires", " ".join(needs))
         unit.add("Unit", "After", " ".join(needs))
-    binds = [m.source for m in c.volumes if m.is_bind] + _mount_sources(c, "bind")
-    binds = list(dict.fromkeys(binds))
+    binds = list(dict.fromkeys([*(m.source for m in volumes if m.is_bind), *bind_mounts]))
     unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
 
 
@@ -265,6 +297,7 @@ def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tupl
     for directive in SERVICE_DIRECTIVES:
         service += directive(c)
     service.append(("ExecStartPre", quote_argv(["/bin/rm", "-f", CIDFILE])))
+    service += _optional_devices(c)
     for dep, condition in c.depends_on.items():
         if condition == "healthy":
             service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
@@ -292,6 +325,39 @@ def _reload(name: str, c: Container) -> list[tuple[str, str]]:
         kill = [*podman(c), "kill", f"--signal={c.reload_signal}", name]
         return [("ExecReload", quote_argv(kill))]
     return []
+
+
+# Optional devices ("-/dev/x", Quadlet's AddDevice=-): Quadlet keeps the ones present when its
+# generator runs (boot, daemon-reload). Here the unit looks each time it starts, so a device
+# plugged in later is passed at the next start: a start step writes the --device flags of those
+# present into an environment file, and systemd splits the variable into zero or more words.
+DEVICES_FILE = Raw("%t/%n.devices")
+DEVICES_VARIABLE = "ORCHESTRATOR_DEVICES"
+FIND_DEVICES = (
+    'a=; for d do [ -e "${d%%:*}" ] && a="$a --device=$d"; done; '
+    f'echo "{DEVICES_VARIABLE}=$a" > "$0"'
+)
+
+
+def _optional(c: Container) -> list[str]:
+    return [d[1:] for d in c.devices if d.startswith("-")]
+
+
+def _optional_devices(c: Container) -> list[tuple[str, str]]:
+    optional = _optional(c)
+    if not optional:
+        return []
+    return [
+        ("EnvironmentFile", "-" + DEVICES_FILE),
+        ("ExecStartPre", quote_argv([SH, "-c", FIND_DEVICES, DEVICES_FILE, *optional])),
+    ]
+
+
+def _devices(c: Container) -> Sequence[str]:
+    if not c.devices:
+        return NOTHING
+    flags = [f"--device={d}" for d in c.devices if not d.startswith("-")]
+    return [*flags, Raw("$" + DEVICES_VARIABLE)] if _optional(c) else flags
 
 
 SECRETS_DIR = "/run/secrets"
@@ -390,7 +456,7 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
     Each("cap_add", "--cap-add"),
     Each("cap_drop", "--cap-drop"),
     Switch("no_new_privileges", "--security-opt=no-new-privileges"),
-    Each("devices", "--device"),
+    _devices,
     Each("secrets", "--secret", Secret.podman_value),
     Flag("stop_timeout", "--stop-timeout", _whole_seconds),
     # process and resources
@@ -454,6 +520,9 @@ RENDERED_BY_CODE = frozenset(
         "containers_conf_module",  # --module=, a global option as well
         "reload_command",  # ExecReload=
         "reload_signal",  # ExecReload=
+        "rootfs",  # --rootfs, and the directory in the image's place
+        "pod",  # --pod-id-file=, and BindsTo= the pod's unit
+        "devices",  # --device=, and the optional ones found when the unit starts
     }
 )
 
@@ -482,10 +551,13 @@ def podman_run_argv(
         f"--sdnotify={c.notify}",
         "-d",
     ]
+    if c.pod is not None:
+        argv.append(Raw(f"--pod-id-file=%t/{unit_name('pod', c.pod)}.pod-id"))
     for flag in RUN_FLAGS:
         argv += flag(c)
     argv += c.podman_args
-    argv.append(c.image)
+    # podman's --rootfs is a switch: the directory then takes the image's place
+    argv += [c.image] if c.image is not None else ["--rootfs", c.rootfs or ""]
     argv += c.command or []
     return argv
 
@@ -540,4 +612,81 @@ def _render_oneshot(kind: Literal["volume", "network"], name: str, r: Volume | N
     _common_unit(unit, r.description or f"{kind.capitalize()} {name}")
     _oneshot(unit, command, name, [arg for flag in flags for arg in flag(r)])
     _mark(unit, kind, name)
+    return unit.text()
+
+
+# The `podman pod create` flags from keys, in their order on the command line.
+POD_FLAGS: tuple[Flag, ...] = (
+    Pairs("labels", "--label"),
+    Each("ports", "--publish"),
+    Each("volumes", "--volume", Mount.podman_value),
+    Each("networks", "--network"),
+    Each("network_aliases", "--network-alias"),
+    Flag("hostname", "--hostname"),
+    Flag("shm_size", "--shm-size"),
+    Each("dns", "--dns"),
+    Each("dns_search", "--dns-search"),
+    Each("dns_options", "--dns-option"),
+    Pairs("add_hosts", "--add-host", _host_entry),
+    Flag("ip", "--ip"),
+    Flag("ip6", "--ip6"),
+    Flag("mac_address", "--mac-address"),
+    Flag("userns", "--userns"),
+    Each("uid_map", "--uidmap"),
+    Each("gid_map", "--gidmap"),
+    Flag("sub_uid_map", "--subuidname"),
+    Flag("sub_gid_map", "--subgidname"),
+)
+# Pod keys with no row in POD_FLAGS: code renders them.
+POD_RENDERED_BY_CODE = frozenset({"description", "global_args", "podman_args", "unit", "enabled"})
+POD_ID_FILE = Raw("--pod-id-file=%t/%n.pod-id")
+
+
+def podman_pod_create_argv(name: str, p: Pod) -> list[str]:
+    """The `podman pod create` of a pod unit, whose main process is the infra container's conmon
+    (its PID file). Quadlet writes --exit-policy=stop; systemd decides here: with stop, a
+    one-member pod was torn down and made anew whenever its member restarted (podman 4.3), and
+    a pod being stopped lost its network while members were still stopping."""
+    argv = [
+        PODMAN,
+        *p.global_args,
+        "pod",
+        "create",
+        Raw("--infra-conmon-pidfile=%t/%n.pid"),
+        POD_ID_FILE,
+        "--exit-policy=continue",
+        "--replace",
+        f"--name={name}",
+        f"--infra-name={infra_name(name)}",
+    ]
+    for flag in POD_FLAGS:
+        argv += flag(p)
+    return [*argv, *p.podman_args]
+
+
+def render_pod(name: str, p: Pod, spec: Spec, mode: Mode) -> str:
+    unit = UnitFile(spec.sources[("pod", name)])
+    _common_unit(unit, p.description or f"Pod {name}")
+    _requirements(unit, mode, [], p.volumes, p.networks, spec)
+    pod = [PODMAN, *p.global_args, "pod"]
+    service = [
+        ("Environment", "PODMAN_SYSTEMD_UNIT=%n"),
+        ("Type", "forking"),
+        ("PIDFile", "%t/%n.pid"),
+        ("Restart", "on-failure"),
+        ("TimeoutStopSec", f"{DEFAULT_STOP_SECONDS + STOP_MARGIN_SECONDS}s"),
+        ("SyslogIdentifier", "%N"),
+        ("ExecStartPre", quote_argv(["/bin/rm", "-f", Raw("%t/%n.pid"), Raw("%t/%n.pod-id")])),
+        ("ExecStartPre", quote_argv(podman_pod_create_argv(name, p))),
+        ("ExecStart", quote_argv([*pod, "start", POD_ID_FILE])),
+        (
+            "ExecStop",
+            quote_argv([*pod, "stop", POD_ID_FILE, "--ignore", f"--time={DEFAULT_STOP_SECONDS}"]),
+        ),
+        ("ExecStopPost", "-" + quote_argv([*pod, "rm", POD_ID_FILE, "--ignore", "--force"])),
+    ]
+    unit.extend("Service", service)
+    _install(unit, p.enabled, mode)
+    _overrides(unit, p.unit)
+    _mark(unit, "pod", name)
     return unit.text()

@@ -136,7 +136,7 @@ def short_names(spec: Spec) -> dict[str, list[str]]:
     """Each short image name the definitions use, with the containers that use it."""
     found: dict[str, list[str]] = {}
     for name, container in spec.containers.items():
-        if not values.is_fully_qualified(container.image):
+        if container.image is not None and not values.is_fully_qualified(container.image):
             found.setdefault(container.image, []).append(name)
     return found
 

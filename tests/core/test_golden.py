@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.core.loader import load
+from orchestrator.core.models import KINDS
 from orchestrator.core.render import render
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -59,7 +60,7 @@ def test_cases_cover_every_resource_kind() -> None:
                 for line in unit.read_text().splitlines()
                 if line.startswith("Kind=")
             )
-    assert kinds == {"container", "volume", "network"}
+    assert kinds == set(KINDS)
 
 
 def test_rendering_is_deterministic_and_independent_of_cwd(tmp_path: Path) -> None:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 from pydantic import BaseModel
 
-from orchestrator.core.models import Container, Health, Network, Volume
+from orchestrator.core.models import Container, Health, Network, Pod, Volume
 from orchestrator.core.render import (
+    FIND_DEVICES,
     HEALTH_FLAGS,
     NETWORK_FLAGS,
+    POD_FLAGS,
+    POD_RENDERED_BY_CODE,
     RENDERED_BY_CODE,
     RUN_FLAGS,
     SERVICE_DIRECTIVES,
@@ -75,6 +81,7 @@ TABLES = [
     ("health", Health, list(HEALTH_FLAGS)),
     ("volume", Volume, list(VOLUME_FLAGS)),
     ("network", Network, list(NETWORK_FLAGS)),
+    ("pod", Pod, list(POD_FLAGS)),
 ]
 
 
@@ -101,8 +108,9 @@ def test_every_container_key_is_rendered_by_a_row_or_named_as_rendered_by_code()
         (Health, set(), HEALTH_FLAGS),
         (Volume, {"description"}, VOLUME_FLAGS),
         (Network, {"description"}, NETWORK_FLAGS),
+        (Pod, POD_RENDERED_BY_CODE, POD_FLAGS),
     ],
-    ids=["health", "volume", "network"],
+    ids=["health", "volume", "network", "pod"],
 )
 def test_every_health_volume_and_network_key_is_rendered(
     model: type[BaseModel], by_code: set[str], rows: tuple[Flag, ...]
@@ -153,3 +161,24 @@ def test_a_row_writes_its_flag_for_each_value_and_nothing_when_the_key_is_absent
     row: Flag | Directive, model: BaseModel, wanted: list[object]
 ) -> None:
     assert list(row(model)) == wanted
+
+
+def test_the_optional_devices_step_writes_the_flags_of_the_devices_present(tmp_path: Path) -> None:
+    present = tmp_path / "present"
+    present.touch()
+    env = tmp_path / "devices.env"
+    given = [f"{present}:/dev/x:rw", str(tmp_path / "absent"), str(present)]
+    subprocess.run(["/bin/sh", "-c", FIND_DEVICES, str(env), *given], check=True)
+    name, _, value = env.read_text().strip().partition("=")
+    assert name == "ORCHESTRATOR_DEVICES"
+    assert value.split() == [f"--device={present}:/dev/x:rw", f"--device={present}"]
+
+
+def test_a_rootfs_takes_the_image_s_place_after_podman_s_rootfs_switch() -> None:
+    rooted = Container.model_validate({"rootfs": "/srv/root:O", "command": ["/bin/sh"]})
+    assert podman_run_argv("app", rooted)[-3:] == ["--rootfs", "/srv/root:O", "/bin/sh"]
+
+
+def test_a_member_joins_its_pod_by_the_pod_id_file_the_pod_unit_writes() -> None:
+    member = container(pod="shop")
+    assert "--pod-id-file=%t/shop-pod.service.pod-id" in podman_run_argv("app", member)
