@@ -16,8 +16,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.core import limits, values
-from orchestrator.core.models import KINDS, Container, Document, Spec, mount_source, unit_name
+from orchestrator.core import buildctx, limits, values
+from orchestrator.core.models import (
+    KINDS,
+    Container,
+    Document,
+    Spec,
+    build_tag,
+    mount_source,
+    unit_name,
+)
 from orchestrator.core.quoting import check_printable, escape_specifiers
 from orchestrator.core.reach import foreign_references
 from orchestrator.errors import DefinitionError, Problem, QuotingError
@@ -198,7 +206,10 @@ def load(paths: Sequence[str]) -> Spec:
 def checked_spec(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:
     """The validated documents as one Spec, cross-checked; raises with every problem found."""
     spec = _merge(documents, problems)
+    _run_built_images(spec)
     problems += cross_check(spec)
+    if not problems:  # only whole definitions are worth reading contexts for
+        problems += _fingerprint_builds(spec)
     if not problems:  # render needs definitions that are whole
         problems += [
             Problem(display(spec.sources[(kind, name)]), key_path(loc), message)
@@ -460,6 +471,10 @@ def _keys_of_table(loc: tuple[str | int, ...]) -> list[str]:
         ("container", "secrets"): models.Secret,
         ("volume",): models.Volume,
         ("network",): models.Network,
+        ("image",): models.Image,
+        ("build",): models.Build,
+        ("build", "volumes"): models.Mount,
+        ("kube",): models.Kube,
     }
     model = tables.get(path[:1] + path[2:]) if path else models.Document
     return sorted(model.model_fields) if model else []
@@ -485,6 +500,26 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
                 target[name] = resource
                 spec.sources[(kind, name)] = absolute
     return spec
+
+
+def _run_built_images(spec: Spec) -> None:
+    """A container with build = NAME runs that build's tag (an unknown build is cross_check's)."""
+    for name, c in spec.containers.items():
+        if c.build is not None and c.build in spec.builds:
+            tag = build_tag(c.build, spec.builds[c.build])
+            spec.containers[name] = c.model_copy(update={"image": tag})
+
+
+def _fingerprint_builds(spec: Spec) -> list[Problem]:
+    """Read each build's inputs into the spec (spec.inputs), or say why they cannot be read."""
+    problems = []
+    for name, build in spec.builds.items():
+        try:
+            spec.inputs[name] = buildctx.fingerprint(build.context, build.file, build.ignore_file)
+        except buildctx.ContextError as exc:
+            where = display(spec.sources[("build", name)])
+            problems.append(Problem(where, f"build.{name}.{exc.key}", str(exc)))
+    return problems
 
 
 def display(path: str) -> str:
@@ -545,11 +580,81 @@ def cross_check(spec: Spec) -> list[Problem]:
                     "network aliases need at least one declared network in networks",
                 )
             )
+    problems += _artifacts(spec, where)
     problems += _cycles(spec, where)
     problems += _unit_clashes(spec, where)
     problems += _port_clashes(spec, where)
     problems += foreign_references(spec, where)
     return problems
+
+
+_NETWORK_MODES = ("host", "none", "private")
+
+
+def _artifacts(spec: Spec, where: Any) -> list[Problem]:
+    """Images, builds and kube files: what they name exists, and no two make one image."""
+    problems: list[Problem] = []
+    for name, c in spec.containers.items():
+        if not c.image and c.build is None:
+            problems.append(Problem(where("container", name), f"container.{name}.image",
+                                    "required key is missing (the image to run; or build = "
+                                    '"NAME" to run what a [build.NAME] makes)'))  # fmt: skip
+        if c.build is not None and c.build not in spec.builds:
+            message = f'unknown build "{c.build}"{_hint(c.build, spec.builds)}; declare it with '
+            problems.append(Problem(where("container", name), f"container.{name}.build",
+                                    message + f"[build.{c.build}]"))  # fmt: skip
+    problems += _image_makers(spec, where)
+    for name, b in spec.builds.items():
+        problems += _known(spec, where, ("build", name, "network"), [b.network or "host"])
+        named = [m.source for m in b.volumes if not m.is_bind]
+        problems += _known(spec, where, ("build", name, "volumes"), named, "volume")
+    for name, k in spec.kubes.items():
+        problems += _known(spec, where, ("kube", name, "networks"), k.networks)
+        files = [("yaml", k.yaml)] + [(f"config_maps[{i}]", p) for i, p in enumerate(k.config_maps)]
+        for key, path in files:
+            if not os.path.isfile(path):
+                problems.append(Problem(where("kube", name), f"kube.{name}.{key}",
+                                        f"no such file: {path}"))  # fmt: skip
+    return problems
+
+
+def _image_makers(spec: Spec, where: Any) -> list[Problem]:
+    """Each image reference is pulled by one [image.X] or built by one [build.X] at most."""
+    problems: list[Problem] = []
+    makers: dict[str, tuple[str, str]] = {}
+    made = [("image", n, i.image) for n, i in spec.images.items()]
+    made += [("build", n, build_tag(n, b)) for n, b in spec.builds.items()]
+    for kind, name, ref in made:
+        path = f"{kind}.{name}" + (".image" if kind == "image" else "")
+        if kind == "build" and spec.builds[name].tag is None:
+            try:
+                values.image(ref)
+            except ValueError:
+                message = f'its default tag "{ref}" is not an image reference; give one with tag'
+                problems.append(Problem(where(kind, name), path, message + ' = "..."'))
+                continue
+        if ref in makers:
+            other_kind, other = makers[ref]
+            problems.append(Problem(where(kind, name), path, f'{other_kind} "{other}" in '
+                                    f"{where(other_kind, other)} makes {ref} too"))  # fmt: skip
+        makers.setdefault(ref, (kind, name))
+    return problems
+
+
+def _known(
+    spec: Spec, where: Any, loc: tuple[str, str, str], names: list[str], kind: str = "network"
+) -> list[Problem]:
+    """A problem for each name of a network (or volume) that is not declared."""
+    declared = spec.networks if kind == "network" else spec.volumes
+    return [
+        Problem(
+            where(loc[0], loc[1]),
+            ".".join(loc),
+            f'unknown {kind} "{n}"{_hint(n, declared)}; declare it with [{kind}.{n}]',
+        )
+        for n in names
+        if n not in declared and (kind != "network" or n not in _NETWORK_MODES)
+    ]
 
 
 def _unknown_volumes(file: str, name: str, c: Container, spec: Spec) -> list[Problem]:
@@ -656,24 +761,26 @@ def _unit_clashes(spec: Spec, where: Any) -> list[Problem]:
 
 def _port_clashes(spec: Spec, where: Any) -> list[Problem]:
     problems: list[Problem] = []
-    claimed: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for name, c in spec.containers.items():
-        for index, text in enumerate(c.ports):
+    claimed: dict[tuple[str, int], list[tuple[str, tuple[str, str]]]] = {}
+    publishers = [("container", n, c.ports) for n, c in spec.containers.items()]
+    publishers += [("kube", n, k.ports) for n, k in spec.kubes.items()]
+    for kind, name, ports in publishers:
+        for index, text in enumerate(ports):
             clash = None
             for ip, proto, number in values.published(text):
                 key = (proto, number)
-                for other_ip, other in claimed.get(key, []):
+                for other_ip, owner in claimed.get(key, []):
                     if clash is None and (not ip or not other_ip or ip == other_ip):
-                        clash = (number, proto, other)
-                claimed.setdefault(key, []).append((ip, name))
+                        clash = (number, proto, owner)
+                claimed.setdefault(key, []).append((ip, (kind, name)))
             if clash is not None:
-                number, proto, other = clash
+                number, proto, (other_kind, other) = clash
                 problems.append(
                     Problem(
-                        where("container", name),
-                        f"container.{name}.ports[{index}]",
-                        f'host port {number}/{proto} is also published by container "{other}"'
-                        + ("" if other == name else f" in {where('container', other)}"),
+                        where(kind, name),
+                        f"{kind}.{name}.ports[{index}]",
+                        f'host port {number}/{proto} is also published by {other_kind} "{other}"'
+                        + ("" if other == name else f" in {where(other_kind, other)}"),
                     )
                 )
     return problems

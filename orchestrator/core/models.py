@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from orchestrator.core import values
+from orchestrator.core.buildctx import Inputs
 from orchestrator.core.quoting import check_printable
 from orchestrator.errors import QuotingError
 
@@ -422,7 +423,9 @@ def mount_value(item: Any, base: str) -> str:
 
 
 class Container(Model):
-    image: Annotated[str, AfterValidator(values.image)]
+    # exactly one of image and build; the loader sets image to the build's tag
+    image: Annotated[str, AfterValidator(values.image)] = ""
+    build: Name | None = None
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
     entrypoint: Entrypoint | None = None
     environment: dict[EnvName, Scalar] = Field(default_factory=dict)
@@ -620,7 +623,28 @@ class Container(Model):
         return self
 
     @model_validator(mode="after")
+    def _image_or_build(self) -> Container:
+        # neither is the loader's to say, at the key: "container.X.image: required key..."
+        if self.image and self.build is not None:
+            raise ValueError(
+                "expected exactly one of image and build (the image to run, or the name of a "
+                "[build.NAME] whose image to run), got both"
+            )
+        if self.build is not None and self.auto_update == "registry":
+            raise ValueError(
+                'auto_update = "registry" cannot update an image built here; use "local"'
+            )
+        if self.build is not None and self.pull in ("always", "newer"):
+            raise ValueError(
+                f'pull = "{self.pull}" would look for the built image in a registry; '
+                'use "missing" or "never" (the build unit makes it)'
+            )
+        return self
+
+    @model_validator(mode="after")
     def _auto_update(self) -> Container:
+        if self.build is not None:
+            return self
         if self.auto_update == "registry" and not values.is_fully_qualified(self.image):
             raise ValueError(
                 'auto_update = "registry" needs a fully qualified image such as '
@@ -710,17 +734,144 @@ def _subnet_of(inner: Any, outer: Any) -> bool:
     return bool(inner.version == outer.version and inner.subnet_of(outer))
 
 
+# --- images, builds and Kubernetes YAML (issue 12): each is one unit of its own ---------------
+
+
+def _relative_path(value: str, info: ValidationInfo) -> str:
+    """A path on the host, relative to the definition's directory unless absolute."""
+    base = (info.context or {}).get("base_dir", ".")
+    return _host_path(os.path.normpath(os.path.join(base, value)))
+
+
+HostPath = Annotated[str, AfterValidator(_relative_path)]
+GlobalArgs = list[Annotated[str, AfterValidator(values.global_arg)]]
+UnitOverrides = dict[SectionName, dict[DirectiveName, UnitValues]]
+Word = Annotated[str, AfterValidator(values.word)]
+
+
+class Image(Model):
+    """A oneshot unit that pulls an image, with the options `podman pull` takes."""
+
+    image: Annotated[str, AfterValidator(values.image)]
+    arch: Word | None = None
+    os: Word | None = None
+    variant: Word | None = None
+    all_tags: bool = False
+    auth_file: HostPath | None = None
+    cert_dir: HostPath | None = None
+    creds: Annotated[str, AfterValidator(values.credentials)] | None = None
+    decryption_key: Annotated[str, AfterValidator(values.credentials)] | None = None
+    tls_verify: bool | None = None  # podman's default: true
+    retry: Annotated[int, Field(ge=0, le=1000)] | None = None
+    retry_delay: Duration | None = None
+    # "missing" as for containers, and unlike Quadlet's .image (which pulls at every start)
+    policy: PullPolicy = "missing"
+    description: Description | None = None
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+
+    @field_validator("retry_delay")
+    @classmethod
+    def _whole_seconds(cls, value: int | None) -> int | None:
+        if value is not None and (value < 1000 or value % 1000):
+            raise ValueError(f"expected whole seconds, at least 1s, got {value}ms")
+        return value
+
+
+def _build_secret(value: str, info: ValidationInfo) -> str:
+    """ "id=NAME,src=PATH" (or env=VARIABLE), a ./ src made absolute."""
+    parts = {k: (sep, v) for k, sep, v in (w.partition("=") for w in value.split(","))}
+    if set(parts) - {"id", "src", "env", "type"} or any(not s or not v for s, v in parts.values()):
+        raise ValueError(f'expected "id=NAME,src=PATH" or "id=NAME,env=VARIABLE", got '
+                         f"{values.show(value)}")  # fmt: skip
+    if "id" not in parts or any(c.isspace() for c in value):
+        raise ValueError(f'expected "id=NAME,src=PATH" with an id, got {values.show(value)}')
+    words = []
+    for key, (_, val) in parts.items():
+        if key == "src":
+            val = _relative_path(val, info)
+            if "," in val:
+                raise ValueError(f"podman splits --secret at commas, got {values.show(val)}")
+        words.append(f"{key}={val}")
+    return ",".join(words)
+
+
+class Build(Model):
+    """A oneshot unit that runs `podman build`; the loader fingerprints its inputs."""
+
+    context: HostPath
+    file: str | None = None  # relative to the context; Containerfile, else Dockerfile
+    tag: Annotated[str, AfterValidator(values.image)] | None = None  # localhost/NAME:latest
+    args: dict[EnvName, Scalar] = Field(default_factory=dict)
+    target: Word | None = None
+    pull: PullPolicy | None = None
+    labels: Labels = Field(default_factory=dict)
+    annotations: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
+    secrets: list[Annotated[str, AfterValidator(_build_secret)]] = Field(default_factory=list)
+    network: Name | None = None
+    volumes: list[Mount] = Field(default_factory=list)
+    ignore_file: str | None = None  # relative to the context; .containerignore, .dockerignore
+    description: Description | None = None
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+
+    @field_validator("file", "ignore_file")
+    @classmethod
+    def _in_context(cls, value: str | None) -> str | None:
+        if value is not None and (not value or value.startswith("/")):
+            raise ValueError(
+                f"expected a path relative to the context directory, got {values.show(value)}"
+            )
+        return value
+
+
+class Kube(Model):
+    """A unit that runs `podman kube play` on a Kubernetes YAML file, as Quadlet's .kube."""
+
+    yaml: HostPath
+    config_maps: list[HostPath] = Field(default_factory=list)
+    networks: list[Name] = Field(default_factory=list)
+    ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
+    userns: Annotated[str, AfterValidator(values.userns)] | None = None
+    exit_code_propagation: Literal["all", "any", "none"] | None = None
+    auto_update: Literal["registry", "local"] | None = None
+    set_working_directory: Literal["yaml", "unit"] | None = None
+    log_driver: Literal["journald", "k8s-file", "none", "passthrough"] | None = None
+    description: Description | None = None
+    enabled: bool = True
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+
+    @field_validator("networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return Container._networks(value)
+
+
 class Document(Model):
     """One TOML file."""
 
     container: dict[str, Container] = Field(default_factory=dict)
     volume: dict[str, Volume] = Field(default_factory=dict)
     network: dict[str, Network] = Field(default_factory=dict)
+    image: dict[str, Image] = Field(default_factory=dict)
+    build: dict[str, Build] = Field(default_factory=dict)
+    kube: dict[str, Kube] = Field(default_factory=dict)
 
 
-Kind = Literal["container", "volume", "network"]
-KINDS: tuple[Kind, ...] = ("container", "volume", "network")
-UNIT_SUFFIX: dict[str, str] = {"container": "", "volume": "-volume", "network": "-network"}
+Kind = Literal["container", "volume", "network", "image", "build", "kube"]
+KINDS: tuple[Kind, ...] = ("container", "volume", "network", "image", "build", "kube")
+UNIT_SUFFIX: dict[str, str] = {
+    "container": "",
+    "volume": "-volume",
+    "network": "-network",
+    "image": "-image",
+    "build": "-build",
+    "kube": "",
+}
 
 
 def unit_name(kind: str, name: str) -> str:
@@ -734,8 +885,18 @@ class Spec:
     containers: dict[str, Container] = field(default_factory=dict)
     volumes: dict[str, Volume] = field(default_factory=dict)
     networks: dict[str, Network] = field(default_factory=dict)
+    images: dict[str, Image] = field(default_factory=dict)
+    builds: dict[str, Build] = field(default_factory=dict)
+    kubes: dict[str, Kube] = field(default_factory=dict)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    # build name -> what the loader found of its inputs: the Containerfile and a digest of them
+    inputs: dict[str, Inputs] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.containers) + len(self.volumes) + len(self.networks)
+        return sum(len(getattr(self, kind + "s")) for kind in KINDS)
+
+
+def build_tag(name: str, build: Build) -> str:
+    """The image a build makes, and that the containers with build = NAME run."""
+    return build.tag or f"localhost/{name.lower()}:latest"

@@ -59,7 +59,7 @@ def test_cases_cover_every_resource_kind() -> None:
                 for line in unit.read_text().splitlines()
                 if line.startswith("Kind=")
             )
-    assert kinds == {"container", "volume", "network"}
+    assert kinds == {"container", "volume", "network", "image", "build", "kube"}
 
 
 def test_rendering_is_deterministic_and_independent_of_cwd(tmp_path: Path) -> None:
