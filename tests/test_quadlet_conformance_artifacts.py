@@ -43,7 +43,9 @@ def quadlet() -> str:
     return _quadlet()
 
 
-def pairs(argv: list[str], verb: list[str]) -> tuple[Counter[tuple[str, str]], list[str], list[str]]:
+def pairs(
+    argv: list[str], verb: list[str]
+) -> tuple[Counter[tuple[str, str]], list[str], list[str]]:
     """The global options, the command's flags as (flag, value), and what follows them."""
     start = next(i for i in range(len(argv)) if argv[i : i + len(verb)] == verb)
     flags: Counter[tuple[str, str]] = Counter()

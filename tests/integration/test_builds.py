@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import urllib.error
 import urllib.request
@@ -148,3 +149,15 @@ def test_kube_play_runs_the_pod_and_stopping_the_unit_removes_it(box: Sandbox) -
     box.run(["systemctl", "stop", "demo.service"], timeout=120)
     assert box.run(["podman", "pod", "exists", "demo"], check=False).returncode == 1
     assert answer(POD_PORT, "hostname") == ""
+
+
+def test_the_build_and_kube_example_comes_up_offline() -> None:
+    example = ROOT / "examples" / "build-and-kube"
+    with booted("build-example") as sandbox:
+        shutil.copytree(example, defs(sandbox))
+        code, out, err = orchestrator(sandbox, "apply")
+        assert code == 0, out + err
+        until(lambda: "Built by orchestrator" in answer(8089, "index.html"), 30, "the site")
+        until(lambda: answer(8090, "hostname") != "", 30, "the hello pod answers")
+        state = sandbox.run(["systemctl", "is-active", "base-image.service"], check=False)
+        assert state.stdout.strip() == "active"
