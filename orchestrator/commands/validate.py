@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
         "volumes": len(spec.volumes),
         "networks": len(spec.networks),
         "pods": len(spec.pods),
+        "images": len(spec.images),
+        "builds": len(spec.builds),
+        "kubes": len(spec.kubes),
     }
     if args.json:
         found = [w.as_dict() for w in warnings]
@@ -62,9 +65,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
+        # the kinds added later only when there are some, so that the line stays as it was
+        more = "".join(f", {counts[k + 's']} {k}(s)" for k in ("pod", "image", "build", "kube")
+                       if counts[k + "s"])  # fmt: skip
         print(
             f"ok: {counts['files']} file(s), {counts['containers']} container(s), "
-            f"{counts['volumes']} volume(s), {counts['networks']} network(s)"
-            + (f", {counts['pods']} pod(s)" if counts["pods"] else "")
+            f"{counts['volumes']} volume(s), {counts['networks']} network(s){more}"
         )
     return 0

@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestrator.core.loader import display
 from orchestrator.core.models import Container, Spec
-from orchestrator.core.render import HEALTH_FLAGS, RUN_FLAGS, Flag
+from orchestrator.core.render import HEALTH_FLAGS, IMAGE_FLAGS, KUBE_FLAGS, RUN_FLAGS, Flag
 from orchestrator.errors import DefinitionError, Problem
 
 Version = tuple[int, int]
@@ -75,26 +75,44 @@ VALUES: tuple[Needs, ...] = (
 )
 
 
-def problems(spec: Spec, version: Version) -> list[tuple[str, str, str]]:
-    """(container, key path below it, message) for each key or value the podman cannot run."""
-    found: list[tuple[str, str, str]] = []
+Where = tuple[str, str]  # (kind, name)
+
+
+def problems(spec: Spec, version: Version) -> list[tuple[Where, str, str]]:
+    """((kind, name), key path below it, message) for each key or value the podman cannot
+    run."""
+    found: list[tuple[Where, str, str]] = []
     for name, c in spec.containers.items():
-        for key, since, what in _newer(c, version):
-            message = (
-                f"{what} needs podman {shown(since)} or later; this is podman {shown(version)}"
-            )
-            found.append((name, key, message))
+        found += _messages(("container", name), _newer(c, version), version)
+    for kind, table in (("image", IMAGE_FLAGS), ("kube", KUBE_FLAGS)):
+        for name, resource in getattr(spec, kind + "s").items():
+            found += _messages((kind, name), _rows(table, resource, version), version)
     return found
+
+
+def _messages(
+    where: Where, newer: list[tuple[str, Version, str]], version: Version
+) -> list[tuple[Where, str, str]]:
+    now = shown(version)
+    return [
+        (where, key, f"{what} needs podman {shown(since)} or later; this is podman {now}")
+        for key, since, what in newer
+    ]
+
+
+def _rows(table: tuple[Flag, ...], model: Any, version: Version) -> list[tuple[str, Version, str]]:
+    return [
+        (row.field, row.since, f"{row.field} ({row.flag})")
+        for row in table
+        if row.since is not None and version < row.since and row(model)
+    ]
 
 
 def _newer(c: Container, version: Version) -> list[tuple[str, Version, str]]:
     out: list[tuple[str, Version, str]] = []
-    rows: list[tuple[str, Flag, Any]] = [("", row, c) for row in RUN_FLAGS if isinstance(row, Flag)]
+    out += _rows(tuple(row for row in RUN_FLAGS if isinstance(row, Flag)), c, version)
     if c.health is not None:
-        rows += [("health.", row, c.health) for row in HEALTH_FLAGS]
-    for prefix, row, model in rows:
-        if row.since is not None and version < row.since and row(model):
-            out.append((prefix + row.field, row.since, f"{row.field} ({row.flag})"))
+        out += [(f"health.{k}", v, w) for k, v, w in _rows(HEALTH_FLAGS, c.health, version)]
     for need in VALUES:
         if version < need.since:
             out += [(key, need.since, need.what) for key in need.used(c)]
@@ -104,8 +122,8 @@ def _newer(c: Container, version: Version) -> list[tuple[str, Version, str]]:
 def check(spec: Spec, version: Version) -> None:
     """Raise DefinitionError naming every key or value this podman version cannot run."""
     found = [
-        Problem(display(spec.sources[("container", name)]), f"container.{name}.{key}", message)
-        for name, key, message in problems(spec, version)
+        Problem(display(spec.sources[where]), f"{where[0]}.{where[1]}.{key}", message)
+        for where, key, message in problems(spec, version)
     ]
     if found:
         raise DefinitionError(found)

@@ -16,7 +16,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from orchestrator.core import render, values
-from orchestrator.core.models import KINDS, Container, Network, Pod, Spec, Volume
+from orchestrator.core.models import (
+    KINDS,
+    Build,
+    Container,
+    Image,
+    Kube,
+    Network,
+    Pod,
+    Spec,
+    Volume,
+)
 from orchestrator.errors import QuotingError
 
 MAX_ARG_STRLEN = 128 * 1024  # include/uapi/linux/binfmts.h, with the terminating NUL
@@ -46,7 +56,8 @@ def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
             except QuotingError as exc:
                 yield kind, name, prefix, f"cannot be written into a unit file: {exc}"
                 continue
-            for loc, message in [*_lines(text, resource), *_args(kind, name, resource)]:
+            argv = _argv(name, resource, spec)
+            for loc, message in [*_lines(text, resource), *_args(argv, resource)]:
                 yield kind, name, prefix + loc, message
 
 
@@ -58,7 +69,13 @@ def _render(kind: str, name: str, resource: Any, spec: Spec) -> str:
         return render.render_volume(name, resource, spec.sources[(kind, name)])
     if kind == "pod":
         return render.render_pod(name, resource, spec, "user")
-    return render.render_network(name, resource, spec.sources[(kind, name)])
+    if kind == "network":
+        return render.render_network(name, resource, spec.sources[(kind, name)])
+    if kind == "image":
+        return render.render_image(name, resource, spec, "user")
+    if kind == "build":
+        return render.render_build(name, resource, spec, "user")
+    return render.render_kube(name, resource, spec, "user")
 
 
 def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:
@@ -83,8 +100,7 @@ def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:
         )
 
 
-def _args(kind: str, name: str, resource: Any) -> Iterator[tuple[Loc, str]]:
-    argv = _argv(kind, name, resource)
+def _args(argv: list[str], resource: Any) -> Iterator[tuple[Loc, str]]:
     for arg in argv:
         size = len(arg.encode("utf-8"))
         if size >= MAX_ARG_STRLEN:
@@ -103,11 +119,17 @@ def _args(kind: str, name: str, resource: Any) -> Iterator[tuple[Loc, str]]:
         )
 
 
-def _argv(kind: str, name: str, resource: Any) -> list[str]:
+def _argv(name: str, resource: Any, spec: Spec) -> list[str]:
     if isinstance(resource, Container):
         return render.podman_run_argv(name, resource, "user", True)
     if isinstance(resource, Pod):
         return render.podman_pod_create_argv(name, resource)
+    if isinstance(resource, Image):
+        return render.podman_pull_argv(resource)
+    if isinstance(resource, Build):
+        return render.podman_build_argv(name, resource, spec.inputs[name])
+    if isinstance(resource, Kube):
+        return render.podman_kube_argv(resource)
     assert isinstance(resource, (Volume, Network))
     args = [f"--driver={resource.driver}"] if resource.driver else []
     args += [f"--opt={key}={value}" for key, value in resource.options.items()]

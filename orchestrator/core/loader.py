@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from orchestrator.core import limits, values
+from orchestrator.core import buildctx, limits, values
 from orchestrator.core.models import (
     CONTAINER_NETWORK,
     KINDS,
@@ -24,6 +24,7 @@ from orchestrator.core.models import (
     Container,
     Document,
     Spec,
+    build_tag,
     infra_name,
     mount_source,
     network_container,
@@ -209,7 +210,10 @@ def load(paths: Sequence[str]) -> Spec:
 def checked_spec(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:
     """The validated documents as one Spec, cross-checked; raises with every problem found."""
     spec = _merge(documents, problems)
+    _run_built_images(spec)
     problems += cross_check(spec)
+    if not problems:  # only whole definitions are worth reading contexts for
+        problems += _fingerprint_builds(spec)
     if not problems:  # render needs definitions that are whole
         problems += [
             Problem(display(spec.sources[(kind, name)]), key_path(loc), message)
@@ -473,6 +477,10 @@ def _keys_of_table(loc: tuple[str | int, ...]) -> list[str]:
         ("network",): models.Network,
         ("pod",): models.Pod,
         ("pod", "volumes"): models.Mount,
+        ("image",): models.Image,
+        ("build",): models.Build,
+        ("build", "volumes"): models.Mount,
+        ("kube",): models.Kube,
     }
     model = tables.get(path[:1] + path[2:]) if path else models.Document
     return sorted(model.model_fields) if model else []
@@ -498,6 +506,26 @@ def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Sp
                 target[name] = resource
                 spec.sources[(kind, name)] = absolute
     return spec
+
+
+def _run_built_images(spec: Spec) -> None:
+    """A container with build = NAME runs that build's tag (an unknown build is cross_check's)."""
+    for name, c in spec.containers.items():
+        if c.build is not None and c.build in spec.builds:
+            tag = build_tag(c.build, spec.builds[c.build])
+            spec.containers[name] = c.model_copy(update={"image": tag})
+
+
+def _fingerprint_builds(spec: Spec) -> list[Problem]:
+    """Read each build's inputs into the spec (spec.inputs), or say why they cannot be read."""
+    problems = []
+    for name, build in spec.builds.items():
+        try:
+            spec.inputs[name] = buildctx.fingerprint(build.context, build.file, build.ignore_file)
+        except buildctx.ContextError as exc:
+            where = display(spec.sources[("build", name)])
+            problems.append(Problem(where, f"build.{name}.{exc.key}", str(exc)))
+    return problems
 
 
 def display(path: str) -> str:
@@ -551,11 +579,77 @@ def cross_check(spec: Spec) -> list[Problem]:
                        f'"{infra_name(name)}" in {where("container", infra_name(name))} is: '
                        "rename one of them")  # fmt: skip
             problems.append(Problem(file, f"pod.{name}", message))
+    problems += _artifacts(spec, where)
     problems += _cycles(spec, where)
     problems += _unit_clashes(spec, where)
     problems += _port_clashes(spec, where)
     problems += foreign_references(spec, where)
     return problems
+
+
+_NETWORK_MODES = ("host", "none", "private")
+
+
+def _artifacts(spec: Spec, where: Any) -> list[Problem]:
+    """Images, builds and kube files: what they name exists, and no two make one image."""
+    problems: list[Problem] = []
+    for name, c in spec.containers.items():
+        if c.build is not None and c.build not in spec.builds:
+            message = f'unknown build "{c.build}"{_hint(c.build, spec.builds)}; declare it with '
+            problems.append(Problem(where("container", name), f"container.{name}.build",
+                                    message + f"[build.{c.build}]"))  # fmt: skip
+    problems += _image_makers(spec, where)
+    for name, b in spec.builds.items():
+        problems += _known(spec, where, ("build", name, "network"), [b.network or "host"])
+        named = [m.source for m in b.volumes if not m.is_bind]
+        problems += _known(spec, where, ("build", name, "volumes"), named, "volume")
+    for name, k in spec.kubes.items():
+        problems += _known(spec, where, ("kube", name, "networks"), k.networks)
+        files = [("yaml", k.yaml)] + [(f"config_maps[{i}]", p) for i, p in enumerate(k.config_maps)]
+        for key, path in files:
+            if not os.path.isfile(path):
+                problems.append(Problem(where("kube", name), f"kube.{name}.{key}",
+                                        f"no such file: {path}"))  # fmt: skip
+    return problems
+
+
+def _image_makers(spec: Spec, where: Any) -> list[Problem]:
+    """Each image reference is pulled by one [image.X] or built by one [build.X] at most."""
+    problems: list[Problem] = []
+    makers: dict[str, tuple[str, str]] = {}
+    made = [("image", n, i.image) for n, i in spec.images.items()]
+    made += [("build", n, build_tag(n, b)) for n, b in spec.builds.items()]
+    for kind, name, ref in made:
+        path = f"{kind}.{name}" + (".image" if kind == "image" else "")
+        if kind == "build" and spec.builds[name].tag is None:
+            try:
+                values.image(ref)
+            except ValueError:
+                message = f'its default tag "{ref}" is not an image reference; give one with tag'
+                problems.append(Problem(where(kind, name), path, message + ' = "..."'))
+                continue
+        if ref in makers:
+            other_kind, other = makers[ref]
+            problems.append(Problem(where(kind, name), path, f'{other_kind} "{other}" in '
+                                    f"{where(other_kind, other)} makes {ref} too"))  # fmt: skip
+        makers.setdefault(ref, (kind, name))
+    return problems
+
+
+def _known(
+    spec: Spec, where: Any, loc: tuple[str, str, str], names: list[str], kind: str = "network"
+) -> list[Problem]:
+    """A problem for each name of a network (or volume) that is not declared."""
+    declared = spec.networks if kind == "network" else spec.volumes
+    return [
+        Problem(
+            where(loc[0], loc[1]),
+            ".".join(loc),
+            f'unknown {kind} "{n}"{_hint(n, declared)}; declare it with [{kind}.{n}]',
+        )
+        for n in names
+        if n not in declared and (kind != "network" or n not in _NETWORK_MODES)
+    ]
 
 
 def _unknown_networks(file: str, at: str, networks: list[str], spec: Spec) -> list[Problem]:
@@ -740,6 +834,7 @@ def _port_clashes(spec: Spec, where: Any) -> list[Problem]:
     claimed: dict[tuple[str, int], list[tuple[str, tuple[str, str]]]] = {}
     publishers = [("container", n, c.ports) for n, c in spec.containers.items()]
     publishers += [("pod", n, p.ports) for n, p in spec.pods.items()]
+    publishers += [("kube", n, k.ports) for n, k in spec.kubes.items()]
     for kind, name, ports in publishers:
         for index, text in enumerate(ports):
             clash = None

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from orchestrator.core import values
+from orchestrator.core.buildctx import Inputs
 from orchestrator.core.quoting import check_printable
 from orchestrator.errors import QuotingError
 
@@ -497,8 +498,10 @@ def _rootfs(value: str, info: ValidationInfo) -> str:
 
 
 class Container(Model):
+    # exactly one of image, rootfs and build; the loader sets image to a build's tag
     image: Annotated[str, AfterValidator(values.image)] | None = None
     rootfs: Annotated[str, AfterValidator(_rootfs)] | None = None
+    build: Name | None = None
     pod: Name | None = None
     command: Annotated[list[str], BeforeValidator(values.argv)] | None = None
     entrypoint: Entrypoint | None = None
@@ -660,10 +663,12 @@ class Container(Model):
 
     @model_validator(mode="after")
     def _combinations(self) -> Container:
-        if (self.image is None) == (self.rootfs is None):
+        given = [key for key in ("image", "build", "rootfs") if getattr(self, key) is not None]
+        if len(given) != 1:
             raise ValueError(
-                "expected exactly one of image (an image reference) and rootfs (a directory)"
-                + (", got both" if self.image else "")
+                "expected exactly one of image (an image reference), build (the name of a "
+                "[build.NAME] whose image to run) and rootfs (a directory)"
+                + (f", got {' and '.join(given)}" if given else "")
             )
         if self.rootfs is not None and self.command is None and self.entrypoint is None:
             raise ValueError("a rootfs has no image to say what to run: set command")
@@ -676,7 +681,22 @@ class Container(Model):
         return self
 
     @model_validator(mode="after")
+    def _image_or_build(self) -> Container:
+        if self.build is not None and self.auto_update == "registry":
+            raise ValueError(
+                'auto_update = "registry" cannot update an image built here; use "local"'
+            )
+        if self.build is not None and self.pull in ("always", "newer"):
+            raise ValueError(
+                f'pull = "{self.pull}" would look for the built image in a registry; '
+                'use "missing" or "never" (the build unit makes it)'
+            )
+        return self
+
+    @model_validator(mode="after")
     def _auto_update(self) -> Container:
+        if self.build is not None:
+            return self
         if self.auto_update is not None and self.image is None:
             raise ValueError("auto_update needs an image; a rootfs is never updated")
         if self.auto_update == "registry" and not values.is_fully_qualified(self.image or ""):
@@ -819,6 +839,116 @@ class Pod(Model):
     enabled: bool = True
 
 
+# --- images, builds and Kubernetes YAML (issue 12): each is one unit of its own ---------------
+
+
+def _relative_path(value: str, info: ValidationInfo) -> str:
+    """A path on the host, relative to the definition's directory unless absolute."""
+    base = (info.context or {}).get("base_dir", ".")
+    return _host_path(os.path.normpath(os.path.join(base, value)))
+
+
+HostPath = Annotated[str, AfterValidator(_relative_path)]
+Word = Annotated[str, AfterValidator(values.word)]
+
+
+class Image(Model):
+    """A oneshot unit that pulls an image, with the options `podman pull` takes."""
+
+    image: Annotated[str, AfterValidator(values.image)]
+    arch: Word | None = None
+    os: Word | None = None
+    variant: Word | None = None
+    all_tags: bool = False
+    auth_file: HostPath | None = None
+    cert_dir: HostPath | None = None
+    creds: Annotated[str, AfterValidator(values.credentials)] | None = None
+    decryption_key: Annotated[str, AfterValidator(values.credentials)] | None = None
+    tls_verify: bool | None = None  # podman's default: true
+    retry: Annotated[int, Field(ge=0, le=1000)] | None = None
+    retry_delay: Duration | None = None
+    # "missing" as for containers, and unlike Quadlet's .image (which pulls at every start)
+    policy: PullPolicy = "missing"
+    description: Description | None = None
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+
+    @field_validator("retry_delay")
+    @classmethod
+    def _whole_seconds(cls, value: int | None) -> int | None:
+        if value is not None and (value < 1000 or value % 1000):
+            raise ValueError(f"expected whole seconds, at least 1s, got {value}ms")
+        return value
+
+
+def _build_secret(value: str, info: ValidationInfo) -> str:
+    """ "id=NAME,src=PATH" (or env=VARIABLE), a ./ src made absolute."""
+    parts = {k: (sep, v) for k, sep, v in (w.partition("=") for w in value.split(","))}
+    if set(parts) - {"id", "src", "env", "type"} or any(not s or not v for s, v in parts.values()):
+        raise ValueError(f'expected "id=NAME,src=PATH" or "id=NAME,env=VARIABLE", got '
+                         f"{values.show(value)}")  # fmt: skip
+    if "id" not in parts or any(c.isspace() for c in value):
+        raise ValueError(f'expected "id=NAME,src=PATH" with an id, got {values.show(value)}')
+    words = []
+    for key, (_, val) in parts.items():
+        if key == "src":
+            val = _relative_path(val, info)
+            if "," in val:
+                raise ValueError(f"podman splits --secret at commas, got {values.show(val)}")
+        words.append(f"{key}={val}")
+    return ",".join(words)
+
+
+class Build(Model):
+    """A oneshot unit that runs `podman build`; the loader fingerprints its inputs."""
+
+    context: HostPath
+    file: str | None = None  # relative to the context; Containerfile, else Dockerfile
+    tag: Annotated[str, AfterValidator(values.image)] | None = None  # localhost/NAME:latest
+    args: dict[EnvName, Scalar] = Field(default_factory=dict)
+    target: Word | None = None
+    pull: PullPolicy | None = None
+    labels: Labels = Field(default_factory=dict)
+    annotations: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
+    secrets: list[Annotated[str, AfterValidator(_build_secret)]] = Field(default_factory=list)
+    network: Name | None = None
+    volumes: list[Mount] = Field(default_factory=list)
+    ignore_file: str | None = None  # relative to the context; .containerignore, .dockerignore
+    description: Description | None = None
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+
+    @field_validator("file", "ignore_file")
+    @classmethod
+    def _in_context(cls, value: str | None) -> str | None:
+        if value is not None and (not value or value.startswith("/")):
+            raise ValueError(
+                f"expected a path relative to the context directory, got {values.show(value)}"
+            )
+        return value
+
+
+class Kube(Model):
+    """A unit that runs `podman kube play` on a Kubernetes YAML file, as Quadlet's .kube."""
+
+    yaml: HostPath
+    config_maps: list[HostPath] = Field(default_factory=list)
+    networks: Annotated[list[Name], AfterValidator(_networks)] = Field(default_factory=list)
+    ports: list[Annotated[str, AfterValidator(values.port)]] = Field(default_factory=list)
+    userns: Annotated[str, AfterValidator(values.userns)] | None = None
+    exit_code_propagation: Literal["all", "any", "none"] | None = None
+    auto_update: Literal["registry", "local"] | None = None
+    set_working_directory: Literal["yaml", "unit"] | None = None
+    log_driver: Literal["journald", "k8s-file", "none", "passthrough"] | None = None
+    description: Description | None = None
+    enabled: bool = True
+    global_args: GlobalArgs = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+    unit: UnitOverrides = Field(default_factory=dict)
+
+
 class Document(Model):
     """One TOML file."""
 
@@ -826,15 +956,21 @@ class Document(Model):
     volume: dict[str, Volume] = Field(default_factory=dict)
     network: dict[str, Network] = Field(default_factory=dict)
     pod: dict[str, Pod] = Field(default_factory=dict)
+    image: dict[str, Image] = Field(default_factory=dict)
+    build: dict[str, Build] = Field(default_factory=dict)
+    kube: dict[str, Kube] = Field(default_factory=dict)
 
 
-Kind = Literal["container", "volume", "network", "pod"]
-KINDS: tuple[Kind, ...] = ("container", "volume", "network", "pod")
+Kind = Literal["container", "volume", "network", "pod", "image", "build", "kube"]
+KINDS: tuple[Kind, ...] = ("container", "volume", "network", "pod", "image", "build", "kube")
 UNIT_SUFFIX: dict[str, str] = {
     "container": "",
     "volume": "-volume",
     "network": "-network",
     "pod": "-pod",
+    "image": "-image",
+    "build": "-build",
+    "kube": "",
 }
 
 
@@ -850,8 +986,18 @@ class Spec:
     volumes: dict[str, Volume] = field(default_factory=dict)
     networks: dict[str, Network] = field(default_factory=dict)
     pods: dict[str, Pod] = field(default_factory=dict)
+    images: dict[str, Image] = field(default_factory=dict)
+    builds: dict[str, Build] = field(default_factory=dict)
+    kubes: dict[str, Kube] = field(default_factory=dict)
     sources: dict[tuple[str, str], str] = field(default_factory=dict)
     files: tuple[str, ...] = ()
+    # build name -> what the loader found of its inputs: the Containerfile and a digest of them
+    inputs: dict[str, Inputs] = field(default_factory=dict)
 
     def __len__(self) -> int:
-        return len(self.containers) + len(self.volumes) + len(self.networks) + len(self.pods)
+        return sum(len(getattr(self, kind + "s")) for kind in KINDS)
+
+
+def build_tag(name: str, build: Build) -> str:
+    """The image a build makes, and that the containers with build = NAME run."""
+    return build.tag or f"localhost/{name.lower()}:latest"

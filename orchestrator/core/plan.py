@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, get_args
 
 from orchestrator.core.models import KINDS, Kind, PullPolicy
+from orchestrator.core.render import BUILD_INPUTS_VARIABLE
 from orchestrator.core.unitfile import mark_fields
 from orchestrator.errors import ConflictError
 
@@ -200,11 +201,24 @@ def make_plan(
     ]
     created = {c.unit for c in changes if c.action == "create"}
     interrupted = [u for u in pending.restarts if u in desired and u not in changed]
-    restarts = _restarts(desired, changed)
+    restarts = _restarts(desired, current, changed)
     for unit in interrupted:
         restarts.setdefault(unit, "an interrupted apply had not restarted it yet")
     restarts = {u: r for u, r in restarts.items() if u not in created}
     return Plan(changes, _actions(changes, restarts, observed, pending), restarts)
+
+
+_BUILD_INPUTS = f"Environment={BUILD_INPUTS_VARIABLE}="
+
+
+def _why_changed(unit: str, new: str, old: str) -> str:
+    """Why a changed unit restarts; a build unit's restart is a rebuild."""
+    if _kind(new) != "build":
+        return "its unit file changed"
+    inputs = [[ln for ln in _runtime(t) if ln.startswith(_BUILD_INPUTS)] for t in (old, new)]
+    if inputs[0] != inputs[1]:
+        return "rebuild: context changed"
+    return "rebuild: its build options changed"
 
 
 def _change(unit: str, new: str | None, old: str | None) -> UnitChange:
@@ -215,7 +229,9 @@ def _change(unit: str, new: str | None, old: str | None) -> UnitChange:
     return UnitChange(unit, "change" if old != new else "unchanged", _kind(new), old, new)
 
 
-def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
+def _restarts(
+    desired: dict[str, str], current: dict[str, str], changed: list[str]
+) -> dict[str, str]:
     """Changed units restart; systemd restarts the units that require them, or are bound to
     them (the members of a pod), along with them."""
     required_by: dict[str, list[tuple[str, str]]] = {}
@@ -223,13 +239,17 @@ def _restarts(desired: dict[str, str], changed: list[str]) -> dict[str, str]:
         for directive, how in (("Requires", "requires"), ("BindsTo", "is bound to")):
             for dep in _directive_values(text, directive):
                 required_by.setdefault(dep, []).append((unit, how))
-    restarts = {unit: "its unit file changed" for unit in changed}
+    restarts = {unit: _why_changed(unit, desired[unit], current[unit]) for unit in changed}
     queue = deque(changed)
     while queue:
         unit = queue.popleft()
         for dependent, how in sorted(required_by.get(unit, [])):
             if dependent not in restarts:
-                restarts[dependent] = f"it {how} {unit}, which restarts"
+                rebuilt = _kind(desired[unit]) == "build"
+                restarts[dependent] = (
+                    f"it runs the image that {unit} rebuilds" if rebuilt
+                    else f"it {how} {unit}, which restarts"
+                )  # fmt: skip
                 queue.append(dependent)
     return restarts
 
@@ -384,6 +404,8 @@ def _image(text: str) -> tuple[str, PullPolicy] | None:
     fields = mark_fields(text)
     image, policy = fields.get("Image"), fields.get("Pull", "missing")
     if fields.get("Kind") != "container" or not image or policy == "never":
+        return None
+    if fields.get("ImageUnit"):  # an [image.X] unit pulls it, or a [build.X] makes it
         return None
     # A policy we did not write (a hand-edited mark) pulls, as podman's --pull=always would.
     return image, _PULL_POLICIES.get(policy, "always")

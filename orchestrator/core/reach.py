@@ -72,21 +72,20 @@ def foreign_references(spec: Spec, where: Callable[[str, str], str]) -> list[Pro
     """A problem for every unit override that names a unit orchestrator does not own."""
     ours = {unit_name(kind, name) for kind in KINDS for name in getattr(spec, kind + "s")}
     problems = []
-    overridden = [("container", n, c.unit) for n, c in spec.containers.items() if c.unit]
-    overridden += [("pod", n, p.unit) for n, p in spec.pods.items() if p.unit]
-    for kind, name, overrides in overridden:
-        own = unit_name(kind, name)
-        for section, directives in overrides.items():
-            for directive, items in directives.items():
-                if directive not in REACHING:
-                    continue
-                for index, value in enumerate(items):
-                    path = f"{kind}.{name}.unit.{section}.{directive}"
-                    if len(items) > 1:
-                        path += f"[{index}]"
-                    message = _check(directive, value, own, ours)
-                    if message:
-                        problems.append(Problem(where(kind, name), path, message))
+    for kind in KINDS:
+        for name, resource in getattr(spec, kind + "s").items():
+            own = unit_name(kind, name)
+            for section, directives in getattr(resource, "unit", {}).items():
+                for directive, items in directives.items():
+                    if directive not in REACHING:
+                        continue
+                    for index, value in enumerate(items):
+                        path = f"{kind}.{name}.unit.{section}.{directive}"
+                        if len(items) > 1:
+                            path += f"[{index}]"
+                        message = _check(directive, value, own, ours)
+                        if message:
+                            problems.append(Problem(where(kind, name), path, message))
     return problems
 
 

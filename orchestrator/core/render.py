@@ -8,18 +8,25 @@ podman 4.3 has.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from orchestrator.core.buildctx import Inputs
 from orchestrator.core.models import (
+    Build,
     Container,
+    Image,
+    Kube,
     Mount,
     Network,
     Pod,
     Secret,
     Spec,
     Volume,
+    build_tag,
     infra_name,
     mount_source,
     network_container,
@@ -64,6 +71,12 @@ def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> di
         units[unit_name("network", name)] = render_network(name, network, source)
     for name, pod in spec.pods.items():
         units[unit_name("pod", name)] = render_pod(name, pod, spec, mode)
+    for name, image in spec.images.items():
+        units[unit_name("image", name)] = render_image(name, image, spec, mode)
+    for name, build in spec.builds.items():
+        units[unit_name("build", name)] = render_build(name, build, spec, mode)
+    for name, kube in spec.kubes.items():
+        units[unit_name("kube", name)] = render_kube(name, kube, spec, mode)
     return dict(sorted(units.items()))
 
 
@@ -203,6 +216,8 @@ def render_container(
     if c.image is not None:  # what apply pre-pulls and status shows
         unit.add(MARK_SECTION, "Image", c.image)
         unit.add(MARK_SECTION, "Pull", c.pull or "missing")
+    for provider in image_units(c, spec):  # apply leaves the image to this unit
+        unit.add(MARK_SECTION, "ImageUnit", provider)
     if c.health is not None:
         unit.add(MARK_SECTION, "Health", "yes")
     return unit.text()
@@ -224,6 +239,7 @@ def _overrides(unit: UnitFile, overrides: dict[str, dict[str, list[str]]]) -> No
 def _container_requirements(unit: UnitFile, c: Container, spec: Spec, mode: Mode) -> None:
     """[Unit] ordering: the network, the units this one uses, and the paths it mounts."""
     needs = [unit_name("container", dep) for dep in c.depends_on]
+    needs += image_units(c, spec)
     other = network_container(c)
     if other is not None:  # its network namespace must exist first
         needs.append(unit_name("container", other))
@@ -255,6 +271,16 @@ def _requirements(unit: UnitFile, mode: Mode, needs: list[str], volumes: list[Mo
         unit.add("Unit", "After", " ".join(needs))
     binds = list(dict.fromkeys([*(m.source for m in volumes if m.is_bind), *bind_mounts]))
     unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
+
+
+def image_units(c: Container, spec: Spec) -> list[str]:
+    """The [image.X] unit that pulls the container's image, or the [build.X] unit that builds
+    it (named by build, or by its tag as image)."""
+    if c.build is not None:
+        return [unit_name("build", c.build)]
+    found = [unit_name("image", n) for n, i in spec.images.items() if i.image == c.image]
+    found += [unit_name("build", n) for n, b in spec.builds.items() if build_tag(n, b) == c.image]
+    return found[:1]
 
 
 def _mount_sources(c: Container, kind: str) -> list[str]:
@@ -309,12 +335,13 @@ def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tupl
     return service
 
 
-def podman(c: Container) -> list[str]:
+def podman(c: Container | Image | Build | Kube) -> list[str]:
     """podman and its global options: the same in every podman line of the unit, so stop and rm
     see the containers.conf modules and storage the container was started with."""
-    if not c.global_args and not c.containers_conf_module:
+    modules: list[str] = getattr(c, "containers_conf_module", [])
+    if not c.global_args and not modules:
         return [PODMAN]
-    return [PODMAN, *(f"--module={m}" for m in c.containers_conf_module), *c.global_args]
+    return [PODMAN, *(f"--module={m}" for m in modules), *c.global_args]
 
 
 def _reload(name: str, c: Container) -> list[tuple[str, str]]:
@@ -508,6 +535,7 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
 RENDERED_BY_CODE = frozenset(
     {
         "image",  # the argument after the flags, and the mark apply pre-pulls by
+        "build",  # the build's tag as the image, and Requires= its unit (image_units)
         "command",  # the arguments after the image
         "podman_args",  # passed through last, after every flag of ours
         "description",  # Description=, with a default made from the name and image
@@ -689,4 +717,204 @@ def render_pod(name: str, p: Pod, spec: Spec, mode: Mode) -> str:
     _install(unit, p.enabled, mode)
     _overrides(unit, p.unit)
     _mark(unit, "pod", name)
+    return unit.text()
+
+
+# --- images, builds and Kubernetes YAML (issue 12) -------------------------------------------
+
+
+def _network_online(unit: UnitFile, mode: Mode) -> None:
+    if mode == "system":  # a user manager has no network-online.target to wait for
+        unit.add("Unit", "Wants", "network-online.target")
+        unit.add("Unit", "After", "network-online.target")
+
+
+def _requires(unit: UnitFile, needs: list[str]) -> None:
+    needs = list(dict.fromkeys(needs))
+    if needs:
+        unit.add("Unit", "Requires", " ".join(needs))
+        unit.add("Unit", "After", " ".join(needs))
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms // 1000}s"
+
+
+# The `podman image pull` flags from keys, in their order (Quadlet's .image, and podman 5's
+# --retry and --retry-delay).
+IMAGE_FLAGS: tuple[Flag, ...] = (
+    Flag("arch", "--arch"),
+    Flag("os", "--os"),
+    Flag("variant", "--variant"),
+    Switch("all_tags", "--all-tags"),
+    Flag("auth_file", "--authfile"),
+    Flag("cert_dir", "--cert-dir"),
+    Flag("creds", "--creds"),
+    Flag("decryption_key", "--decryption-key", since=(4, 4)),
+    Given("tls_verify", "--tls-verify"),
+    Flag("retry", "--retry", since=(5, 0)),
+    Flag("retry_delay", "--retry-delay", _seconds, since=(5, 0)),
+)
+IMAGE_BY_CODE = frozenset(
+    {
+        "image",  # the argument after the flags
+        "policy",  # the shell around the pull: whether it pulls at all (4.3 has no --policy)
+        "description",  # Description=
+        "global_args",  # between podman and image
+        "podman_args",  # passed through last, before the reference
+        "unit",  # the unit directives given as they are
+    }
+)
+# podman 4.3 has no `pull --policy`: the unit asks whether the image is there itself
+_PULL_SCRIPTS = {
+    "missing": '{exists} "$0" || exec "$@"',
+    "newer": '"$@" || {exists} "$0"',
+    "never": '{exists} "$0" || {{ echo "image $0 is not here and policy = never" >&2; exit 1; }}',
+}
+
+
+def podman_pull_argv(i: Image) -> list[str]:
+    """The `podman image pull` command line of an image unit."""
+    flags = [arg for flag in IMAGE_FLAGS for arg in flag(i)]
+    return [*podman(i), "image", "pull", *flags, *i.podman_args, i.image]
+
+
+def _pull_command(i: Image) -> list[str]:
+    pull = podman_pull_argv(i)
+    if i.policy == "always":
+        return pull
+    exists = " ".join(shlex.quote(word) for word in [*podman(i), "image", "exists"])
+    return [SH, "-c", _PULL_SCRIPTS[i.policy].format(exists=exists), i.image, *pull]
+
+
+def render_image(name: str, i: Image, spec: Spec, mode: Mode) -> str:
+    unit = UnitFile(spec.sources[("image", name)])
+    _common_unit(unit, i.description or f"Image {name} ({i.image})")
+    _network_online(unit, mode)
+    unit.add("Unit", "RequiresMountsFor", "%t/containers")
+    unit.add("Service", "Type", "oneshot")
+    unit.add("Service", "RemainAfterExit", "yes")
+    unit.add("Service", "SyslogIdentifier", "%N")
+    unit.add("Service", "ExecStart", quote_argv(_pull_command(i)))
+    _overrides(unit, i.unit)
+    _mark(unit, "image", name)
+    unit.add(MARK_SECTION, "Image", i.image)
+    return unit.text()
+
+
+# The `podman build` flags from keys, in their order (before them: --tag and --file).
+BUILD_FLAGS: tuple[Flag, ...] = (
+    Flag("pull", "--pull"),
+    Flag("target", "--target"),
+    Pairs("args", "--build-arg"),
+    Pairs("labels", "--label"),
+    Pairs("annotations", "--annotation"),
+    Each("secrets", "--secret"),
+    Flag("network", "--network"),
+    Each("volumes", "--volume", Mount.podman_value),
+)
+BUILD_BY_CODE = frozenset(
+    {
+        "context",  # the last argument, RequiresMountsFor=, and its fingerprint
+        "file",  # --file=, found by the loader (spec.inputs)
+        "tag",  # --tag=, with a default made from the name
+        "ignore_file",  # --ignorefile= when given
+        "description",  # Description=
+        "global_args",  # between podman and build
+        "podman_args",  # passed through last, before the context
+        "unit",  # the unit directives given as they are
+    }
+)
+BUILD_INPUTS_VARIABLE = "ORCHESTRATOR_BUILD_INPUTS"
+
+
+def podman_build_argv(name: str, b: Build, inputs: Inputs) -> list[str]:
+    """The `podman build` command line of a build unit."""
+    argv = [*podman(b), "build", f"--tag={build_tag(name, b)}", f"--file={inputs.file}"]
+    for flag in BUILD_FLAGS:
+        argv += flag(b)
+    if b.ignore_file is not None:
+        argv.append(f"--ignorefile={os.path.normpath(os.path.join(b.context, b.ignore_file))}")
+    return [*argv, *b.podman_args, b.context]
+
+
+def render_build(name: str, b: Build, spec: Spec, mode: Mode) -> str:
+    unit = UnitFile(spec.sources[("build", name)])
+    tag = build_tag(name, b)
+    _common_unit(unit, b.description or f"Build {name} ({tag})")
+    _network_online(unit, mode)
+    needs = [unit_name("network", b.network)] if b.network in spec.networks else []
+    _requires(unit, needs + [unit_name("volume", m.source) for m in b.volumes if not m.is_bind])
+    binds = [b.context, *(m.source for m in b.volumes if m.is_bind)]
+    unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
+    unit.add("Service", "Type", "oneshot")
+    unit.add("Service", "RemainAfterExit", "yes")
+    unit.add("Service", "SyslogIdentifier", "%N")
+    inputs = spec.inputs[name]
+    # the inputs' digest makes a change of the context a change of the unit: plan shows it as
+    # a rebuild, and apply restarts this unit (a build) and the containers that require it
+    unit.add("Service", "Environment", f"{BUILD_INPUTS_VARIABLE}={inputs.digest}")
+    unit.add("Service", "ExecStart", quote_argv(podman_build_argv(name, b, inputs)))
+    _overrides(unit, b.unit)
+    _mark(unit, "build", name)
+    unit.add(MARK_SECTION, "Image", tag)
+    return unit.text()
+
+
+# The `podman kube play` flags from keys, in their order (before them: --replace and
+# --service-container=true, after them podman_args and the YAML file).
+KUBE_FLAGS: tuple[Flag, ...] = (
+    Flag("exit_code_propagation", "--service-exit-code-propagation", since=(4, 6)),
+    Flag("log_driver", "--log-driver"),
+    Flag("userns", "--userns"),
+    Each("networks", "--network"),
+    Flag("auto_update", "--annotation=io.containers.autoupdate"),
+    Each("config_maps", "--configmap"),
+    Each("ports", "--publish", since=(4, 4)),
+)
+KUBE_BY_CODE = frozenset(
+    {
+        "yaml",  # the last argument, and podman kube down's
+        "set_working_directory",  # WorkingDirectory=
+        "description",  # Description=
+        "enabled",  # [Install]
+        "global_args",  # between podman and kube, in play and down
+        "podman_args",  # passed through last, before the YAML file
+        "unit",  # the unit directives given as they are
+    }
+)
+
+
+def podman_kube_argv(k: Kube) -> list[str]:
+    """The `podman kube play` command line of a kube unit."""
+    argv = [*podman(k), "kube", "play", "--replace", "--service-container=true"]
+    for flag in KUBE_FLAGS:
+        argv += flag(k)
+    return [*argv, *k.podman_args, k.yaml]
+
+
+def render_kube(name: str, k: Kube, spec: Spec, mode: Mode) -> str:
+    unit = UnitFile(spec.sources[("kube", name)])
+    _common_unit(unit, k.description or f"Kubernetes YAML {name} ({os.path.basename(k.yaml)})")
+    _network_online(unit, mode)
+    _requires(unit, [unit_name("network", n) for n in k.networks if n in spec.networks])
+    unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), k.yaml]))
+    # as Quadlet's .kube: the service container is what systemd supervises, and it says when
+    # the pods are up
+    unit.extend("Service", [
+        ("Environment", "PODMAN_SYSTEMD_UNIT=%n"),
+        ("Type", "notify"),
+        ("NotifyAccess", "all"),
+        ("KillMode", "mixed"),
+        ("SyslogIdentifier", "%N"),
+    ])  # fmt: skip
+    if k.set_working_directory is not None:
+        source = spec.sources[("kube", name)]
+        directory = os.path.dirname(k.yaml if k.set_working_directory == "yaml" else source)
+        unit.add("Service", "WorkingDirectory", escape_specifiers(directory))
+    unit.add("Service", "ExecStart", quote_argv(podman_kube_argv(k)))
+    unit.add("Service", "ExecStopPost", quote_argv([*podman(k), "kube", "down", k.yaml]))
+    _install(unit, k.enabled, mode)
+    _overrides(unit, k.unit)
+    _mark(unit, "kube", name)
     return unit.text()

@@ -619,3 +619,24 @@ def annotation_value(value: Any) -> str:
         # podman 4.3 splits --annotation at commas
         raise ValueError(f"podman splits --annotation at commas, got {show(text)}")
     return text
+
+
+WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./+-]*")
+
+
+def word(value: str) -> str:
+    """One plain word given to a podman option (an architecture, a build stage)."""
+    if not WORD_RE.fullmatch(value) or len(value) > NAME_MAX:
+        raise _fail(
+            "a word of letters, digits, '_', '.', '/', '+' and '-' that starts with a letter "
+            f"or digit (at most {NAME_MAX} characters)",
+            value,
+        )
+    return value
+
+
+def credentials(value: str) -> str:
+    """NAME[:SECRET] (podman's --creds, --decryption-key): one word, never an option."""
+    if not value or value.startswith(("-", ":")) or any(c.isspace() for c in value):
+        raise _fail('"NAME[:SECRET]" without spaces', value)
+    return value

@@ -167,7 +167,14 @@ def unit_mode(text: str) -> int:
     return statefiles.PRIVATE_FILE if carries_values(text) else 0o644
 
 
-_ENV_WORD = re.compile(r"""(?:^|\s)["']?(?:--env(?:=|\s)|-e\s)""")
+# podman's --env/-e, and the other options whose values may be secrets: build arguments and
+# registry credentials (the unit of a [build.X] or an [image.X])
+_ENV_WORD = re.compile(
+    r"""(?:^|\s)["']?(?:--(?:env|build-arg|creds|decryption-key)(?:=|\s)|-e\s)"""
+)
+# Environment= lines that hold nothing secret: what every container unit has, and the digest
+# of a build's inputs
+_PUBLIC_ENVIRONMENT = re.compile(r"PODMAN_SYSTEMD_UNIT=%n|ORCHESTRATOR_BUILD_INPUTS=sha256:\w+")
 
 
 def carries_values(text: str) -> bool:
@@ -176,7 +183,7 @@ def carries_values(text: str) -> bool:
     for line in text.splitlines():
         key, _, value = line.partition("=")
         key = key.strip()
-        if key == "Environment" and value.strip() != "PODMAN_SYSTEMD_UNIT=%n":
+        if key == "Environment" and not _PUBLIC_ENVIRONMENT.fullmatch(value.strip()):
             return True
         if key.startswith("Exec") and _ENV_WORD.search(value):
             return True

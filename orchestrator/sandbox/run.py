@@ -101,10 +101,15 @@ def install(sandbox: Sandbox, path: str, timeout: float = 120) -> Spec:
 
 
 def units_of(spec: Spec, *, enabled_only: bool = False) -> dict[str, str]:
-    """unit -> kind. With enabled_only, the containers that start at boot (and what they need:
-    volume and network units are pulled in by Requires=, so all of them count)."""
+    """unit -> kind. With enabled_only, the containers and kubes that start at boot (and what
+    they need: volume, network, image and build units are pulled in by Requires=, so all of
+    them count)."""
     found = {unit_name("volume", n): "volume" for n in spec.volumes}
     found |= {unit_name("network", n): "network" for n in spec.networks}
+    found |= {unit_name("image", n): "image" for n in spec.images}
+    found |= {unit_name("build", n): "build" for n in spec.builds}
+    found |= {unit_name("kube", n): "kube" for n, k in spec.kubes.items()
+              if k.enabled or not enabled_only}  # fmt: skip
     found |= {
         unit_name("container", n): "container"
         for n, c in spec.containers.items()
