@@ -29,6 +29,19 @@ SWITCHES = {
     "-d", "--privileged",
 }  # fmt: skip
 OURS_ON_PURPOSE = {"--name", "--cidfile", "--replace", "--rm", "-d", "--cgroups", "--sdnotify"}
+# the short spellings Quadlet writes for some flags
+LONG = {"-v": "--volume", "-e": "--env", "-p": "--publish", "-w": "--workdir", "-u": "--user"}
+
+
+def _capability(name: str) -> str:
+    """podman reads a capability in any case, with or without CAP_ (as `cap_add` here does);
+    Quadlet lowercases them and we write CAP_UPPER, so both sides are brought to that form."""
+    upper = name.upper()
+    return upper if upper == "ALL" or upper.startswith("CAP_") else f"CAP_{upper}"
+
+
+# flag -> what makes two spellings of its value the same for podman
+SAME_FOR_PODMAN = {"--cap-add": _capability, "--cap-drop": _capability}
 
 
 def _quadlet() -> str:
@@ -131,6 +144,13 @@ NoNewPrivileges=true""",
         "ReadOnly=true\nReadOnlyTmpfs=true",
     ),
     (
+        # podman's table: without --read-only, false and true both leave every path writable;
+        # accepted, and written as Quadlet writes it
+        "read-only-tmpfs-alone",
+        "read_only_tmpfs = false",
+        "ReadOnlyTmpfs=false",
+    ),
+    (
         "userns",
         """userns = "keep-id:uid=1000,gid=1000"
 uid_map = ["0:100000:65536"]
@@ -191,6 +211,74 @@ apparmor = "unconfined"
         "--security-opt=apparmor=unconfined",
     ),
     (
+        "image-and-identity",
+        """pull = "newer"
+auto_update = "registry"
+labels = { tier = "web", "org.example.team" = "payments" }
+environment = { GREETING = "hello world", EMPTY = "" }
+env_files = ["/etc/app.env"]
+hostname = "web"
+user = "1000:1000"
+workdir = "/app"
+entrypoint = "/bin/sh"
+stop_timeout = "20s"
+""",
+        """Pull=newer
+AutoUpdate=registry
+Label=tier=web org.example.team=payments
+Environment="GREETING=hello world" EMPTY=
+EnvironmentFile=/etc/app.env
+HostName=web
+User=1000
+Group=1000
+WorkingDir=/app
+Entrypoint=/bin/sh
+StopTimeout=20""",
+    ),
+    (
+        "ports-storage-networks",
+        """ports = ["8080:80", "127.0.0.1:5353:53/udp", "9000-9001:9000-9001"]
+volumes = ["/srv/conf:/etc/app:ro", "data:/data", "/srv/cache:/cache:rw,z"]
+tmpfs = ["/run:size=64m", "/scratch"]
+networks = ["backend", "frontend"]
+network_aliases = ["web", "www"]
+
+[volume.data]
+[network.backend]
+[network.frontend]""",
+        """PublishPort=8080:80
+PublishPort=127.0.0.1:5353:53/udp
+PublishPort=9000-9001:9000-9001
+Volume=/srv/conf:/etc/app:ro
+Volume=data:/data
+Volume=/srv/cache:/cache:rw,z
+Tmpfs=/run:size=64m
+Tmpfs=/scratch
+Network=backend
+Network=frontend
+NetworkAlias=web
+NetworkAlias=www""",
+    ),
+    (
+        "host-network",
+        'networks = ["host"]',
+        "Network=host",
+    ),
+    (
+        "capabilities-devices-secrets",
+        """cap_add = ["CAP_NET_ADMIN", "net_raw"]
+cap_drop = ["all"]
+devices = ["/dev/fuse", "/dev/sda:/dev/xvda:rwm"]
+secrets = ["cert", { name = "token", type = "env", target = "TOKEN" }, { name = "key", target = "/run/key" }]""",  # noqa: E501
+        """AddCapability=CAP_NET_ADMIN net_raw
+DropCapability=all
+AddDevice=/dev/fuse
+AddDevice=/dev/sda:/dev/xvda:rwm
+Secret=cert
+Secret=token,type=env,target=TOKEN
+Secret=key,target=/run/key""",
+    ),
+    (
         "global-args",
         """global_args = ["--log-level=info"]
 containers_conf_module = ["/etc/containers/extra.conf"]
@@ -208,14 +296,15 @@ def pairs(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[str], 
     i = run + 1
     while i < len(argv) and argv[i].startswith("-"):
         word = argv[i]
+        value: str | None = None
         if "=" in word:
-            flag, _, value = word.partition("=")
-            flags[(flag, value)] += 1
-        elif word in SWITCHES:
-            flags[(word, None)] += 1
-        else:
+            word, _, value = word.partition("=")
+        elif word not in SWITCHES:
             i += 1
-            flags[(word, argv[i])] += 1
+            value = argv[i]
+        flag = LONG.get(word, word)
+        same = SAME_FOR_PODMAN.get(flag)
+        flags[(flag, same(value) if same and value is not None else value)] += 1
         i += 1
     return flags, argv[1:run], argv[i:]
 
@@ -262,13 +351,9 @@ def test_the_comparison_sees_a_difference(quadlet: str, tmp_path: Path) -> None:
     assert _compared(ours, False) != _compared(theirs, False)
 
 
-# Keys older than this comparison, or that Quadlet writes its own way (ports, volumes, networks
-# and secrets have their own rules here); every other row of RUN_FLAGS needs a case above.
-COMPARED_ELSEWHERE = {
-    "pull", "auto_update", "labels", "environment", "env_files", "ports", "volumes", "tmpfs",
-    "networks", "network_aliases", "hostname", "user", "workdir", "entrypoint", "cap_add",
-    "cap_drop", "devices", "secrets", "stop_timeout",
-}  # fmt: skip
+# Keys compared some other way than by a case above (none today): every row of RUN_FLAGS
+# needs a case.
+COMPARED_ELSEWHERE: set[str] = set()
 
 
 def test_every_container_key_with_a_flag_row_has_a_case() -> None:
@@ -285,3 +370,12 @@ def test_every_container_key_with_a_flag_row_has_a_case() -> None:
     code = {"notify", "global_args", "containers_conf_module"} & RENDERED_BY_CODE
     missing = (rows | code) - covered - COMPARED_ELSEWHERE
     assert not missing, f"keys with no conformance case: {sorted(missing)}"
+
+
+def test_capabilities_compare_by_name_whatever_their_spelling(quadlet: str, tmp_path: Path) -> None:
+    ours, _ = our_argv(tmp_path, 'cap_add = ["net_admin"]')
+    same = quadlet_argv(quadlet, tmp_path, "AddCapability=CAP_NET_ADMIN")
+    assert _compared(ours, False) == _compared(same, False)
+    (tmp_path / "quadlet").rename(tmp_path / "first")
+    other = quadlet_argv(quadlet, tmp_path, "AddCapability=CAP_NET_RAW")
+    assert _compared(ours, False) != _compared(other, False)

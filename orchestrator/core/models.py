@@ -615,8 +615,6 @@ class Container(Model):
             raise ValueError('notify = "healthy" needs a [health] check to wait for')
         if self.reload_command is not None and self.reload_signal is not None:
             raise ValueError("reload_command and reload_signal cannot both be set: choose one")
-        if self.read_only_tmpfs is False and not self.read_only:
-            raise ValueError("read_only_tmpfs = false only matters with read_only = true")
         return self
 
     @model_validator(mode="after")

@@ -153,3 +153,8 @@ def test_a_row_writes_its_flag_for_each_value_and_nothing_when_the_key_is_absent
     row: Flag | Directive, model: BaseModel, wanted: list[object]
 ) -> None:
     assert list(row(model)) == wanted
+
+
+def test_read_only_tmpfs_false_without_read_only_is_written_as_quadlet_writes_it() -> None:
+    argv = podman_run_argv("app", container(read_only_tmpfs=False))
+    assert "--read-only-tmpfs=false" in argv and "--read-only" not in argv
