@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.core.loader import display
-from orchestrator.core.models import Container, Spec
-from orchestrator.core.render import HEALTH_FLAGS, RUN_FLAGS, Flag
+from orchestrator.core.models import Container, Network, Spec, Volume
+from orchestrator.core.render import HEALTH_FLAGS, NETWORK_FLAGS, RUN_FLAGS, VOLUME_FLAGS, Flag
 from orchestrator.errors import DefinitionError, Problem
 
 Version = tuple[int, int]
@@ -40,7 +40,7 @@ class Needs:
     key: str
     since: Version
     what: str
-    used: Callable[[Container], list[str]]  # the key paths (below the container) that use it
+    used: Callable[[Any], list[str]]  # the key paths (below the resource) that use it
 
 
 def _mount_types(*kinds: str) -> Callable[[Container], list[str]]:
@@ -62,29 +62,60 @@ def _if(condition: Callable[[Container], Any], key: str) -> Callable[[Container]
     return lambda c: [key] if condition(c) else []
 
 
+CONF_MODULE = Needs(
+    "containers_conf_module",
+    (4, 7),
+    "containers_conf_module (podman's --module)",
+    _if(lambda c: c.containers_conf_module, "containers_conf_module"),
+)
 VALUES: tuple[Needs, ...] = (
     Needs("notify", (4, 7), 'notify = "healthy"', _if(lambda c: c.notify == "healthy", "notify")),
-    Needs(
-        "containers_conf_module",
-        (4, 7),
-        "containers_conf_module (podman's --module)",
-        _if(lambda c: c.containers_conf_module, "containers_conf_module"),
-    ),
+    CONF_MODULE,
     Needs("mounts", (4, 7), "a glob or ramfs mount", _mount_types("glob", "ramfs")),
     Needs("ulimits", (4, 8), "an unlimited (-1) ulimit", _unlimited),
 )
 
 
-def problems(spec: Spec, version: Version) -> list[tuple[str, str, str]]:
-    """(container, key path below it, message) for each key or value the podman cannot run."""
-    found: list[tuple[str, str, str]] = []
-    for name, c in spec.containers.items():
-        for key, since, what in _newer(c, version):
+# The same for volumes and networks, whose one podman command takes the same global options.
+ONESHOT_VALUES: tuple[Needs, ...] = (CONF_MODULE,)
+
+
+def problems(spec: Spec, version: Version) -> list[tuple[str, str, str, str]]:
+    """(kind, name, key path below it, message) for each key or value the podman cannot run."""
+    found: list[tuple[str, str, str, str]] = []
+    resources: list[tuple[str, str, Any]] = [
+        ("container", n, c) for n, c in spec.containers.items()
+    ]
+    resources += [("volume", n, v) for n, v in spec.volumes.items()]
+    resources += [("network", n, net) for n, net in spec.networks.items()]
+    for kind, name, resource in resources:
+        newer = (
+            _newer(resource, version)
+            if kind == "container"
+            else _newer_oneshot(
+                resource, version, VOLUME_FLAGS if kind == "volume" else NETWORK_FLAGS
+            )
+        )
+        for key, since, what in newer:
             message = (
                 f"{what} needs podman {shown(since)} or later; this is podman {shown(version)}"
             )
-            found.append((name, key, message))
+            found.append((kind, name, key, message))
     return found
+
+
+def _newer_oneshot(
+    r: Volume | Network, version: Version, rows: tuple[Callable[[Any], Any], ...]
+) -> list[tuple[str, Version, str]]:
+    out = [
+        (row.field, row.since, f"{row.field} ({row.flag})")
+        for row in rows
+        if isinstance(row, Flag) and row.since is not None and version < row.since and row(r)
+    ]
+    for need in ONESHOT_VALUES:
+        if version < need.since:
+            out += [(key, need.since, need.what) for key in need.used(r)]
+    return out
 
 
 def _newer(c: Container, version: Version) -> list[tuple[str, Version, str]]:
@@ -104,8 +135,8 @@ def _newer(c: Container, version: Version) -> list[tuple[str, Version, str]]:
 def check(spec: Spec, version: Version) -> None:
     """Raise DefinitionError naming every key or value this podman version cannot run."""
     found = [
-        Problem(display(spec.sources[("container", name)]), f"container.{name}.{key}", message)
-        for name, key, message in problems(spec, version)
+        Problem(display(spec.sources[(kind, name)]), f"{kind}.{name}.{key}", message)
+        for kind, name, key, message in problems(spec, version)
     ]
     if found:
         raise DefinitionError(found)

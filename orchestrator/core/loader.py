@@ -460,9 +460,10 @@ def _keys_of_table(loc: tuple[str | int, ...]) -> list[str]:
         ("container", "secrets"): models.Secret,
         ("volume",): models.Volume,
         ("network",): models.Network,
+        ("network", "subnets"): models.Subnet,
     }
     model = tables.get(path[:1] + path[2:]) if path else models.Document
-    return sorted(model.model_fields) if model else []
+    return sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
 
 
 def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:
