@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.core.loader import load
-from orchestrator.core.render import podman_run_argv
+from orchestrator.core.render import podman_run_argv, render
 
 FETCH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fetch-quadlet"
 IMAGE = "localhost/busybox:test"
@@ -379,3 +379,187 @@ def test_capabilities_compare_by_name_whatever_their_spelling(quadlet: str, tmp_
     (tmp_path / "quadlet").rename(tmp_path / "first")
     other = quadlet_argv(quadlet, tmp_path, "AddCapability=CAP_NET_RAW")
     assert _compared(ours, False) != _compared(other, False)
+
+
+# (id, keys of [volume.data] or [network.data], Quadlet [Volume] or [Network] lines)
+VOLUME_CASES = [
+    ("plain-volume", "", ""),
+    (
+        "local-volume",
+        """driver = "local"
+device = "/dev/sdb1"
+type = "ext4"
+mount_options = "noatime,nodev"
+uid = 1000
+gid = 1001
+copy = false
+labels = { backup = "nightly", tier = 2 }
+global_args = ["--log-level=info"]
+containers_conf_module = ["/etc/containers/extra.conf"]
+podman_args = ["--opt=extra=1"]""",
+        """Driver=local
+Device=/dev/sdb1
+Type=ext4
+Options=noatime,nodev
+User=1000
+Group=1001
+Copy=false
+Label=backup=nightly tier=2
+GlobalArgs=--log-level=info
+ContainersConfModule=/etc/containers/extra.conf
+PodmanArgs=--opt=extra=1""",
+    ),
+    (
+        "tmpfs-volume",
+        'copy = true\ndevice = "tmpfs"\ntype = "tmpfs"\nmount_options = ["mode=1777", "nodev"]',
+        "Copy=true\nDevice=tmpfs\nType=tmpfs\nOptions=mode=1777,nodev",
+    ),
+    (
+        "options-table",
+        'options = { type = "tmpfs", device = "tmpfs", o = "mode=1777" }',
+        "Device=tmpfs\nType=tmpfs\nOptions=mode=1777",
+    ),
+    ("owner-only", "uid = 0\ngid = 100", "User=0\nGroup=100"),
+    ("image-volume", f'image = "{IMAGE}"', f"Driver=image\nImage={IMAGE}"),
+    ("image-driver-given", f'driver = "image"\nimage = "{IMAGE}"', f"Driver=image\nImage={IMAGE}"),
+]
+NETWORK_CASES = [
+    ("plain-network", "", ""),
+    (
+        "network-one-subnet",
+        """driver = "bridge"
+subnet = "10.89.0.0/24"
+gateway = "10.89.0.1"
+ip_range = "10.89.0.128/25"
+internal = true
+dns = false
+options = { mtu = 1400, isolate = true }
+labels = { zone = "internal" }""",
+        """Driver=bridge
+Subnet=10.89.0.0/24
+Gateway=10.89.0.1
+IPRange=10.89.0.128/25
+Internal=true
+DisableDNS=true
+Options=mtu=1400
+Options=isolate=true
+Label=zone=internal""",
+    ),
+    (
+        "network-dual-stack",
+        """ipv6 = true
+ipam_driver = "host-local"
+subnets = [
+  { subnet = "10.89.1.0/24", gateway = "10.89.1.254", ip_range = "10.89.1.0/25" },
+  { subnet = "fd00:89:1::/64", gateway = "fd00:89:1::fe" },
+  "10.89.2.0/24",
+]
+dns_servers = ["10.0.0.53", "2001:db8::53"]
+global_args = ["--log-level=info"]
+containers_conf_module = ["/etc/containers/extra.conf"]
+podman_args = ["--opt=vlan=5"]""",
+        """IPv6=true
+IPAMDriver=host-local
+Subnet=10.89.1.0/24
+Gateway=10.89.1.254
+IPRange=10.89.1.0/25
+Subnet=fd00:89:1::/64
+Gateway=fd00:89:1::fe
+Subnet=10.89.2.0/24
+DNS=10.0.0.53
+DNS=2001:db8::53
+GlobalArgs=--log-level=info
+ContainersConfModule=/etc/containers/extra.conf
+PodmanArgs=--opt=vlan=5""",
+    ),
+    ("network-dhcp", 'driver = "macvlan"\nipam_driver = "dhcp"', "Driver=macvlan\nIPAMDriver=dhcp"),
+]
+CREATE_SWITCHES = {"--internal", "--ipv6", "--disable-dns", "--ignore"}
+# podman reads these into a map or a set: their order means nothing
+UNORDERED = {"--opt", "--label"}
+
+
+def create_flags(
+    argv: list[str], kind: str
+) -> tuple[list[str], dict[str, list[str | None]], list[str]]:
+    """The global options, the create command's flags as flag -> values in order (the order of
+    one flag's values matters: podman pairs the nth --gateway with the nth --subnet), the rest."""
+    at = argv.index(kind)
+    assert argv[at + 1] == "create"
+    flags: dict[str, list[str | None]] = {}
+    i = at + 2
+    while i < len(argv) and argv[i].startswith("-"):
+        word, value = argv[i], None
+        if "=" in word:
+            word, _, value = word.partition("=")
+        elif word not in CREATE_SWITCHES:
+            i += 1
+            value = argv[i]
+        flags.setdefault(word, []).append(value)
+        i += 1
+    flags.pop("--ignore", None)  # Quadlet's; ours asks `exists` first (podman 4.3 has no --ignore)
+    for flag in UNORDERED & set(flags):
+        flags[flag] = sorted(flags[flag], key=str)
+    return argv[1:at], flags, argv[i:]
+
+
+def our_create_argv(tmp: Path, kind: str, body: str) -> list[str]:
+    """The one `podman KIND create` the unit's script runs, read back from the unit file."""
+    (tmp / "app.toml").write_text(f"[{kind}.data]\n{body}\n")
+    units = render(load([str(tmp / "app.toml")]))
+    line = next(x for x in units[f"data-{kind}.service"].splitlines() if x.startswith("ExecStart="))
+    _sh, _, script, name, *args = shlex.split(line.removeprefix("ExecStart=").replace("$$", "$"))
+    podman = shlex.split(script.partition(f" {kind} exists ")[0])
+    assert script.endswith(f'exec {shlex.join(podman)} {kind} create "$@" "$0"')
+    return [*podman, kind, "create", *args, name]
+
+
+def quadlet_create_argv(quadlet: str, tmp: Path, kind: str, body: str) -> list[str]:
+    units = tmp / "quadlet"
+    units.mkdir()
+    section = kind.capitalize()
+    (units / f"data.{kind}").write_text(f"[{section}]\n{section}Name=data\n{body}\n")
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(units)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
+ONESHOT_CASES = [("volume", *c) for c in VOLUME_CASES] + [("network", *c) for c in NETWORK_CASES]
+
+
+@pytest.mark.parametrize(
+    ("kind", "definition", "quadlet_file"),
+    [(c[0], *c[2:]) for c in ONESHOT_CASES],
+    ids=[c[1] for c in ONESHOT_CASES],
+)
+def test_our_volume_and_network_create_means_what_quadlet_generates(
+    quadlet: str, tmp_path: Path, kind: str, definition: str, quadlet_file: str
+) -> None:
+    ours = create_flags(our_create_argv(tmp_path, kind, definition), kind)
+    theirs = create_flags(quadlet_create_argv(quadlet, tmp_path, kind, quadlet_file), kind)
+    assert ours == theirs
+
+
+def test_the_create_comparison_sees_the_order_of_gateways(quadlet: str, tmp_path: Path) -> None:
+    body = 'subnets = [{ subnet = "10.1.0.0/24", gateway = "10.1.0.1" }, { subnet = "10.2.0.0/24", gateway = "10.2.0.1" }]'  # noqa: E501
+    ours = create_flags(our_create_argv(tmp_path, "network", body), "network")
+    swapped = "Subnet=10.1.0.0/24\nGateway=10.2.0.1\nSubnet=10.2.0.0/24\nGateway=10.1.0.1"
+    theirs = quadlet_create_argv(quadlet, tmp_path, "network", swapped)
+    assert ours != create_flags(theirs, "network")
+
+
+def test_every_volume_and_network_key_has_a_case() -> None:
+    import tomllib
+
+    from orchestrator.core.models import Network, Volume
+
+    for kind, model in (("volume", Volume), ("network", Network)):
+        covered: set[str] = set()
+        for case in ONESHOT_CASES:
+            if case[0] == kind:
+                covered |= set(tomllib.loads(case[2]))
+        keys = {f.alias or name for name, f in model.model_fields.items()} - {"description"}
+        assert not keys - covered, f"{kind} keys with no conformance case: {sorted(keys - covered)}"

@@ -661,6 +661,8 @@ def _mount_options(value: Any) -> Any:
     )
 
 
+# The words in a local volume's `o` that podman applies itself instead of mounting
+PODMAN_READS_IN_O = frozenset({"uid", "gid", "size", "inodes", "noquota"})
 # The driver options the keys of a volume set; the same option in `options` would say it twice.
 VOLUME_OPTION_KEYS = {
     "device": ("device",), "type": ("type",), "o": ("mount_options", "uid", "gid"),
@@ -708,6 +710,22 @@ class Volume(PodmanCall):
                         f'"{option}" option: keep only {key}'
                     )
         return value
+
+    @model_validator(mode="after")
+    def _mount_needs_device(self) -> Volume:
+        """With the local driver, a type or mount options other than those podman reads itself
+        mean a mount, which needs the device to mount (as Quadlet requires)."""
+        if self.driver not in (None, "local") or self.device or "device" in self.options:
+            return self
+        o = [*self.mount_options, *self.options.get("o", "").split(",")]
+        mounted = [w for w in o if w and w.partition("=")[0].lower() not in PODMAN_READS_IN_O]
+        if self.type or "type" in self.options or mounted:
+            what = "type" if self.type or "type" in self.options else f'"{mounted[0]}"'
+            raise ValueError(
+                f"{what} needs device: podman mounts the volume only from a device "
+                '(device = "tmpfs" for a tmpfs)'
+            )
+        return self
 
     @model_validator(mode="after")
     def _owner_once(self) -> Volume:
