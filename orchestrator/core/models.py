@@ -661,6 +661,8 @@ def _mount_options(value: Any) -> Any:
     )
 
 
+# the largest user or group id (2^32 - 2: 2^32 - 1 is the kernel's "no id")
+MAX_ID = 4294967294
 # The words in a local volume's `o` that podman applies itself instead of mounting
 PODMAN_READS_IN_O = frozenset({"uid", "gid", "size", "inodes", "noquota"})
 # The driver options the keys of a volume set; the same option in `options` would say it twice.
@@ -677,8 +679,8 @@ class Volume(PodmanCall):
     mount_options: Annotated[list[str], BeforeValidator(_mount_options)] = Field(
         default_factory=list
     )
-    uid: Annotated[int, Field(ge=0)] | None = None
-    gid: Annotated[int, Field(ge=0)] | None = None
+    uid: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+    gid: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
     # the key is "copy", which would shadow BaseModel.copy as a field name
     copy_up: bool | None = Field(default=None, alias="copy")  # podman's default: true
     image: Annotated[str, AfterValidator(values.image)] | None = None
@@ -714,13 +716,15 @@ class Volume(PodmanCall):
     @model_validator(mode="after")
     def _mount_needs_device(self) -> Volume:
         """With the local driver, a type or mount options other than those podman reads itself
-        mean a mount, which needs the device to mount (as Quadlet requires)."""
+        mean a mount, which needs the device to mount (as Quadlet requires). The `options`
+        table, older than these keys, is passed on unchecked, as it always was."""
         if self.driver not in (None, "local") or self.device or "device" in self.options:
             return self
-        o = [*self.mount_options, *self.options.get("o", "").split(",")]
-        mounted = [w for w in o if w and w.partition("=")[0].lower() not in PODMAN_READS_IN_O]
-        if self.type or "type" in self.options or mounted:
-            what = "type" if self.type or "type" in self.options else f'"{mounted[0]}"'
+        mounted = [
+            w for w in self.mount_options if w.partition("=")[0].lower() not in PODMAN_READS_IN_O
+        ]
+        if self.type or mounted:
+            what = "type" if self.type else values.show(mounted[0])
             raise ValueError(
                 f"{what} needs device: podman mounts the volume only from a device "
                 '(device = "tmpfs" for a tmpfs)'
