@@ -563,3 +563,17 @@ def test_every_volume_and_network_key_has_a_case() -> None:
                 covered |= set(tomllib.loads(case[2]))
         keys = {f.alias or name for name, f in model.model_fields.items()} - {"description"}
         assert not keys - covered, f"{kind} keys with no conformance case: {sorted(keys - covered)}"
+
+
+def test_every_volume_and_network_key_is_documented() -> None:
+    from orchestrator.core.models import Network, Volume
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    mapping = (root / "docs" / "quadlet-mapping.md").read_text()
+    for kind, model in (("volume", Volume), ("network", Network)):
+        section = readme.split(f"### `[{kind}.NAME]`", 1)[1].split("\n### ", 1)[0]
+        table = mapping.split(f"`[{kind}.NAME]`", 1)[1].split("\n## ", 1)[0]
+        keys = {f.alias or name for name, f in model.model_fields.items()} - {"description"}
+        assert not [k for k in keys if f"`{k}`" not in section], f"{kind} keys without a README row"
+        assert not [k for k in keys if f"`{k}" not in table], f"{kind} keys without a mapping row"
