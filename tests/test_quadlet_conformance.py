@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.core.loader import load
-from orchestrator.core.render import podman_run_argv
+from orchestrator.core.render import podman_run_argv, render
 
 FETCH = Path(__file__).resolve().parents[1].parent / "shared" / "tools" / "fetch-quadlet"
 IMAGE = "localhost/busybox:test"
@@ -30,6 +30,19 @@ SWITCHES = {
     "-d", "--privileged",
 }  # fmt: skip
 OURS_ON_PURPOSE = {"--name", "--cidfile", "--replace", "--rm", "-d", "--cgroups", "--sdnotify"}
+# the short spellings Quadlet writes for some flags
+LONG = {"-v": "--volume", "-e": "--env", "-p": "--publish", "-w": "--workdir", "-u": "--user"}
+
+
+def _capability(name: str) -> str:
+    """podman reads a capability in any case, with or without CAP_ (as `cap_add` here does);
+    Quadlet lowercases them and we write CAP_UPPER, so both sides are brought to that form."""
+    upper = name.upper()
+    return upper if upper == "ALL" or upper.startswith("CAP_") else f"CAP_{upper}"
+
+
+# flag -> what makes two spellings of its value the same for podman
+SAME_FOR_PODMAN = {"--cap-add": _capability, "--cap-drop": _capability}
 
 
 def _quadlet() -> str:
@@ -132,6 +145,13 @@ NoNewPrivileges=true""",
         "ReadOnly=true\nReadOnlyTmpfs=true",
     ),
     (
+        # podman's table: without --read-only, false and true both leave every path writable;
+        # accepted, and written as Quadlet writes it
+        "read-only-tmpfs-alone",
+        "read_only_tmpfs = false",
+        "ReadOnlyTmpfs=false",
+    ),
+    (
         "userns",
         """userns = "keep-id:uid=1000,gid=1000"
 uid_map = ["0:100000:65536"]
@@ -192,6 +212,74 @@ apparmor = "unconfined"
         "--security-opt=apparmor=unconfined",
     ),
     (
+        "image-and-identity",
+        """pull = "newer"
+auto_update = "registry"
+labels = { tier = "web", "org.example.team" = "payments" }
+environment = { GREETING = "hello world", EMPTY = "" }
+env_files = ["/etc/app.env"]
+hostname = "web"
+user = "1000:1000"
+workdir = "/app"
+entrypoint = "/bin/sh"
+stop_timeout = "20s"
+""",
+        """Pull=newer
+AutoUpdate=registry
+Label=tier=web org.example.team=payments
+Environment="GREETING=hello world" EMPTY=
+EnvironmentFile=/etc/app.env
+HostName=web
+User=1000
+Group=1000
+WorkingDir=/app
+Entrypoint=/bin/sh
+StopTimeout=20""",
+    ),
+    (
+        "ports-storage-networks",
+        """ports = ["8080:80", "127.0.0.1:5353:53/udp", "9000-9001:9000-9001"]
+volumes = ["/srv/conf:/etc/app:ro", "data:/data", "/srv/cache:/cache:rw,z"]
+tmpfs = ["/run:size=64m", "/scratch"]
+networks = ["backend", "frontend"]
+network_aliases = ["web", "www"]
+
+[volume.data]
+[network.backend]
+[network.frontend]""",
+        """PublishPort=8080:80
+PublishPort=127.0.0.1:5353:53/udp
+PublishPort=9000-9001:9000-9001
+Volume=/srv/conf:/etc/app:ro
+Volume=data:/data
+Volume=/srv/cache:/cache:rw,z
+Tmpfs=/run:size=64m
+Tmpfs=/scratch
+Network=backend
+Network=frontend
+NetworkAlias=web
+NetworkAlias=www""",
+    ),
+    (
+        "host-network",
+        'networks = ["host"]',
+        "Network=host",
+    ),
+    (
+        "capabilities-devices-secrets",
+        """cap_add = ["CAP_NET_ADMIN", "net_raw"]
+cap_drop = ["all"]
+devices = ["/dev/fuse", "/dev/sda:/dev/xvda:rwm"]
+secrets = ["cert", { name = "token", type = "env", target = "TOKEN" }, { name = "key", target = "/run/key" }]""",  # noqa: E501
+        """AddCapability=CAP_NET_ADMIN net_raw
+DropCapability=all
+AddDevice=/dev/fuse
+AddDevice=/dev/sda:/dev/xvda:rwm
+Secret=cert
+Secret=token,type=env,target=TOKEN
+Secret=key,target=/run/key""",
+    ),
+    (
         "global-args",
         """global_args = ["--log-level=info"]
 containers_conf_module = ["/etc/containers/extra.conf"]
@@ -209,14 +297,15 @@ def pairs(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[str], 
     i = run + 1
     while i < len(argv) and argv[i].startswith("-"):
         word = argv[i]
+        value: str | None = None
         if "=" in word:
-            flag, _, value = word.partition("=")
-            flags[(flag, value)] += 1
-        elif word in SWITCHES:
-            flags[(word, None)] += 1
-        else:
+            word, _, value = word.partition("=")
+        elif word not in SWITCHES:
             i += 1
-            flags[(word, argv[i])] += 1
+            value = argv[i]
+        flag = LONG.get(word, word)
+        same = SAME_FOR_PODMAN.get(flag)
+        flags[(flag, same(value) if same and value is not None else value)] += 1
         i += 1
     return flags, argv[1:run], argv[i:]
 
@@ -263,13 +352,9 @@ def test_the_comparison_sees_a_difference(quadlet: str, tmp_path: Path) -> None:
     assert _compared(ours, False) != _compared(theirs, False)
 
 
-# Keys older than this comparison, or that Quadlet writes its own way (ports, volumes, networks
-# and secrets have their own rules here); every other row of RUN_FLAGS needs a case above.
-COMPARED_ELSEWHERE = {
-    "pull", "auto_update", "labels", "environment", "env_files", "ports", "volumes", "tmpfs",
-    "networks", "network_aliases", "hostname", "user", "workdir", "entrypoint", "cap_add",
-    "cap_drop", "devices", "secrets", "stop_timeout",
-}  # fmt: skip
+# Keys compared some other way than by a case above (none today): every row of RUN_FLAGS
+# needs a case.
+COMPARED_ELSEWHERE: set[str] = set()
 
 
 def test_every_container_key_with_a_flag_row_has_a_case() -> None:
@@ -400,6 +485,161 @@ def quadlet_pod(quadlet: str, tmp: Path, body: str) -> tuple[list[str], list[str
     return (shlex.split(create.partition("=")[2]), shlex.split(run.partition("=")[2]))
 
 
+def test_capabilities_compare_by_name_whatever_their_spelling(quadlet: str, tmp_path: Path) -> None:
+    ours, _ = our_argv(tmp_path, 'cap_add = ["net_admin"]')
+    same = quadlet_argv(quadlet, tmp_path, "AddCapability=CAP_NET_ADMIN")
+    assert _compared(ours, False) == _compared(same, False)
+    (tmp_path / "quadlet").rename(tmp_path / "first")
+    other = quadlet_argv(quadlet, tmp_path, "AddCapability=CAP_NET_RAW")
+    assert _compared(ours, False) != _compared(other, False)
+
+
+# (id, keys of [volume.data] or [network.data], Quadlet [Volume] or [Network] lines)
+VOLUME_CASES = [
+    ("plain-volume", "", ""),
+    (
+        "local-volume",
+        """driver = "local"
+device = "/dev/sdb1"
+type = "ext4"
+mount_options = "noatime,nodev"
+uid = 1000
+gid = 1001
+copy = false
+labels = { backup = "nightly", tier = 2 }
+global_args = ["--log-level=info"]
+containers_conf_module = ["/etc/containers/extra.conf"]
+podman_args = ["--opt=extra=1"]""",
+        """Driver=local
+Device=/dev/sdb1
+Type=ext4
+Options=noatime,nodev
+User=1000
+Group=1001
+Copy=false
+Label=backup=nightly tier=2
+GlobalArgs=--log-level=info
+ContainersConfModule=/etc/containers/extra.conf
+PodmanArgs=--opt=extra=1""",
+    ),
+    (
+        "tmpfs-volume",
+        'copy = true\ndevice = "tmpfs"\ntype = "tmpfs"\nmount_options = ["mode=1777", "nodev"]',
+        "Copy=true\nDevice=tmpfs\nType=tmpfs\nOptions=mode=1777,nodev",
+    ),
+    (
+        "options-table",
+        'options = { type = "tmpfs", device = "tmpfs", o = "mode=1777" }',
+        "Device=tmpfs\nType=tmpfs\nOptions=mode=1777",
+    ),
+    ("owner-only", "uid = 0\ngid = 100", "User=0\nGroup=100"),
+    ("image-volume", f'image = "{IMAGE}"', f"Driver=image\nImage={IMAGE}"),
+    ("image-driver-given", f'driver = "image"\nimage = "{IMAGE}"', f"Driver=image\nImage={IMAGE}"),
+]
+NETWORK_CASES = [
+    ("plain-network", "", ""),
+    (
+        "network-one-subnet",
+        """driver = "bridge"
+subnet = "10.89.0.0/24"
+gateway = "10.89.0.1"
+ip_range = "10.89.0.128/25"
+internal = true
+dns = false
+options = { mtu = 1400, isolate = true }
+labels = { zone = "internal" }""",
+        """Driver=bridge
+Subnet=10.89.0.0/24
+Gateway=10.89.0.1
+IPRange=10.89.0.128/25
+Internal=true
+DisableDNS=true
+Options=mtu=1400
+Options=isolate=true
+Label=zone=internal""",
+    ),
+    (
+        "network-dual-stack",
+        """ipv6 = true
+ipam_driver = "host-local"
+subnets = [
+  { subnet = "10.89.1.0/24", gateway = "10.89.1.254", ip_range = "10.89.1.0/25" },
+  { subnet = "fd00:89:1::/64", gateway = "fd00:89:1::fe" },
+  "10.89.2.0/24",
+]
+dns_servers = ["10.0.0.53", "2001:db8::53"]
+global_args = ["--log-level=info"]
+containers_conf_module = ["/etc/containers/extra.conf"]
+podman_args = ["--opt=vlan=5"]""",
+        """IPv6=true
+IPAMDriver=host-local
+Subnet=10.89.1.0/24
+Gateway=10.89.1.254
+IPRange=10.89.1.0/25
+Subnet=fd00:89:1::/64
+Gateway=fd00:89:1::fe
+Subnet=10.89.2.0/24
+DNS=10.0.0.53
+DNS=2001:db8::53
+GlobalArgs=--log-level=info
+ContainersConfModule=/etc/containers/extra.conf
+PodmanArgs=--opt=vlan=5""",
+    ),
+    ("network-dhcp", 'driver = "macvlan"\nipam_driver = "dhcp"', "Driver=macvlan\nIPAMDriver=dhcp"),
+]
+CREATE_SWITCHES = {"--internal", "--ipv6", "--disable-dns", "--ignore"}
+# podman reads these into a map or a set: their order means nothing
+UNORDERED = {"--opt", "--label"}
+
+
+def create_flags(
+    argv: list[str], kind: str
+) -> tuple[list[str], dict[str, list[str | None]], list[str]]:
+    """The global options, the create command's flags as flag -> values in order (the order of
+    one flag's values matters: podman pairs the nth --gateway with the nth --subnet), the rest."""
+    at = argv.index(kind)
+    assert argv[at + 1] == "create"
+    flags: dict[str, list[str | None]] = {}
+    i = at + 2
+    while i < len(argv) and argv[i].startswith("-"):
+        word, value = argv[i], None
+        if "=" in word:
+            word, _, value = word.partition("=")
+        elif word not in CREATE_SWITCHES:
+            i += 1
+            value = argv[i]
+        flags.setdefault(word, []).append(value)
+        i += 1
+    flags.pop("--ignore", None)  # Quadlet's; ours asks `exists` first (podman 4.3 has no --ignore)
+    for flag in UNORDERED & set(flags):
+        flags[flag] = sorted(flags[flag], key=str)
+    return argv[1:at], flags, argv[i:]
+
+
+def our_create_argv(tmp: Path, kind: str, body: str) -> list[str]:
+    """The one `podman KIND create` the unit's script runs, read back from the unit file."""
+    (tmp / "app.toml").write_text(f"[{kind}.data]\n{body}\n")
+    units = render(load([str(tmp / "app.toml")]))
+    line = next(x for x in units[f"data-{kind}.service"].splitlines() if x.startswith("ExecStart="))
+    _sh, _, script, name, *args = shlex.split(line.removeprefix("ExecStart=").replace("$$", "$"))
+    podman = shlex.split(script.partition(f" {kind} exists ")[0])
+    assert script.endswith(f'exec {shlex.join(podman)} {kind} create "$@" "$0"')
+    return [*podman, kind, "create", *args, name]
+
+
+def quadlet_create_argv(quadlet: str, tmp: Path, kind: str, body: str) -> list[str]:
+    units = tmp / "quadlet"
+    units.mkdir()
+    section = kind.capitalize()
+    (units / f"data.{kind}").write_text(f"[{section}]\n{section}Name=data\n{body}\n")
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(units)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    line = next(x for x in done.stdout.splitlines() if x.startswith("ExecStart="))
+    return shlex.split(line.removeprefix("ExecStart="))
+
+
 def our_pod(tmp: Path, body: str) -> tuple[list[str], list[str]]:
     from orchestrator.core.render import podman_pod_create_argv
 
@@ -507,3 +747,55 @@ def test_optional_devices_are_those_quadlet_keeps_on_this_host(
         quadlet, tmp_path, {"app.container": f"[Container]\nImage={IMAGE}\n{body}"}
     )
     assert _compared(ours, False) == _compared(theirs["app"], False)
+
+
+ONESHOT_CASES = [("volume", *c) for c in VOLUME_CASES] + [("network", *c) for c in NETWORK_CASES]
+
+
+@pytest.mark.parametrize(
+    ("kind", "definition", "quadlet_file"),
+    [(c[0], *c[2:]) for c in ONESHOT_CASES],
+    ids=[c[1] for c in ONESHOT_CASES],
+)
+def test_our_volume_and_network_create_means_what_quadlet_generates(
+    quadlet: str, tmp_path: Path, kind: str, definition: str, quadlet_file: str
+) -> None:
+    ours = create_flags(our_create_argv(tmp_path, kind, definition), kind)
+    theirs = create_flags(quadlet_create_argv(quadlet, tmp_path, kind, quadlet_file), kind)
+    assert ours == theirs
+
+
+def test_the_create_comparison_sees_the_order_of_gateways(quadlet: str, tmp_path: Path) -> None:
+    body = 'subnets = [{ subnet = "10.1.0.0/24", gateway = "10.1.0.1" }, { subnet = "10.2.0.0/24", gateway = "10.2.0.1" }]'  # noqa: E501
+    ours = create_flags(our_create_argv(tmp_path, "network", body), "network")
+    swapped = "Subnet=10.1.0.0/24\nGateway=10.2.0.1\nSubnet=10.2.0.0/24\nGateway=10.1.0.1"
+    theirs = quadlet_create_argv(quadlet, tmp_path, "network", swapped)
+    assert ours != create_flags(theirs, "network")
+
+
+def test_every_volume_and_network_key_has_a_case() -> None:
+    import tomllib
+
+    from orchestrator.core.models import Network, Volume
+
+    for kind, model in (("volume", Volume), ("network", Network)):
+        covered: set[str] = set()
+        for case in ONESHOT_CASES:
+            if case[0] == kind:
+                covered |= set(tomllib.loads(case[2]))
+        keys = {f.alias or name for name, f in model.model_fields.items()} - {"description"}
+        assert not keys - covered, f"{kind} keys with no conformance case: {sorted(keys - covered)}"
+
+
+def test_every_volume_and_network_key_is_documented() -> None:
+    from orchestrator.core.models import Network, Volume
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    mapping = (root / "docs" / "quadlet-mapping.md").read_text()
+    for kind, model in (("volume", Volume), ("network", Network)):
+        section = readme.split(f"### `[{kind}.NAME]`", 1)[1].split("\n### ", 1)[0]
+        table = mapping.split(f"`[{kind}.NAME]`", 1)[1].split("\n## ", 1)[0]
+        keys = {f.alias or name for name, f in model.model_fields.items()} - {"description"}
+        assert not [k for k in keys if f"`{k}`" not in section], f"{kind} keys without a README row"
+        assert not [k for k in keys if f"`{k}" not in table], f"{kind} keys without a mapping row"

@@ -14,8 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.core.loader import display
-from orchestrator.core.models import Container, Spec
-from orchestrator.core.render import HEALTH_FLAGS, IMAGE_FLAGS, KUBE_FLAGS, RUN_FLAGS, Flag
+from orchestrator.core.models import Container, Network, Spec, Volume
+from orchestrator.core.render import (
+    HEALTH_FLAGS,
+    IMAGE_FLAGS,
+    KUBE_FLAGS,
+    NETWORK_FLAGS,
+    RUN_FLAGS,
+    VOLUME_FLAGS,
+    Flag,
+)
 from orchestrator.errors import DefinitionError, Problem
 
 Version = tuple[int, int]
@@ -40,7 +48,7 @@ class Needs:
     key: str
     since: Version
     what: str
-    used: Callable[[Container], list[str]]  # the key paths (below the container) that use it
+    used: Callable[[Any], list[str]]  # the key paths (below the resource) that use it
 
 
 def _mount_types(*kinds: str) -> Callable[[Container], list[str]]:
@@ -62,20 +70,27 @@ def _if(condition: Callable[[Container], Any], key: str) -> Callable[[Container]
     return lambda c: [key] if condition(c) else []
 
 
+CONF_MODULE = Needs(
+    "containers_conf_module",
+    (4, 7),
+    "containers_conf_module (podman's --module)",
+    _if(lambda c: c.containers_conf_module, "containers_conf_module"),
+)
 VALUES: tuple[Needs, ...] = (
     Needs("notify", (4, 7), 'notify = "healthy"', _if(lambda c: c.notify == "healthy", "notify")),
-    Needs(
-        "containers_conf_module",
-        (4, 7),
-        "containers_conf_module (podman's --module)",
-        _if(lambda c: c.containers_conf_module, "containers_conf_module"),
-    ),
+    CONF_MODULE,
     Needs("mounts", (4, 7), "a glob or ramfs mount", _mount_types("glob", "ramfs")),
     Needs("ulimits", (4, 8), "an unlimited (-1) ulimit", _unlimited),
 )
 
 
+# The same for volumes and networks, whose one podman command takes the same global options.
+ONESHOT_VALUES: tuple[Needs, ...] = (CONF_MODULE,)
+
 Where = tuple[str, str]  # (kind, name)
+# The kinds whose keys are rows of one table, and the table
+TABLES = (("image", IMAGE_FLAGS), ("kube", KUBE_FLAGS), ("volume", VOLUME_FLAGS),
+          ("network", NETWORK_FLAGS))  # fmt: skip
 
 
 def problems(spec: Spec, version: Version) -> list[tuple[Where, str, str]]:
@@ -84,9 +99,12 @@ def problems(spec: Spec, version: Version) -> list[tuple[Where, str, str]]:
     found: list[tuple[Where, str, str]] = []
     for name, c in spec.containers.items():
         found += _messages(("container", name), _newer(c, version), version)
-    for kind, table in (("image", IMAGE_FLAGS), ("kube", KUBE_FLAGS)):
+    for kind, table in TABLES:
         for name, resource in getattr(spec, kind + "s").items():
-            found += _messages((kind, name), _rows(table, resource, version), version)
+            newer = _rows(table, resource, version)
+            if isinstance(resource, (Volume, Network)):
+                newer += _newer_values(resource, version)
+            found += _messages((kind, name), newer, version)
     return found
 
 
@@ -100,11 +118,22 @@ def _messages(
     ]
 
 
-def _rows(table: tuple[Flag, ...], model: Any, version: Version) -> list[tuple[str, Version, str]]:
+def _rows(
+    table: tuple[Callable[[Any], Any], ...], model: Any, version: Version
+) -> list[tuple[str, Version, str]]:
     return [
         (row.field, row.since, f"{row.field} ({row.flag})")
         for row in table
-        if row.since is not None and version < row.since and row(model)
+        if isinstance(row, Flag) and row.since is not None and version < row.since and row(model)
+    ]
+
+
+def _newer_values(r: Volume | Network, version: Version) -> list[tuple[str, Version, str]]:
+    return [
+        (key, need.since, need.what)
+        for need in ONESHOT_VALUES
+        if version < need.since
+        for key in need.used(r)
     ]
 
 

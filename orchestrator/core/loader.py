@@ -481,9 +481,10 @@ def _keys_of_table(loc: tuple[str | int, ...]) -> list[str]:
         ("build",): models.Build,
         ("build", "volumes"): models.Mount,
         ("kube",): models.Kube,
+        ("network", "subnets"): models.Subnet,
     }
     model = tables.get(path[:1] + path[2:]) if path else models.Document
-    return sorted(model.model_fields) if model else []
+    return sorted(f.alias or n for n, f in model.model_fields.items()) if model else []
 
 
 def _merge(documents: list[tuple[str, Document]], problems: list[Problem]) -> Spec:

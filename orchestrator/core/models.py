@@ -624,21 +624,7 @@ class Container(Model):
     @field_validator("containers_conf_module")
     @classmethod
     def _modules(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        """A name is looked up in podman's module directories; a ./ path is made absolute from
-        the definition's directory, as podman would read it from its own working directory."""
-        base = (info.context or {}).get("base_dir", ".")
-        modules = []
-        for module in value:
-            if not module.endswith(".conf") or any(c.isspace() or c == "," for c in module):
-                raise ValueError(
-                    'expected a containers.conf module: a path or a name ending in ".conf", '
-                    f"got {values.show(module)}"
-                )
-            relative = module.startswith(("./", "../"))
-            modules.append(
-                _host_path(os.path.normpath(os.path.join(base, module))) if relative else module
-            )
-        return modules
+        return _conf_modules(value, info)
 
     @field_validator("notify", mode="before")
     @classmethod
@@ -676,8 +662,6 @@ class Container(Model):
             raise ValueError('notify = "healthy" needs a [health] check to wait for')
         if self.reload_command is not None and self.reload_signal is not None:
             raise ValueError("reload_command and reload_signal cannot both be set: choose one")
-        if self.read_only_tmpfs is False and not self.read_only:
-            raise ValueError("read_only_tmpfs = false only matters with read_only = true")
         return self
 
     @model_validator(mode="after")
@@ -707,54 +691,235 @@ class Container(Model):
         return self
 
 
-class Volume(Model):
+def _conf_modules(value: list[str], info: ValidationInfo) -> list[str]:
+    """A name is looked up in podman's module directories; a ./ path is made absolute from the
+    definition's directory, as podman would read it from its own working directory."""
+    base = (info.context or {}).get("base_dir", ".")
+    modules = []
+    for module in value:
+        if not module.endswith(".conf") or any(c.isspace() or c == "," for c in module):
+            raise ValueError(
+                'expected a containers.conf module: a path or a name ending in ".conf", '
+                f"got {values.show(module)}"
+            )
+        relative = module.startswith(("./", "../"))
+        modules.append(
+            _host_path(os.path.normpath(os.path.join(base, module))) if relative else module
+        )
+    return modules
+
+
+class PodmanCall(Model):
+    """The keys of a oneshot unit's one podman command (volume create, network create) that are
+    podman's own: its global options, and options passed through after ours."""
+
+    global_args: list[Annotated[str, AfterValidator(values.global_arg)]] = Field(
+        default_factory=list
+    )
+    containers_conf_module: list[str] = Field(default_factory=list)
+    podman_args: list[str] = Field(default_factory=list)
+
+    @field_validator("containers_conf_module")
+    @classmethod
+    def _modules(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        return _conf_modules(value, info)
+
+
+def _mount_options(value: Any) -> Any:
+    """Quadlet's Options= is one "a,b" string; an array of the options reads better in TOML."""
+    if isinstance(value, str):
+        value = [word for word in value.split(",") if word]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        for word in value:
+            if "," in word or not word.strip():
+                raise ValueError(f'expected mount options like "noatime", got {values.show(word)}')
+        return value
+    raise ValueError(
+        f'expected mount options as an array like ["noatime", "nodev"], got {values.show(value)}'
+    )
+
+
+# the largest user or group id (2^32 - 2: 2^32 - 1 is the kernel's "no id")
+MAX_ID = 4294967294
+# The words in a local volume's `o` that podman applies itself instead of mounting
+PODMAN_READS_IN_O = frozenset({"uid", "gid", "size", "inodes", "noquota"})
+# The driver options the keys of a volume set; the same option in `options` would say it twice.
+VOLUME_OPTION_KEYS = {
+    "device": ("device",), "type": ("type",), "o": ("mount_options", "uid", "gid"),
+    "copy": ("copy_up",), "nocopy": ("copy_up",), "image": ("image",),
+}  # fmt: skip
+
+
+class Volume(PodmanCall):
     driver: str | None = None
+    device: Annotated[str, NoComma] | None = None
+    type: Annotated[str, NoComma] | None = None
+    mount_options: Annotated[list[str], BeforeValidator(_mount_options)] = Field(
+        default_factory=list
+    )
+    uid: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+    gid: Annotated[int, Field(ge=0, le=MAX_ID)] | None = None
+    # the key is "copy", which would shadow BaseModel.copy as a field name
+    copy_up: bool | None = Field(default=None, alias="copy")  # podman's default: true
+    image: Annotated[str, AfterValidator(values.image)] | None = None
     options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
         default_factory=dict
     )
     labels: Labels = Field(default_factory=dict)
     description: Description | None = None
 
+    @field_validator("mount_options")
+    @classmethod
+    def _checked_mount_options(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if value:
+            _check_local_o(",".join(value), info.data.get("driver"), info.data.get("type"))
+        return value
+
     @field_validator("options")
     @classmethod
     def _local_o(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
-        """podman 4.3 reads size=, inodes=, uid= and gid= in the local driver's `o` itself (in
-        any case, as `podman volume create` does): what cannot work is refused, with the reason."""
-        if info.data.get("driver") not in (None, "local") or "o" not in value:
-            return value
-        shown = f"o = {values.show(value['o'])}"
-        words = {
-            k.lower(): (sep, v) for k, sep, v in (w.partition("=") for w in value["o"].split(","))
-        }
-        for name in ("size", "inodes", "uid", "gid"):
-            sep, val = words.get(name, ("=", "0"))  # an absent one is fine
-            if not sep or (name in ("uid", "gid") and not re.fullmatch(r"[+-]?[0-9]+", val)):
-                what = "SIZE" if name == "size" else "NUMBER"
-                raise ValueError(
-                    f'{shown}: expected "{name}={what}" (podman fails on anything else)'
-                )
-        quota = "size" in words or "inodes" in words
-        if quota and value.get("type") == "tmpfs":
-            raise ValueError(
-                f"{shown}: a size or inode limit on a tmpfs volume cannot work: podman before 4.8 "
-                "reads size= and inodes= as an XFS project quota on the volume's directory, not as "
-                'tmpfs options, so `podman volume create` fails ("Filesystem does not support '
-                'Project Quota") wherever that quota is missing, rootless always; give each '
-                'container a sized tmpfs of its own instead (tmpfs = ["/path:size=64m"])'
-            )
-        if quota and "noquota" in words:
-            raise ValueError(f"{shown}: noquota cannot go with size= or inodes=")
+        if "o" in value:
+            kind = value.get("type") or info.data.get("type")
+            _check_local_o(value["o"], info.data.get("driver"), kind)
+        for option in value:
+            for key in VOLUME_OPTION_KEYS.get(option.lower(), ()):
+                if info.data.get(key) not in (None, []):
+                    key = key.removesuffix("_up")  # copy_up is the key "copy"
+                    raise ValueError(
+                        f"options.{option} and the key {key} both set the volume's "
+                        f'"{option}" option: keep only {key}'
+                    )
         return value
 
+    @model_validator(mode="after")
+    def _mount_needs_device(self) -> Volume:
+        """With the local driver, a type or mount options other than those podman reads itself
+        mean a mount, which needs the device to mount (as Quadlet requires). The `options`
+        table, older than these keys, is passed on unchecked, as it always was."""
+        if self.driver not in (None, "local") or self.device or "device" in self.options:
+            return self
+        mounted = [
+            w for w in self.mount_options if w.partition("=")[0].lower() not in PODMAN_READS_IN_O
+        ]
+        if self.type or mounted:
+            what = "type" if self.type else values.show(mounted[0])
+            raise ValueError(
+                f"{what} needs device: podman mounts the volume only from a device "
+                '(device = "tmpfs" for a tmpfs)'
+            )
+        return self
 
-class Network(Model):
+    @model_validator(mode="after")
+    def _owner_once(self) -> Volume:
+        for key in ("uid", "gid"):
+            given = [w for w in self.mount_options if w.lower().startswith(f"{key}=")]
+            if given and getattr(self, key) is not None:
+                raise ValueError(f'{key} is given twice: as the key and as "{given[0]}"')
+        return self
+
+    @model_validator(mode="after")
+    def _image_driver(self) -> Volume:
+        """podman's image driver reads only the image; the local driver cannot take one."""
+        if self.driver == "image" and self.image is None:
+            raise ValueError('driver = "image" needs the image to mount: image = "REFERENCE"')
+        if self.image is None:
+            return self
+        if self.driver not in (None, "image"):
+            raise ValueError(f'image needs driver = "image" (or no driver), got {self.driver!r}')
+        given = [k for k in ("device", "type", "mount_options", "uid", "gid", "copy_up", "options")
+                 if getattr(self, k) not in (None, [], {})]  # fmt: skip
+        if given:
+            raise ValueError(
+                f"an image volume takes no {', '.join(given).replace('copy_up', 'copy')}: "
+                "podman's image driver reads "
+                "only the image"
+            )
+        return self
+
+    def driver_options(self) -> list[str]:
+        """What `podman volume create` gets as --opt, in Quadlet's order, then `options`."""
+        out = [] if self.copy_up is None else ["copy" if self.copy_up else "nocopy"]
+        out += [f"{k}={v}" for k, v in (("device", self.device), ("type", self.type)) if v]
+        o = [f"{k}={v}" for k, v in (("uid", self.uid), ("gid", self.gid)) if v is not None]
+        o += self.mount_options
+        out += [f"o={','.join(o)}"] if o else []
+        out += [f"image={self.image}"] if self.image is not None else []
+        return out + [f"{key}={value}" for key, value in self.options.items()]
+
+
+def _check_local_o(o: str, driver: str | None, kind: str | None) -> None:
+    """podman 4.3 reads size=, inodes=, uid= and gid= in the local driver's `o` itself (in any
+    case, as `podman volume create` does): what cannot work is refused, with the reason."""
+    if driver not in (None, "local"):
+        return
+    shown = f"o = {values.show(o)}"
+    words = {k.lower(): (sep, v) for k, sep, v in (w.partition("=") for w in o.split(","))}
+    for name in ("size", "inodes", "uid", "gid"):
+        sep, val = words.get(name, ("=", "0"))  # an absent one is fine
+        if not sep or (name in ("uid", "gid") and not re.fullmatch(r"[+-]?[0-9]+", val)):
+            what = "SIZE" if name == "size" else "NUMBER"
+            raise ValueError(f'{shown}: expected "{name}={what}" (podman fails on anything else)')
+    quota = "size" in words or "inodes" in words
+    if quota and kind == "tmpfs":
+        raise ValueError(
+            f"{shown}: a size or inode limit on a tmpfs volume cannot work: podman before 4.8 "
+            "reads size= and inodes= as an XFS project quota on the volume's directory, not as "
+            'tmpfs options, so `podman volume create` fails ("Filesystem does not support '
+            'Project Quota") wherever that quota is missing, rootless always; give each '
+            'container a sized tmpfs of its own instead (tmpfs = ["/path:size=64m"])'
+        )
+    if quota and "noquota" in words:
+        raise ValueError(f"{shown}: noquota cannot go with size= or inodes=")
+
+
+class Subnet(Model):
+    """One of a network's subnets, with the gateway and the range it allocates from."""
+
+    subnet: Annotated[str, AfterValidator(values.network_cidr)]
+    gateway: Annotated[str, AfterValidator(values.ip_address)] | None = None
+    ip_range: Annotated[str, AfterValidator(values.network_cidr)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"subnet": value}
+        if isinstance(value, dict):
+            return value
+        raise ValueError(
+            "expected a subnet in CIDR form or a table { subnet, gateway, ip_range }, "
+            f"got {values.show(value)}"
+        )
+
+    @model_validator(mode="after")
+    def _inside(self) -> Subnet:
+        _check_subnet(self.subnet, self.gateway, self.ip_range)
+        return self
+
+
+def _check_subnet(subnet: str, gateway: str | None, ip_range: str | None) -> None:
+    import ipaddress
+
+    net = ipaddress.ip_network(subnet)
+    if ip_range and not _subnet_of(ipaddress.ip_network(ip_range), net):
+        raise ValueError(f'ip_range "{ip_range}" is not inside subnet "{subnet}"')
+    if gateway and ipaddress.ip_address(gateway) not in net:
+        raise ValueError(f'gateway "{gateway}" is not in subnet "{subnet}"')
+
+
+class Network(PodmanCall):
     driver: str | None = None
     subnet: Annotated[str, AfterValidator(values.network_cidr)] | None = None
     gateway: Annotated[str, AfterValidator(values.ip_address)] | None = None
     ip_range: Annotated[str, AfterValidator(values.network_cidr)] | None = None
+    subnets: list[Subnet] = Field(default_factory=list)
+    ipam_driver: Literal["host-local", "dhcp", "none"] | None = None
     internal: bool = False
     ipv6: bool = False
     dns: bool = True
+    dns_servers: list[Annotated[str, AfterValidator(values.ip_address)]] = Field(
+        default_factory=list
+    )
     options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
         default_factory=dict
     )
@@ -763,25 +928,48 @@ class Network(Model):
 
     @model_validator(mode="after")
     def _gateway_in_subnet(self) -> Network:
-        import ipaddress
-
         if (self.gateway or self.ip_range) and not self.subnet:
             raise ValueError("gateway and ip_range need a subnet")
-        if (
-            self.subnet
-            and self.ip_range
-            and not _subnet_of(
-                ipaddress.ip_network(self.ip_range), ipaddress.ip_network(self.subnet)
-            )
-        ):
-            raise ValueError(f'ip_range "{self.ip_range}" is not inside subnet "{self.subnet}"')
-        if (
-            self.subnet
-            and self.gateway
-            and ipaddress.ip_address(self.gateway) not in ipaddress.ip_network(self.subnet)
-        ):
-            raise ValueError(f'gateway "{self.gateway}" is not in subnet "{self.subnet}"')
+        if self.subnet:
+            if self.subnets:
+                raise ValueError(
+                    "subnet and subnets cannot both be set: list every subnet in subnets"
+                )
+            _check_subnet(self.subnet, self.gateway, self.ip_range)
         return self
+
+    @model_validator(mode="after")
+    def _by_position(self) -> Network:
+        """podman pairs the nth --gateway and --ip-range with the nth --subnet: a gateway or
+        range after a subnet without one would land on the wrong subnet."""
+        for key in ("gateway", "ip_range"):
+            missing = [i for i, s in enumerate(self.subnets) if getattr(s, key) is None]
+            given = [i for i, s in enumerate(self.subnets) if getattr(s, key) is not None]
+            if missing and given and missing[0] < given[-1]:
+                raise ValueError(
+                    f"subnets[{given[-1]}] has a {key} but subnets[{missing[0]}] before it has "
+                    f"none: podman matches them by position; put the subnets with a {key} first"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Network:
+        if self.ipam_driver in ("dhcp", "none") and self.all_subnets():
+            raise ValueError(
+                f'ipam_driver = "{self.ipam_driver}" assigns no addresses from a subnet: '
+                "remove subnet/subnets"
+            )
+        if self.dns_servers and not self.dns:
+            raise ValueError("dns_servers need the network's DNS: remove dns = false")
+        return self
+
+    def all_subnets(self) -> list[Subnet]:
+        if self.subnet:
+            one = Subnet.model_construct(
+                subnet=self.subnet, gateway=self.gateway, ip_range=self.ip_range
+            )
+            return [one]
+        return list(self.subnets)
 
 
 def _subnet_of(inner: Any, outer: Any) -> bool:

@@ -23,6 +23,7 @@ from orchestrator.core.models import (
     Mount,
     Network,
     Pod,
+    PodmanCall,
     Secret,
     Spec,
     Volume,
@@ -50,8 +51,6 @@ WAIT_HEALTHY = (
     f'until [ "$({PODMAN} inspect --format \'{{{{.State.Health.Status}}}}\' "$0" 2>/dev/null)" '
     f"= healthy ]; do sleep {HEALTH_POLL}; done"
 )
-CREATE_VOLUME = f'{PODMAN} volume exists "$0" || exec {PODMAN} volume create "$@" "$0"'
-CREATE_NETWORK = f'{PODMAN} network exists "$0" || exec {PODMAN} network create "$@" "$0"'
 
 
 def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> dict[str, str]:
@@ -335,7 +334,7 @@ def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tupl
     return service
 
 
-def podman(c: Container | Image | Build | Kube) -> list[str]:
+def podman(c: Container | Image | Build | Kube | PodmanCall) -> list[str]:
     """podman and its global options: the same in every podman line of the unit, so stop and rm
     see the containers.conf modules and storage the container was started with."""
     modules: list[str] = getattr(c, "containers_conf_module", [])
@@ -602,22 +601,50 @@ def _oneshot(unit: UnitFile, script: str, name: str, args: list[str]) -> None:
     unit.add("Service", "ExecStart", quote_argv([SH, "-c", script, name, *args]))
 
 
+def _volume_driver(v: Volume) -> Sequence[str]:
+    driver = v.driver or ("image" if v.image is not None else None)
+    return (f"--driver={driver}",) if driver else NOTHING
+
+
+def _volume_options(v: Volume) -> Sequence[str]:
+    return [f"--opt={option}" for option in v.driver_options()]
+
+
+def _subnets(n: Network) -> Sequence[str]:
+    """Each subnet with its gateway and range: podman pairs them by position."""
+    out: list[str] = []
+    for s in n.all_subnets():
+        out.append(f"--subnet={s.subnet}")
+        out += [f"--gateway={s.gateway}"] if s.gateway else []
+        out += [f"--ip-range={s.ip_range}"] if s.ip_range else []
+    return out
+
+
 # The `podman volume create` and `podman network create` flags from keys, in their order.
-VOLUME_FLAGS: tuple[Flag, ...] = (
-    Flag("driver", "--driver"),
-    Pairs("options", "--opt"),
+VOLUME_FLAGS: tuple[Callable[[Volume], Sequence[str]], ...] = (
+    _volume_driver,  # driver, or "image" for an image volume
+    _volume_options,  # device, type, mount_options, uid, gid, copy, image, options
     Pairs("labels", "--label"),
 )
-NETWORK_FLAGS: tuple[Flag, ...] = (
+NETWORK_FLAGS: tuple[Callable[[Network], Sequence[str]], ...] = (
     Flag("driver", "--driver"),
-    Flag("subnet", "--subnet"),
-    Flag("gateway", "--gateway"),
-    Flag("ip_range", "--ip-range"),
+    _subnets,  # subnet, gateway, ip_range, subnets
+    Flag("ipam_driver", "--ipam-driver"),
     Switch("internal", "--internal"),
     Switch("ipv6", "--ipv6"),
     SwitchOff("dns", "--disable-dns"),
+    Each("dns_servers", "--dns", since=(4, 4)),
     Pairs("options", "--opt"),
     Pairs("labels", "--label"),
+)
+# Keys of a volume or network with no row of their own above.
+ONESHOT_BY_CODE = frozenset(
+    {
+        "description",  # Description=
+        "global_args",  # in both podman commands of the script
+        "containers_conf_module",  # --module=, a global option as well
+        "podman_args",  # passed through last, after every flag of ours
+    }
 )
 
 
@@ -629,16 +656,22 @@ def render_network(name: str, n: Network, source: str) -> str:
     return _render_oneshot("network", name, n, source)
 
 
-# A volume or network unit: a oneshot that creates it unless it exists, with its table's flags.
-_ONESHOTS = {"volume": (CREATE_VOLUME, VOLUME_FLAGS), "network": (CREATE_NETWORK, NETWORK_FLAGS)}
+def _create(kind: str, r: Volume | Network) -> str:
+    """The script of a volume or network unit: create it unless it exists (podman 4.3 has no
+    `create --ignore`), with the same global options for both commands."""
+    words = " ".join(shlex.quote(word) for word in podman(r))
+    return f'{words} {kind} exists "$0" || exec {words} {kind} create "$@" "$0"'
 
 
 def _render_oneshot(kind: Literal["volume", "network"], name: str, r: Volume | Network,
                     source: str) -> str:  # fmt: skip
-    command, flags = _ONESHOTS[kind]
+    flags: tuple[Callable[[Any], Sequence[str]], ...] = (
+        VOLUME_FLAGS if kind == "volume" else NETWORK_FLAGS
+    )
     unit = UnitFile(source)
     _common_unit(unit, r.description or f"{kind.capitalize()} {name}")
-    _oneshot(unit, command, name, [arg for flag in flags for arg in flag(r)])
+    args = [arg for flag in flags for arg in flag(r)] + r.podman_args
+    _oneshot(unit, _create(kind, r), name, args)
     _mark(unit, kind, name)
     return unit.text()
 

@@ -112,3 +112,38 @@ def test_the_installed_version_is_asked_once_and_4_3_when_podman_does_not_answer
     finally:
         facts.podman_version.cache_clear()
     assert len(calls) == 1
+
+
+ONESHOT_NEWER = [
+    ("network", 'dns_servers = ["10.0.0.53"]', "dns_servers", "4.4"),
+    ("network", 'containers_conf_module = ["/etc/x.conf"]', "containers_conf_module", "4.7"),
+    ("volume", 'containers_conf_module = ["/etc/x.conf"]', "containers_conf_module", "4.7"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "key", "since"), ONESHOT_NEWER, ids=[f"{n[0]}.{n[2]}" for n in ONESHOT_NEWER]
+)
+def test_a_volume_or_network_key_newer_than_the_podman_is_refused_naming_it(
+    tmp_path: Path, kind: str, body: str, key: str, since: str
+) -> None:
+    (tmp_path / "a.toml").write_text(f"[{kind}.a]\n{body}\n")
+    spec = load([str(tmp_path)])
+    older = compat.parse_version(since)
+    assert older is not None
+    with pytest.raises(DefinitionError) as caught:
+        compat.check(spec, (older[0], older[1] - 1))
+    text = "\n".join(caught.value.lines())
+    assert f"a.toml: {kind}.a.{key}: " in text and f"needs podman {since} or later" in text
+    compat.check(spec, older)
+
+
+def test_volume_and_network_keys_podman_4_3_has_are_never_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(
+        '[volume.a]\ndevice = "tmpfs"\ntype = "tmpfs"\nmount_options = ["mode=1777"]\nuid = 1\n'
+        'copy = false\nglobal_args = ["--log-level=info"]\npodman_args = ["--label=x=1"]\n'
+        '[volume.b]\nimage = "localhost/busybox:test"\n'
+        '[network.a]\nsubnets = [{ subnet = "10.89.1.0/24", gateway = "10.89.1.1" }, "fd00::/64"]\n'
+        'ipam_driver = "host-local"\nipv6 = true\ninternal = true\ndns = false\n'
+    )
+    compat.check(load([str(tmp_path)]), compat.OLDEST)

@@ -13,6 +13,7 @@ from orchestrator.core.render import (
     FIND_DEVICES,
     HEALTH_FLAGS,
     NETWORK_FLAGS,
+    ONESHOT_BY_CODE,
     POD_FLAGS,
     POD_RENDERED_BY_CODE,
     RENDERED_BY_CODE,
@@ -79,8 +80,8 @@ CONTAINER_ROWS = [
 TABLES = [
     ("container", Container, CONTAINER_ROWS),
     ("health", Health, list(HEALTH_FLAGS)),
-    ("volume", Volume, list(VOLUME_FLAGS)),
-    ("network", Network, list(NETWORK_FLAGS)),
+    ("volume", Volume, [row for row in VOLUME_FLAGS if isinstance(row, Flag)]),
+    ("network", Network, [row for row in NETWORK_FLAGS if isinstance(row, Flag)]),
     ("pod", Pod, list(POD_FLAGS)),
 ]
 
@@ -102,20 +103,28 @@ def test_every_container_key_is_rendered_by_a_row_or_named_as_rendered_by_code()
     assert not missing, f"container keys nothing renders: {sorted(missing)}"
 
 
+# the keys of volumes and networks that a function of their table renders, not a Flag row
+VOLUME_BY_FUNCTION = {"driver", "device", "type", "mount_options", "uid", "gid", "copy_up",
+                      "image", "options"}  # fmt: skip
+NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets"}
+
+
 @pytest.mark.parametrize(
     ("model", "by_code", "rows"),
     [
         (Health, set(), HEALTH_FLAGS),
-        (Volume, {"description"}, VOLUME_FLAGS),
-        (Network, {"description"}, NETWORK_FLAGS),
+        (Volume, ONESHOT_BY_CODE | VOLUME_BY_FUNCTION, VOLUME_FLAGS),
+        (Network, ONESHOT_BY_CODE | NETWORK_BY_FUNCTION, NETWORK_FLAGS),
         (Pod, POD_RENDERED_BY_CODE, POD_FLAGS),
     ],
     ids=["health", "volume", "network", "pod"],
 )
 def test_every_health_volume_and_network_key_is_rendered(
-    model: type[BaseModel], by_code: set[str], rows: tuple[Flag, ...]
+    model: type[BaseModel], by_code: set[str], rows: tuple[object, ...]
 ) -> None:
-    assert set(model.model_fields) == {row.field for row in rows} | by_code
+    flags = {row.field for row in rows if isinstance(row, Flag)}
+    assert set(model.model_fields) == flags | by_code
+    assert not flags & by_code, "a key with a row is not also listed as rendered by code"
 
 
 def test_a_definition_with_only_an_image_writes_no_flag_from_any_row() -> None:
@@ -182,3 +191,8 @@ def test_a_rootfs_takes_the_image_s_place_after_podman_s_rootfs_switch() -> None
 def test_a_member_joins_its_pod_by_the_pod_id_file_the_pod_unit_writes() -> None:
     member = container(pod="shop")
     assert "--pod-id-file=%t/shop-pod.service.pod-id" in podman_run_argv("app", member)
+
+
+def test_read_only_tmpfs_false_without_read_only_is_written_as_quadlet_writes_it() -> None:
+    argv = podman_run_argv("app", container(read_only_tmpfs=False))
+    assert "--read-only-tmpfs=false" in argv and "--read-only" not in argv

@@ -202,6 +202,24 @@ def _slots() -> dict[str, StringSlot]:
         "network.label": n(labels={"a": V}),
         "network.description": n(description=V),
         "network.internal": n(internal=V),
+        # the volume and network keys of Quadlet (issue 12)
+        "volume.device": v(device=V),
+        "volume.type": v(device="tmpfs", type=V),
+        "volume.mount_options": v(device="tmpfs", type="tmpfs", mount_options=[V]),
+        "volume.uid": v(uid=V),
+        "volume.copy": v(copy=V),
+        "volume.image": v(image=V),
+        "volume.global_args": v(global_args=[V]),
+        "volume.containers_conf_module": v(containers_conf_module=[V]),
+        "volume.podman_args": v(podman_args=[V]),
+        "network.subnets": lambda uid, value: {"network": {"subnets": [value]}},
+        "network.subnets.gateway": lambda uid, value: {
+            "network": {"subnets": [{"subnet": "10.89.0.0/24", "gateway": value}]}
+        },
+        "network.ipam_driver": n(ipam_driver=V),
+        "network.dns_servers": n(dns_servers=[V]),
+        "network.global_args": n(global_args=[V]),
+        "network.podman_args": n(podman_args=[V]),
         # the container keys of Quadlet (issue 12)
         "init": c(init=V),
         "stop_signal": c(stop_signal=V),
