@@ -38,6 +38,7 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
+        doctor,
         fleet,
         history,
         install_units,
@@ -54,7 +55,7 @@ def _commands() -> list[ModuleType]:
     )
 
     return [
-        validate, render, plan, apply, status, logs, history, rollback, watch,
+        doctor, validate, render, plan, apply, status, logs, history, rollback, watch,
         fleet, pull, install_units, uninstall_units, sandbox,
     ]  # fmt: skip
 
