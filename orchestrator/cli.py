@@ -40,6 +40,7 @@ def _commands() -> list[ModuleType]:
         apply,
         doctor,
         fleet,
+        graph,
         history,
         install_units,
         logs,
@@ -55,7 +56,7 @@ def _commands() -> list[ModuleType]:
     )
 
     return [
-        doctor, validate, render, plan, apply, status, logs, history, rollback, watch,
+        doctor, validate, render, plan, graph, apply, status, logs, history, rollback, watch,
         fleet, pull, install_units, uninstall_units, sandbox,
     ]  # fmt: skip
 
