@@ -38,6 +38,7 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
+        completion,
         doctor,
         fleet,
         graph,
@@ -57,7 +58,7 @@ def _commands() -> list[ModuleType]:
 
     return [
         doctor, validate, render, plan, graph, apply, status, logs, history, rollback, watch,
-        fleet, pull, install_units, uninstall_units, sandbox,
+        fleet, pull, install_units, uninstall_units, sandbox, completion,
     ]  # fmt: skip
 
 

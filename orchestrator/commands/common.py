@@ -130,3 +130,37 @@ def apply_options(where: Target, args: argparse.Namespace, *, progress: bool = T
 
 def _silent(_: str) -> None:
     pass
+
+
+def managed_names(unit_dir: str) -> dict[str, str]:
+    """Each managed service by the name it was declared with (a container wins a name that a
+    resource of another kind shares), to its unit."""
+    from orchestrator.core.unitfile import mark_fields
+    from orchestrator.host.unitdir import read_unit_dir
+
+    managed, _ = read_unit_dir(unit_dir)
+    marks = {unit: mark_fields(text) for unit, text in managed.items()}
+    names: dict[str, str] = {}
+    for unit, fields in sorted(marks.items(), key=lambda item: item[1].get("Kind") != "container"):
+        names.setdefault(fields.get("Name", unit), unit)
+    return names
+
+
+def managed_unit(unit_dir: str, name: str) -> str:
+    """The unit of a managed service given by its declared name or its unit name; a usage error
+    naming the closest match (or every managed name) otherwise."""
+    import difflib
+
+    from orchestrator.errors import UsageError
+
+    names = managed_names(unit_dir)
+    if name in names:
+        return names[name]
+    if name in names.values():
+        return name
+    hint = difflib.get_close_matches(name, list(names), n=1)
+    known = ", ".join(sorted(names)) or "none"
+    raise UsageError(
+        f"{name!r} is not a managed service"
+        + (f' (did you mean "{hint[0]}"?)' if hint else f" (managed: {known})")
+    )
