@@ -40,6 +40,7 @@ def _commands() -> list[ModuleType]:
         apply,
         completion,
         doctor,
+        exec,
         fleet,
         graph,
         history,
@@ -48,16 +49,20 @@ def _commands() -> list[ModuleType]:
         plan,
         pull,
         render,
+        restart,
         rollback,
         sandbox,
+        start,
         status,
+        stop,
         uninstall_units,
         validate,
         watch,
     )
 
     return [
-        doctor, validate, render, plan, graph, apply, status, logs, history, rollback, watch,
+        doctor, validate, render, plan, graph, apply, status, logs, exec, start, stop, restart,
+        history, rollback, watch,
         fleet, pull, install_units, uninstall_units, sandbox, completion,
     ]  # fmt: skip
 

@@ -164,3 +164,39 @@ def managed_unit(unit_dir: str, name: str) -> str:
         f"{name!r} is not a managed service"
         + (f' (did you mean "{hint[0]}"?)' if hint else f" (managed: {known})")
     )
+
+
+def add_names_argument(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "names", nargs="+", metavar="NAME", help=f"the services to {verb} (declared or unit names)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=90,
+        metavar="S",
+        help="seconds to wait for systemd's jobs (default 90)",
+    )
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+
+
+def systemd_jobs(args: argparse.Namespace, verb: str) -> int:
+    """start, stop or restart the named services through systemd, all at once (systemd orders
+    them), and say how each job ended; exit 0 when every one is done."""
+    from orchestrator.host.systemd import Systemd
+
+    where = target(args)
+    units = list(dict.fromkeys(managed_unit(where.unit_dir, name) for name in args.names))
+    with Systemd(where.user) as systemd:
+        outcome = systemd.run_jobs([(verb, unit) for unit in units], args.timeout)
+    for unit in units:
+        result = outcome.results.get(unit, "timed out" if unit in outcome.unfinished else "?")
+        print(f"{verb} {unit}: {result}")
+    failed = [u for u in units if outcome.results.get(u) != "done"]
+    if failed:
+        print(
+            f"see `orchestrator logs NAME` or `systemctl{' --user' if where.user else ''} "
+            f"status {' '.join(failed)}`"
+        )
+    return 1 if failed else 0

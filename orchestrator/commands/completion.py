@@ -24,7 +24,13 @@ examples:
 
 SHELLS = ("bash", "zsh", "fish")
 # what a positional argument holds, by its dest: how to complete it
-ARGUMENTS = {"name": "names", "generation": "generations", "paths": "files", "path": "files"}
+ARGUMENTS = {
+    "name": "names",
+    "names": "names",
+    "generation": "generations",
+    "paths": "files",
+    "path": "files",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
