@@ -128,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from orchestrator.commands.output import JSON_SCHEMA
     from orchestrator.errors import DefinitionError, OrchestratorError
 
     parser = build_parser()
@@ -143,6 +144,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if getattr(args, "json", False):
             problems = exc.problems if isinstance(exc, DefinitionError) else []
             payload = {
+                "schema": JSON_SCHEMA,
                 "ok": False,
                 "error": str(exc),
                 "problems": [p.as_dict() for p in problems],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
@@ -14,7 +13,7 @@ from orchestrator.commands.common import (
     render_units,
     target,
 )
-from orchestrator.commands.output import plan_printer, print_report
+from orchestrator.commands.output import plan_printer, print_json, print_report
 
 if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport, Options
@@ -143,7 +142,7 @@ def finish(
         data = report.as_dict()
         if rollback is not None:
             data = {"ok": False, "apply": data, "rollback": rollback.as_dict()}
-        print(json.dumps(data, indent=2))
+        print_json(data)
         return code
     print_report(report)
     if rollback is not None:

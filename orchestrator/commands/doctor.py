@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import add_json_flag, add_user_flag, target
+from orchestrator.commands.output import print_json
 
 if TYPE_CHECKING:
     from orchestrator.core.doctor import Check
@@ -55,13 +55,7 @@ def run(args: argparse.Namespace) -> int:
     checks = doctor.host_checks(host) + given
     ok = not doctor.failed(checks)
     if args.json:
-        payload = {
-            "schema": doctor.SCHEMA,
-            "ok": ok,
-            "mode": where.mode,
-            "checks": [c.as_dict() for c in checks],
-        }
-        print(json.dumps(payload, indent=2, ensure_ascii=True))
+        print_json({"ok": ok, "mode": where.mode, "checks": [c.as_dict() for c in checks]})
     else:
         print_checks(checks[: len(checks) - len(given)])
         if given:

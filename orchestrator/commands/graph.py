@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from orchestrator.commands.common import (
     add_json_flag,
@@ -12,6 +11,7 @@ from orchestrator.commands.common import (
     render_units,
     target,
 )
+from orchestrator.commands.output import print_json
 
 NAME = "graph"
 HELP = "the dependency graph of the definitions: a tree, DOT, Mermaid or SVG"
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     where = target(args, args.paths)
     drawn = graph.build(render_units(load_definitions(where, args), where))
     if args.json:
-        print(json.dumps({"schema": graph.SCHEMA, **drawn.as_dict()}, indent=2))
+        print_json(drawn.as_dict())
     elif args.format == "text":
         print("\n".join(graph.text(drawn)))
     elif args.format == "dot":

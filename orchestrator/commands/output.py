@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.textout import table
 
 if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport
     from orchestrator.core.plan import Plan
+
+# The version of every --json output's shape (docs/json.md): raised when a key changes meaning
+# or goes away, not when one is added.
+JSON_SCHEMA = 1
 
 SYMBOLS = {"create": "+", "change": "~", "remove": "-", "unchanged": "="}
 
@@ -117,3 +122,8 @@ def _verdict(report: ApplyReport) -> str:
     summary = "; ".join(steps) or "nothing written"
     verdict = "everything runs as declared" if report.ok else "NOT everything runs as declared"
     return f"{verdict} ({summary}; {report.seconds:.2f} s)"
+
+
+def print_json(payload: dict[str, Any], *, indent: int | None = 2) -> None:
+    """A --json output: the payload with the schema number first (docs/json.md)."""
+    print(json.dumps({"schema": JSON_SCHEMA, **payload}, indent=indent))

@@ -15,7 +15,6 @@ from orchestrator.core.target import Mode
 
 Status = Literal["ok", "warn", "fail"]
 Cgroups = Literal["v1", "v2", "hybrid"]
-SCHEMA = 1  # of `doctor --json`: docs/json.md
 
 
 @dataclass(frozen=True)

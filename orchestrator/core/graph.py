@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 from orchestrator.core.unitfile import mark_fields
 
-SCHEMA = 1  # of `graph --json`: docs/json.md
 STRONG = ("Requires", "BindsTo", "Requisite")
 # the ExecStartPre= of a container that waits for a dependency to be healthy (core/render.py)
 _HEALTH_WAIT = re.compile(r"State\.Health\.Status.*\s(\S+)\s*$")
