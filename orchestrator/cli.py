@@ -117,6 +117,12 @@ class _Escaping:
     def __getattr__(self, name: str) -> typing.Any:
         return getattr(self._stream, name)
 
+    @property
+    def raw(self) -> typing.TextIO:
+        """The stream itself, for a live display that escapes its own text and writes the
+        terminal's cursor controls (commands/progress.py)."""
+        return self._stream
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     saved = sys.stdout, sys.stderr

@@ -9,6 +9,7 @@ from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
     apply_options,
+    end_progress,
     load_definitions,
     render_units,
     target,
@@ -135,6 +136,7 @@ def finish(
 ) -> int:
     """Print the report (and the rollback's); exit 0 when the apply brought everything up, 2 for a
     dry run with changes pending (as `plan`), 1 otherwise."""
+    end_progress()
     code = 0 if report.ok else 1
     if report.dry_run:
         code = 2 if report.plan.has_work else 0

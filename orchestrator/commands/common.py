@@ -12,7 +12,10 @@ from orchestrator.core.target import Target
 from orchestrator.host import facts, paths
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from orchestrator.apply import Options
+    from orchestrator.commands.progress import Live
     from orchestrator.core.models import Spec
 
 
@@ -120,12 +123,45 @@ def apply_options(where: Target, args: argparse.Namespace, *, progress: bool = T
     def say(line: str) -> None:
         print(line, file=sys.stderr if to_json else sys.stdout, flush=True)
 
-    return Options(
+    options = Options(
         target=where,
         timeout=args.timeout,
         quiet_pull=to_json or not progress,
         say=say if progress else _silent,
     )
+    terminal = getattr(sys.stdout, "raw", sys.stdout)
+    if progress and not to_json and terminal.isatty():
+        return live_options(options, terminal)
+    return options
+
+
+def live_options(options: Options, terminal: TextIO) -> Options:
+    """The options with a live display on terminal: what each image and unit is doing, podman's
+    pull progress on its image's line; end_progress() erases it before the report."""
+    import dataclasses
+    import shutil
+
+    from orchestrator.commands.progress import Live
+    from orchestrator.host import podman
+
+    global _live
+    _live = live = Live(terminal, width=shutil.get_terminal_size().columns)
+
+    def pull(image: str, quiet: bool) -> None:
+        podman.pull_showing(image, lambda line: live.update(image, line.strip()[:60]))
+
+    host = dataclasses.replace(options.host, pull=pull)
+    return dataclasses.replace(options, say=live.say, progress=live.update, host=host)
+
+
+_live: Live | None = None
+
+
+def end_progress() -> None:
+    """Erase the live display, if there is one, so that what is printed next (a plan, the
+    report) reads as without it; a later update draws it again below."""
+    if _live is not None:
+        _live.close()
 
 
 def _silent(_: str) -> None:

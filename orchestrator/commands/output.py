@@ -78,6 +78,9 @@ def plan_printer(args: argparse.Namespace) -> Callable[[Plan], None]:
     whose report holds the plan."""
 
     def show(plan: Plan) -> None:
+        from orchestrator.commands.common import end_progress
+
+        end_progress()  # a rollback's plan comes while the apply's display is up
         if not args.json:
             print_plan(plan, diffs=not args.no_diff, applying=True)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.commands.apply import add_common
-from orchestrator.commands.common import apply_options, target
+from orchestrator.commands.common import apply_options, end_progress, target
 from orchestrator.commands.output import print_json
 
 if TYPE_CHECKING:
@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     converge = _converger(args, opts)
     status = _when_free(lambda: pull(settings, converge, opts.say), opts.timeout)
     good = status.result in ("ok", "unmatched")
+    end_progress()
     if args.json:
         print_json(status.as_dict())
     # stderr for what went wrong: the journal of the pull service shows it as an error's line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -66,3 +67,16 @@ def test_stop_start_and_restart_go_through_systemd(box: Sandbox) -> None:
     started = orchestrator(box, "start", "ticker")
     assert started.returncode == 0, started.stdout + started.stderr
     assert box.run(["systemctl", "is-active", "ticker.service"]).stdout.strip() == "active"
+
+
+def test_apply_on_a_terminal_shows_live_progress_then_the_usual_report(box: Sandbox) -> None:
+    defs = box.share / "defs"
+    (defs / "t.toml").write_text((defs / "t.toml").read_text() + 'environment = { V = "2" }\n')
+    command = f"env PYTHONPATH={ROOT} {sys.executable} -m orchestrator apply {defs}"
+    shown = box.run(["script", "-qec", command, "/dev/null"], check=False, timeout=180)
+    assert shown.returncode == 0, shown.stdout
+    assert "\x1b[" in shown.stdout  # the live lines, redrawn in place
+    live = re.findall(r"\x1b\[2K(.*)", shown.stdout)  # each live line as drawn
+    assert any("ticker.service" in line for line in live), repr(shown.stdout)
+    tail = shown.stdout.rsplit("\x1b[J", 1)[-1].replace("\r", "")  # after the block is erased
+    assert "ok   ticker.service" in tail and "everything runs as declared" in tail
