@@ -174,6 +174,8 @@ class Options:
     settle: float = SETTLE_SECONDS
     quiet_pull: bool = False
     say: Callable[[str], None] = lambda _: None  # progress lines
+    # (unit or image, what it is doing now) as apply waits: a terminal shows it live
+    progress: Callable[[str, str], None] = lambda _, __: None
     deadline: float = 0.0  # host.monotonic() by which the apply gives up waiting (set by apply)
     host: Host = field(default_factory=Host)
 
@@ -348,12 +350,15 @@ def _pull(plan: Plan, options: Options) -> None:
         if policy == "missing" and options.host.image_exists(image):
             continue
         options.say(f"pulling {image} for {action.unit}")
+        options.progress(image, "pulling")
         try:
             options.host.pull(image, options.quiet_pull)
         except OrchestratorError as exc:
+            options.progress(image, "pull failed")
             raise ApplyError(
                 f"cannot pull {image} for {action.unit}; nothing was changed: {exc}"
             ) from None
+        options.progress(image, "pulled")
 
 
 Done = dict[str, list[Verb]]  # unit -> the verbs carried out on it, in order
@@ -466,6 +471,8 @@ def _enqueue(plan: Plan, systemd: Manager, options: Options, done: Done) -> _Job
         systemd.reset_failed(unit)  # a unit that hit its start limit may start again
     if jobs:
         options.say(f"starting {len(jobs)} unit(s)")
+    for verb, unit in jobs:
+        options.progress(unit, f"{verb} queued")
     results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"))
     _did(done, "start", plan.units("start"))
     _did(done, "restart", plan.restarts)
@@ -484,26 +491,37 @@ def _settle(
     while True:
         observed = systemd.units(names)
         now_us = _now_us(options)
-        waiting = [
-            unit
-            for unit in touched
-            if unit in desired and _coming_up(observed.get(unit), desired[unit], now_us, options)
-        ]
+        waiting = []
+        for unit in sorted(touched & set(desired)):
+            state = observed.get(unit)
+            awaited = _coming_up(state, desired[unit], now_us, options)
+            options.progress(unit, awaited or _settled(state))
+            if awaited:
+                waiting.append(unit)
         if not waiting or options.host.monotonic() > options.deadline:
             return observed
         options.host.sleep(0.1)
 
 
-def _coming_up(state: UnitView | None, text: str, now_us: int, options: Options) -> bool:
+def _coming_up(state: UnitView | None, text: str, now_us: int, options: Options) -> str:
+    """What a started unit is still waiting for ("" when it is up, or failed, for good)."""
     if state is None or state.failed:
-        return False
-    young = state.running and now_us - state.active_since_us < options.settle * 1e6
-    if state.changing or young:
-        return True
+        return ""
+    if state.changing:
+        return f"{state.active} ({state.sub})"
+    up_for = (now_us - state.active_since_us) / 1e6
+    if state.running and up_for < options.settle:
+        return f"running, staying up {up_for:.1f}/{options.settle:g} s"
     if state.running and declares_health(text):
         health = options.host.health(container_name(text) or "")
-        return health not in ("healthy", "unhealthy")
-    return False
+        return "" if health in ("healthy", "unhealthy") else f"health check: {health or 'none yet'}"
+    return ""
+
+
+def _settled(state: UnitView | None) -> str:
+    if state is None:
+        return "not loaded"
+    return "failed" if state.failed else f"{state.active} ({state.sub})"
 
 
 def _outcomes(

@@ -39,24 +39,32 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
+        completion,
+        doctor,
+        exec,
         fleet,
+        graph,
         history,
         install_units,
         logs,
         plan,
         pull,
         render,
+        restart,
         rollback,
         sandbox,
+        start,
         status,
+        stop,
         uninstall_units,
         validate,
         watch,
     )
 
     return [
-        validate, render, plan, apply, status, logs, history, rollback, watch,
-        fleet, pull, install_units, uninstall_units, sandbox,
+        doctor, validate, render, plan, graph, apply, status, logs, exec, start, stop, restart,
+        history, rollback, watch,
+        fleet, pull, install_units, uninstall_units, sandbox, completion,
     ]  # fmt: skip
 
 
@@ -113,6 +121,12 @@ class _Escaping:
     def __getattr__(self, name: str) -> typing.Any:
         return getattr(self._stream, name)
 
+    @property
+    def raw(self) -> typing.TextIO:
+        """The stream itself, for a live display that escapes its own text and writes the
+        terminal's cursor controls (commands/progress.py)."""
+        return self._stream
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     saved = sys.stdout, sys.stderr
@@ -124,6 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    from orchestrator.commands.output import JSON_SCHEMA
     from orchestrator.errors import DefinitionError, OrchestratorError
 
     parser = build_parser()
@@ -139,6 +154,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if getattr(args, "json", False):
             problems = exc.problems if isinstance(exc, DefinitionError) else []
             payload = {
+                "schema": JSON_SCHEMA,
                 "ok": False,
                 "error": str(exc),
                 "problems": [p.as_dict() for p in problems],

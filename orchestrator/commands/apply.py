@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
     add_json_flag,
     add_user_flag,
     apply_options,
+    end_progress,
     load_definitions,
     render_units,
     target,
 )
-from orchestrator.commands.output import plan_printer, print_report
+from orchestrator.commands.output import plan_printer, print_json, print_report
 
 if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport, Options
@@ -136,6 +136,7 @@ def finish(
 ) -> int:
     """Print the report (and the rollback's); exit 0 when the apply brought everything up, 2 for a
     dry run with changes pending (as `plan`), 1 otherwise."""
+    end_progress()
     code = 0 if report.ok else 1
     if report.dry_run:
         code = 2 if report.plan.has_work else 0
@@ -143,7 +144,7 @@ def finish(
         data = report.as_dict()
         if rollback is not None:
             data = {"ok": False, "apply": data, "rollback": rollback.as_dict()}
-        print(json.dumps(data, indent=2))
+        print_json(data)
         return code
     print_report(report)
     if rollback is not None:

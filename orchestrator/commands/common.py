@@ -12,7 +12,10 @@ from orchestrator.core.target import Target
 from orchestrator.host import facts, paths
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
     from orchestrator.apply import Options
+    from orchestrator.commands.progress import Live
     from orchestrator.core.models import Spec
 
 
@@ -120,13 +123,116 @@ def apply_options(where: Target, args: argparse.Namespace, *, progress: bool = T
     def say(line: str) -> None:
         print(line, file=sys.stderr if to_json else sys.stdout, flush=True)
 
-    return Options(
+    options = Options(
         target=where,
         timeout=args.timeout,
         quiet_pull=to_json or not progress,
         say=say if progress else _silent,
     )
+    terminal = getattr(sys.stdout, "raw", sys.stdout)
+    if progress and not to_json and terminal.isatty():
+        return live_options(options, terminal)
+    return options
+
+
+def live_options(options: Options, terminal: TextIO) -> Options:
+    """The options with a live display on terminal: what each image and unit is doing, podman's
+    pull progress on its image's line; end_progress() erases it before the report."""
+    import dataclasses
+    import shutil
+
+    from orchestrator.commands.progress import Live
+    from orchestrator.host import podman
+
+    global _live
+    _live = live = Live(terminal, width=shutil.get_terminal_size().columns)
+
+    def pull(image: str, quiet: bool) -> None:
+        podman.pull_showing(image, lambda line: live.update(image, line.strip()[:60]))
+
+    host = dataclasses.replace(options.host, pull=pull)
+    return dataclasses.replace(options, say=live.say, progress=live.update, host=host)
+
+
+_live: Live | None = None
+
+
+def end_progress() -> None:
+    """Erase the live display, if there is one, so that what is printed next (a plan, the
+    report) reads as without it; a later update draws it again below."""
+    if _live is not None:
+        _live.close()
 
 
 def _silent(_: str) -> None:
     pass
+
+
+def managed_names(unit_dir: str) -> dict[str, str]:
+    """Each managed service by the name it was declared with (a container wins a name that a
+    resource of another kind shares), to its unit."""
+    from orchestrator.core.unitfile import mark_fields
+    from orchestrator.host.unitdir import read_unit_dir
+
+    managed, _ = read_unit_dir(unit_dir)
+    marks = {unit: mark_fields(text) for unit, text in managed.items()}
+    names: dict[str, str] = {}
+    for unit, fields in sorted(marks.items(), key=lambda item: item[1].get("Kind") != "container"):
+        names.setdefault(fields.get("Name", unit), unit)
+    return names
+
+
+def managed_unit(unit_dir: str, name: str) -> str:
+    """The unit of a managed service given by its declared name or its unit name; a usage error
+    naming the closest match (or every managed name) otherwise."""
+    import difflib
+
+    from orchestrator.errors import UsageError
+
+    names = managed_names(unit_dir)
+    if name in names:
+        return names[name]
+    if name in names.values():
+        return name
+    hint = difflib.get_close_matches(name, list(names), n=1)
+    known = ", ".join(sorted(names)) or "none"
+    raise UsageError(
+        f"{name!r} is not a managed service"
+        + (f' (did you mean "{hint[0]}"?)' if hint else f" (managed: {known})")
+    )
+
+
+def add_names_argument(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "names", nargs="+", metavar="NAME", help=f"the services to {verb} (declared or unit names)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=90,
+        metavar="S",
+        help="seconds to wait for systemd's jobs (default 90)",
+    )
+    parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
+    add_user_flag(parser)
+
+
+def systemd_jobs(args: argparse.Namespace, verb: str) -> int:
+    """start, stop or restart the named services through systemd, all at once (systemd orders
+    them), and say how each job ended; exit 0 when every one is done."""
+    from orchestrator.host.systemd import Systemd
+
+    where = target(args)
+    units = list(dict.fromkeys(managed_unit(where.unit_dir, name) for name in args.names))
+    with Systemd(where.user) as systemd:
+        outcome = systemd.run_jobs([(verb, unit) for unit in units], args.timeout)
+    for unit in units:
+        result = outcome.results.get(unit, "timed out" if unit in outcome.unfinished else "?")
+        print(f"{verb} {unit}: {result}")
+    failed = [u for u in units if outcome.results.get(u) != "done"]
+    if failed:
+        print(
+            f"see `orchestrator logs NAME` or `systemctl{' --user' if where.user else ''} "
+            f"status {' '.join(failed)}`"
+        )
+    return 1 if failed else 0

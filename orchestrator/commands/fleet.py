@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands.common import add_json_flag
+from orchestrator.commands.output import print_json
 
 if TYPE_CHECKING:
     from orchestrator.core.fleet import Fleet, Host
@@ -101,7 +102,7 @@ def _validate(fleet: Fleet, args: argparse.Namespace) -> int:
     if problems:
         raise DefinitionError(problems)
     if args.json:
-        print(json.dumps({"ok": True, "repo": args.repo, "hosts": counts}, indent=2))
+        print_json({"ok": True, "repo": args.repo, "hosts": counts})
         return 0
     for name, count in counts.items():
         print(f"ok: {name}: " + ", ".join(f"{n} {k}" for k, n in count.items()))
@@ -138,7 +139,7 @@ def _render(fleet: Fleet, args: argparse.Namespace) -> int:
     written = write_units(args.out, units, durable=False)
     if args.json:
         payload = {"ok": True, "host": args.host, "units": list(units), "written": written}
-        print(json.dumps(payload, indent=2))
+        print_json(payload)
     else:
         print(f"{args.host}: wrote {len(written)} unit file(s) into {args.out}")
     return 0
@@ -185,7 +186,7 @@ def _report_plans(args: argparse.Namespace, plans: dict[str, Any], failures: dic
             problems = exc.problems if isinstance(exc, DefinitionError) else []
             hosts[name] = {"ok": False, "error": str(exc),
                            "problems": [p.as_dict() for p in problems]}  # fmt: skip
-        print(json.dumps({"ok": not failures, "hosts": dict(sorted(hosts.items()))}, indent=2))
+        print_json({"ok": not failures, "hosts": dict(sorted(hosts.items()))})
     else:
         for name in sorted({*plans, *failures}):
             if name in plans:
@@ -234,8 +235,8 @@ def _explain(fleet: Fleet, args: argparse.Namespace) -> int:
         for key, value in merged.host.variables_in(json.dumps([s["value"] for s in steps]))
     ]
     if args.json:
-        print(json.dumps({"host": args.host, "key": args.key, "value": final, "set": steps,
-                          "variables": variables}))  # fmt: skip
+        print_json({"host": args.host, "key": args.key, "value": final, "set": steps,
+                    "variables": variables}, indent=None)  # fmt: skip
         return 0
     for step in steps:
         print(f"{step['file']}: {step['key']} = {json.dumps(step['value'])}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from orchestrator.commands.common import add_json_flag, add_user_flag, target
+from orchestrator.commands.output import print_json
 from orchestrator.textout import table
 
 NAME = "history"
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     found = history.generations(target(args).state_dir)
     if args.json:
-        print(json.dumps([g.as_dict() for g in found], indent=2))
+        print_json({"generations": [g.as_dict() for g in found]})
         return 0
     if not found:
         print("no generations yet: the first apply that changes something records one")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from orchestrator.commands.common import add_user_flag, target
+from orchestrator.commands.common import add_user_flag, managed_unit, target
 
 NAME = "logs"
 HELP = "show a service's journal (its container's output included)"
@@ -28,33 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import difflib
-
-    from orchestrator.core.unitfile import mark_fields
     from orchestrator.errors import UsageError
     from orchestrator.host import journal, runner
-    from orchestrator.host.unitdir import read_unit_dir
 
     where = target(args)
-    managed, _ = read_unit_dir(where.unit_dir)
-    names: dict[str, str] = {}
-    for name, text in sorted(managed.items(), key=lambda item: _kind_order(item[1])):
-        names.setdefault(mark_fields(text).get("Name", name), name)  # a container wins a name
-    unit = names.get(args.name) or (args.name if args.name in managed else None)
-    if unit is None:
-        hint = difflib.get_close_matches(args.name, list(names), n=1)
-        known = ", ".join(sorted(names)) or "none"
-        raise UsageError(
-            f"{args.name!r} is not a managed service"
-            + (f' (did you mean "{hint[0]}"?)' if hint else f" (managed: {known})")
-        )
+    unit = managed_unit(where.unit_dir, args.name)
     if args.lines is not None and args.lines < 0:
         raise UsageError(f"--lines expects a number of entries >= 0, got {args.lines}")
     argv = journal.argv(unit, user=where.user, lines=args.lines, follow=args.follow)
     return runner.run(argv, check=False, capture=False, interactive=True).returncode
-
-
-def _kind_order(text: str) -> int:
-    from orchestrator.core.unitfile import mark_fields
-
-    return 0 if mark_fields(text).get("Kind") == "container" else 1

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.textout import table
 
 if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport
     from orchestrator.core.plan import Plan
+
+# The version of every --json output's shape (docs/json.md): raised when a key changes meaning
+# or goes away, not when one is added.
+JSON_SCHEMA = 1
 
 SYMBOLS = {"create": "+", "change": "~", "remove": "-", "unchanged": "="}
 
@@ -73,6 +78,9 @@ def plan_printer(args: argparse.Namespace) -> Callable[[Plan], None]:
     whose report holds the plan."""
 
     def show(plan: Plan) -> None:
+        from orchestrator.commands.common import end_progress
+
+        end_progress()  # a rollback's plan comes while the apply's display is up
         if not args.json:
             print_plan(plan, diffs=not args.no_diff, applying=True)
 
@@ -117,3 +125,8 @@ def _verdict(report: ApplyReport) -> str:
     summary = "; ".join(steps) or "nothing written"
     verdict = "everything runs as declared" if report.ok else "NOT everything runs as declared"
     return f"{verdict} ({summary}; {report.seconds:.2f} s)"
+
+
+def print_json(payload: dict[str, Any], *, indent: int | None = 2) -> None:
+    """A --json output: the payload with the schema number first (docs/json.md)."""
+    print(json.dumps({"schema": JSON_SCHEMA, **payload}, indent=indent))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
@@ -14,7 +13,7 @@ from orchestrator.commands.common import (
     render_units,
     target,
 )
-from orchestrator.commands.output import print_plan
+from orchestrator.commands.output import print_json, print_plan
 from orchestrator.errors import safe
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = {"ok": True, "unit_dir": where.unit_dir, **plan.as_dict(diffs=not args.no_diff)}
         found = [{**r.as_dict(), "containers": names} for r, names in short]
-        print(json.dumps({**data, "short_names": found}, indent=2))
+        print_json({**data, "short_names": found})
     else:
         print_plan(
             plan, diffs=not args.no_diff, unit_dir=where.unit_dir, unchanged=args.show_unchanged

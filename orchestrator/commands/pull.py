@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from orchestrator.commands.apply import add_common
-from orchestrator.commands.common import apply_options, target
+from orchestrator.commands.common import apply_options, end_progress, target
+from orchestrator.commands.output import print_json
 
 if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport, Options
@@ -79,7 +80,6 @@ def _machine_id() -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
 
     from orchestrator.pull import Settings, pull
 
@@ -101,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     converge = _converger(args, opts)
     status = _when_free(lambda: pull(settings, converge, opts.say), opts.timeout)
     good = status.result in ("ok", "unmatched")
+    end_progress()
     if args.json:
-        print(json.dumps(status.as_dict(), indent=2))
+        print_json(status.as_dict())
     # stderr for what went wrong: the journal of the pull service shows it as an error's line
     if not args.json or not good:
         print(f"{status.result}: {status.message}", file=sys.stdout if good else sys.stderr)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from orchestrator.commands.common import (
     add_json_flag,
@@ -14,6 +13,7 @@ from orchestrator.commands.common import (
     render_units,
     target,
 )
+from orchestrator.commands.output import print_json
 
 NAME = "render"
 HELP = "write the systemd unit files for definitions into a directory"
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     written = write_units(args.out, units, durable=False)
     if args.json:
         payload = {"ok": True, "out": args.out, "units": list(units), "written": written}
-        print(json.dumps(payload, indent=2))
+        print_json(payload)
     else:
         unchanged = len(units) - len(written)
         note = f" ({unchanged} already up to date)" if unchanged else ""

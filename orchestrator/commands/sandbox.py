@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import TYPE_CHECKING
 
+from orchestrator.commands.output import print_json
 from orchestrator.textout import table
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
             for b in list_sandboxes()
         ]
         if args.json:
-            print(json.dumps(boxes, indent=2))
+            print_json({"sandboxes": boxes})
             return 0
         rows = [(str(b["name"]), "running" if b["running"] else "stopped", str(b["state"]))
                 for b in boxes]  # fmt: skip
@@ -200,7 +200,7 @@ def _trial(args: argparse.Namespace) -> int:
     units = report.get("units")
     rows = [u for u in units if isinstance(u, dict)] if isinstance(units, list) else []
     if args.json:
-        print(json.dumps({"ok": ok, "units": rows}, indent=2))
+        print_json({"ok": ok, "units": rows})
         return 0 if ok else 1
     print(sandbox_run.apply_table(rows))
     for row in rows:

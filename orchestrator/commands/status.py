@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from orchestrator.commands.common import add_json_flag, add_user_flag, target
+from orchestrator.commands.output import print_json
 from orchestrator.textout import table
 
 NAME = "status"
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         })  # fmt: skip
     ok = all(row["ok"] for row in rows)
     if args.json:
-        print(json.dumps({"ok": ok, "services": rows}, indent=2))
+        print_json({"ok": ok, "services": rows})
         return 0 if ok else 1
     cells = []
     for row in rows:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from orchestrator.commands.common import (
@@ -14,6 +13,7 @@ from orchestrator.commands.common import (
     refuse_system_units,
     target,
 )
+from orchestrator.commands.output import print_json
 
 NAME = "validate"
 HELP = "check definitions and report every error"
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         found = [w.as_dict() for w in warnings]
         payload = {"ok": True, "paths": list(where.definitions), **counts, "warnings": found}
-        print(json.dumps(payload, indent=2))
+        print_json(payload)
     else:
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)

@@ -5,6 +5,7 @@ Every user value comes after `--`, so that one starting with "-" is never read a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from orchestrator.host import runner
@@ -28,6 +29,11 @@ def pull(image: str, *, quiet: bool) -> None:
     """Pull image; progress goes to the terminal unless quiet. Raises CommandError on failure."""
     argv = [PODMAN, "pull", *(["--quiet"] if quiet else []), "--", image]
     runner.run(argv, capture=quiet)
+
+
+def pull_showing(image: str, show: Callable[[str], None]) -> None:
+    """Pull image, handing each line of podman's progress to show (Copying blob ...)."""
+    runner.stream([PODMAN, "pull", "--", image], show)
 
 
 def health(container: str, run: Runner = runner.run) -> str:

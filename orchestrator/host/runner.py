@@ -60,6 +60,27 @@ def run(
     return result
 
 
+def stream(argv: Sequence[str], on_line: Callable[[str], None]) -> None:
+    """Run argv, handing each line it prints (stdout and stderr together) to on_line as it comes;
+    CommandError with the tail of the output if it fails."""
+    log.debug("run: %s", shlex.join(argv))
+    try:
+        process = subprocess.Popen(
+            list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, errors="replace",
+        )  # fmt: skip
+    except FileNotFoundError:
+        raise CommandError(argv, 127, f"{argv[0]}: command not found") from None
+    tail: list[str] = []
+    assert process.stdout is not None
+    with process:
+        for line in process.stdout:
+            tail = [*tail[-30:], line]
+            on_line(line.rstrip("\n"))
+    if process.returncode != 0:
+        raise CommandError(argv, process.returncode, "".join(tail))
+
+
 def spawn(
     argv: Sequence[str],
     *,

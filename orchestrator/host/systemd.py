@@ -26,7 +26,7 @@ PROPERTIES = b"org.freedesktop.DBus.Properties"
 
 
 class SystemdError(OrchestratorError):
-    pass
+    reason = ""  # what failed, without the hint (doctor gives its own)
 
 
 @dataclass
@@ -103,8 +103,11 @@ class Systemd:
                 if user
                 else "is systemd PID 1 here?"
             )
+            hint += "; `orchestrator doctor" + (" --user" if user else "") + "` checks this host"
             where = "the user's service manager" if user else "systemd"
-            raise SystemdError(f"cannot connect to {where}: {exc} ({hint})") from None
+            error = SystemdError(f"cannot connect to {where}: {exc} ({hint})")
+            error.reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise error from None
         self._callbacks: list[Callable[..., None]] = []  # pystemd keeps borrowed pointers
         self._subscribed = False
 
@@ -164,6 +167,10 @@ class Systemd:
     def disable(self, units: list[str]) -> None:
         if units:
             self._call(b"DisableUnitFiles", b"asb", [u.encode() for u in units], False)
+
+    def version(self) -> str:
+        """The manager's version, as systemctl --version shows it ("252.39-1~deb12u1")."""
+        return _text(self._get_all(PATH, MANAGER).get(b"Version", b""))
 
     def reset_failed(self, unit: str) -> None:
         with contextlib.suppress(SystemdError):  # not loaded, or not failed: nothing to reset

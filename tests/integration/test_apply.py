@@ -328,14 +328,14 @@ def test_rollback_restores_the_previous_units_and_containers(box: Sandbox) -> No
     assert apply(box).returncode == 0
     declare(box, STATE_B)
     assert apply(box).returncode == 0
-    generations = json.loads(orchestrator(box, "history", "--json").stdout)
+    generations = json.loads(orchestrator(box, "history", "--json").stdout)["generations"]
     a_units = set(generations[-2]["units"])
     result = orchestrator(box, "rollback")
     assert result.returncode == 0, result.stdout + result.stderr
     assert set(files(box)) == a_units
     assert "VERSION=A" in env_of(box, "app")
     assert container_exists(box, "extra") and not container_exists(box, "fresh")
-    latest = json.loads(orchestrator(box, "history", "--json").stdout)[-1]
+    latest = json.loads(orchestrator(box, "history", "--json").stdout)["generations"][-1]
     assert latest["note"] == f"rollback to {generations[-2]['number']}"
 
 
@@ -398,7 +398,7 @@ def test_a_unit_systemd_refuses_to_start_fails_alone(box: Sandbox) -> None:
     units = {u["unit"]: u for u in data["units"]}  # type: ignore[union-attr]
     assert units["picky.service"]["job"].startswith("refused") and not units["picky.service"]["ok"]
     assert units["app.service"]["ok"] and "VERSION=picky" in env_of(box, "app")
-    generations = json.loads(orchestrator(box, "history", "--json").stdout)
+    generations = json.loads(orchestrator(box, "history", "--json").stdout)["generations"]
     assert generations[-1]["result"] == "failed"
     back = orchestrator(box, "rollback")
     assert back.returncode == 0, back.stdout + back.stderr
@@ -485,7 +485,7 @@ def test_a_rollback_to_a_damaged_generation_is_refused(box: Sandbox) -> None:
     assert apply(box).returncode == 0
     declare(box, {**STATE_A, "app.toml": app("damaged")})
     assert apply(box).returncode == 0
-    generations = json.loads(orchestrator(box, "history", "--json").stdout)
+    generations = json.loads(orchestrator(box, "history", "--json").stdout)["generations"]
     number = generations[-2]["number"]
     unit = box.root / "var-lib-orchestrator" / "generations" / str(number) / "units" / "app.service"
     text = unit.read_text()

@@ -98,7 +98,7 @@ def test_sandbox_commands_up_exec_reboot_list_down() -> None:
         return run_cli("sandbox", *args, ORCHESTRATOR_SANDBOX_ROOT=STATE)
 
     def listed() -> dict[str, bool]:
-        entries = json.loads(cli("list", "--json").stdout)
+        entries = json.loads(cli("list", "--json").stdout)["sandboxes"]
         return {entry["name"]: entry["running"] for entry in entries}
 
     missing = cli("reboot", "cli")

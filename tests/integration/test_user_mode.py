@@ -150,7 +150,7 @@ def test_user_mode_no_op_status_and_history(box: Sandbox) -> None:
     assert report["ok"] and report["wrote"] == [] and report["reloaded"] is False
     status = json.loads(orchestrator(box, "status", "--user", "--json").stdout)
     assert {s["name"]: s["ok"] for s in status["services"]} == {"hello": True, "ticker": True}
-    history = json.loads(orchestrator(box, "history", "--user", "--json").stdout)
+    history = json.loads(orchestrator(box, "history", "--user", "--json").stdout)["generations"]
     assert len(history) == 1 and history[0]["result"] == "ok"
     state = box.home / ".local" / "state" / "orchestrator" / "generations" / "1"  # type: ignore[attr-defined]
     assert (state / "units" / "hello.service").is_file()
