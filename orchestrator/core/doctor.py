@@ -259,14 +259,19 @@ def _features(spec: Spec, host: HostFacts, _: DefinitionFacts) -> list[Check]:
     if not lacking:
         return [Check("podman features", "ok", f"podman {shown(version)} has every key used")]
     return [
-        Check(f"container.{name}.{key}", "fail", message, "install a newer podman")
-        for name, key, message in lacking
+        Check(f"{kind}.{name}.{key}", "fail", message, "install a newer podman")
+        for (kind, name), key, message in lacking
     ]
+
+
+def pulled_images(spec: Spec) -> list[str]:
+    """The images the containers run that a registry provides: not a rootfs, nor a build's."""
+    return sorted({c.image for c in spec.containers.values() if c.image and c.build is None})
 
 
 def _images(spec: Spec, _: HostFacts, found: DefinitionFacts) -> list[Check]:
     checks = []
-    for image in sorted({c.image for c in spec.containers.values()}):
+    for image in pulled_images(spec):
         users = sorted(n for n, c in spec.containers.items() if c.image == image)
         never = all(spec.containers[n].pull == "never" for n in users)
         name = f"image {image}"

@@ -15,7 +15,14 @@ import stat
 from collections.abc import Callable
 
 from orchestrator.core.compat import parse_version
-from orchestrator.core.doctor import Cgroups, DefinitionFacts, HostFacts, needed_paths, published
+from orchestrator.core.doctor import (
+    Cgroups,
+    DefinitionFacts,
+    HostFacts,
+    needed_paths,
+    published,
+    pulled_images,
+)
 from orchestrator.core.models import Spec
 from orchestrator.core.target import Mode
 from orchestrator.host import paths, registries, runner
@@ -71,7 +78,7 @@ def host(mode: Mode) -> HostFacts:
 def definitions(spec: Spec, mode: Mode) -> DefinitionFacts:
     from orchestrator.host import podman
 
-    images = sorted({c.image for c in spec.containers.values()})
+    images = pulled_images(spec)
     secrets = sorted({s.name for c in spec.containers.values() for s in c.secrets})
     ports = sorted({p for c in spec.containers.values() for p in published(c.ports)})
     reg = registries.load(mode == "user")
