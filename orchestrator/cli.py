@@ -40,6 +40,7 @@ def _commands() -> list[ModuleType]:
         apply,
         fleet,
         history,
+        import_,
         install_units,
         logs,
         plan,
@@ -55,7 +56,7 @@ def _commands() -> list[ModuleType]:
 
     return [
         validate, render, plan, apply, status, logs, history, rollback, watch,
-        fleet, pull, install_units, uninstall_units, sandbox,
+        fleet, pull, install_units, uninstall_units, sandbox, import_,
     ]  # fmt: skip
 
 
