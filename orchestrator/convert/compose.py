@@ -150,7 +150,10 @@ def import_compose(
 
 
 def _files(translation: Translation, services: list[Service]) -> dict[str, str]:
-    sources = ", ".join(sorted({display(s.file) for s in services}))
+    def shown(file: str) -> str:  # as the user knows it: from the project's directory
+        return os.path.relpath(file, translation.project.directory)
+
+    sources = ", ".join(sorted({shown(s.file) for s in services}))
     files: dict[str, str] = {}
     for service in services:
         resources = [("container", service.name, service.container)]
@@ -160,7 +163,7 @@ def _files(translation: Translation, services: list[Service]) -> dict[str, str]:
             if translation.pod_of.get(service.key) == pod and pod == f"{service.name}-pod":
                 resources.insert(0, ("pod", pod, table))
         header = [
-            f"Imported from {display(service.file)} (service {service.key}) by "
+            f"Imported from {shown(service.file)} (service {service.key}) by "
             "`orchestrator import compose`."
         ]
         files[f"{service.key}.toml"] = dumps(header, resources)

@@ -81,6 +81,10 @@ def _args(tr: Translation, args: dict[str, Any]) -> Table:
                 table.set(
                     key, found, f"{key}: compose takes it from its environment; its value at import"
                 )
+            else:
+                table.notes.append(
+                    f"{key}: compose takes it from its environment, where it is not set"
+                )
             continue
         table.set(key, _scalar(item))
     return table

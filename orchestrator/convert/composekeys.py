@@ -23,6 +23,7 @@ from orchestrator.convert.compose import (
 )
 from orchestrator.convert.composefile import is_bind_source
 from orchestrator.convert.tomlout import Table
+from orchestrator.core.values import ENV_NAME_RE
 
 Handler = Callable[[Translation, Service, Any], None]
 
@@ -174,8 +175,12 @@ def _environment(tr: Translation, service: Service, value: Any) -> None:
     if not isinstance(value, dict):
         tr.fail(service, service.path("environment"), "expected a mapping or a list of KEY=VALUE")
         return
-    table = Table()
+    table, odd = Table(), []
     for key, item in value.items():
+        # podman takes any name but "=" (Elasticsearch's node.name); the key does not
+        if not ENV_NAME_RE.fullmatch(key) and item is not None and "=" not in key:
+            odd.append(f"--env={key}={_scalar(item)}")
+            continue
         if item is None:
             found = tr.project.env.get(key)
             if found is None:
@@ -189,6 +194,13 @@ def _environment(tr: Translation, service: Service, value: Any) -> None:
             continue
         table.set(key, _scalar(item))
     service.container.set("environment", table)
+    if odd:
+        _podman_args(
+            service,
+            odd,
+            "variables whose names hold other characters than letters, "
+            "digits and _ are passed as podman's --env",
+        )
 
 
 def _env_file(tr: Translation, service: Service, value: Any) -> None:
@@ -473,7 +485,7 @@ def _mount(
         return None
     source = spec.source
     if spec.type == "bind":
-        _create_host_path(service, spec, notes)
+        _create_host_path(tr, service, spec, notes)
     elif not source:
         source = _anonymous(tr, service, spec.target, notes)
     elif is_bind_source(source):
@@ -487,11 +499,15 @@ def _mount(
     return f"{source}:{spec.target}" + (f":{','.join(options)}" if options else "")
 
 
-def _create_host_path(service: Service, spec: cv.VolumeSpec, notes: list[str]) -> None:
+def _create_host_path(
+    tr: Translation, service: Service, spec: cv.VolumeSpec, notes: list[str]
+) -> None:
     """docker creates a missing bind source as a directory; podman refuses to start. The unit
-    creates it before the start, as docker would, unless the file says not to."""
+    creates a missing one of the project's own directory before the start, as docker would
+    (unless the file says not to); a path elsewhere on the host is taken to be the host's."""
     create = dict(spec.extra).get("bind.create_host_path", True)
-    if not create or os.path.exists(spec.source):
+    inside = spec.source.startswith(tr.project.directory + os.sep)
+    if not create or not inside or os.path.exists(spec.source):
         return
     if not all(c.isalnum() or c in "/._-" for c in spec.source):
         notes.append(

@@ -53,6 +53,8 @@ def _flag(flag: str, note: str = "") -> Handler:
 
 
 def _container_name(tr: Translation, service: Service, value: Any) -> None:
+    if value == service.key:
+        return
     service.container.tail.append(
         f"compose container_name {value!r}: the name of this definition (and of its unit)"
     )
@@ -364,7 +366,10 @@ def _extra_hosts(tr: Translation, service: Service, value: Any) -> None:
         ip = ip.strip("[]")
         if ip == "host-gateway":
             _podman_args(
-                service, [f"--add-host={host}:host-gateway"], "compose host-gateway: podman's own"
+                service,
+                [f"--add-host={host}:host-gateway"],
+                "compose host-gateway: podman 5.3 and later read it; older podman adds "
+                "host.containers.internal itself",
             )
             continue
         table.set(host, ip)

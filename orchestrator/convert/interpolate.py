@@ -122,6 +122,8 @@ def read_env_file(text: str, outer: Mapping[str, str], where: str) -> dict[str, 
         if not match or not _NAME.fullmatch(match.group(1)):
             raise InterpolationError(f"{where}:{number}: expected KEY=VALUE, got {line!r}")
         key, equals, rest = match.groups()
+        if not equals and rest.strip():
+            raise InterpolationError(f"{where}:{number}: expected KEY=VALUE, got {line!r}")
         if not equals:
             continue  # a bare KEY in an .env file sets nothing
         rest = rest.strip()
