@@ -78,7 +78,7 @@ def _compose(args: argparse.Namespace) -> int:
         profiles=args.profile,
         prefix=args.project,
     )
-    _write(out, imported.files)
+    _write(out, imported.files, imported.origins)
     if args.json:
         payload = {
             "ok": True,
@@ -117,7 +117,7 @@ def _check_out(out: str) -> None:
         raise UsageError(f"--out {out}: exists and is not an empty directory; nothing written")
 
 
-def _write(out: str, files: dict[str, str]) -> None:
+def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]]) -> None:
     """Every file into a fresh directory beside out, checked by the loader, then moved into
     place at once: a refusal or a crash leaves nothing half-written."""
     import shutil
@@ -132,7 +132,7 @@ def _write(out: str, files: dict[str, str]) -> None:
         for name, text in files.items():
             with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
                 handle.write(text)
-        check_written(staging, out)
+        check_written(staging, out, origins)
         if os.path.isdir(out):
             os.rmdir(out)  # empty, checked above
         os.rename(staging, out)

@@ -32,6 +32,8 @@ class Imported:
     files: dict[str, str]
     todo: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # each written resource ("container.web") -> the compose file and key it comes from
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -146,7 +148,13 @@ def import_compose(
         f"service {key} left out: its profiles ({', '.join(profiles)}) are not active"
         for key, profiles in project.left_out.items()
     ] + translation.warnings
-    return Imported(_files(translation, services), translation.todo, warnings)
+    origins = {
+        f"{kind}.{s.name}": (display(s.file), s.path())
+        for s in services
+        for kind in ("container", "build")
+    }
+    origins.update({f"pod.{pod}": ("", "") for pod in translation.pods})
+    return Imported(_files(translation, services), translation.todo, warnings, origins)
 
 
 def _files(translation: Translation, services: list[Service]) -> dict[str, str]:

@@ -23,9 +23,10 @@ def unknown_kinds(directory: str) -> set[str]:
     return used - set(KINDS)
 
 
-def check_written(staging: str, out: str) -> None:
-    """Raise DefinitionError, with the problems named as in the final directory, if the loader
-    refuses the files in staging."""
+def check_written(staging: str, out: str, origins: dict[str, tuple[str, str]]) -> None:
+    """Raise DefinitionError if the loader refuses the files in staging: each problem named by
+    the compose file and key it comes from, and the key it became (origins: "container.web" ->
+    (file, "services.web"))."""
     from orchestrator.core.loader import load
 
     if unknown_kinds(staging):
@@ -33,15 +34,21 @@ def check_written(staging: str, out: str) -> None:
     try:
         load([staging])
     except DefinitionError as exc:
-        problems = [
-            Problem(
-                p.file.replace(staging, out),
-                p.path,
-                f"{p.message} (the translation of the compose file gives this, which orchestrator "
-                "refuses: change the compose file)",
-                p.line,
-                p.column,
-            )
-            for p in exc.problems
-        ]
-        raise DefinitionError(problems) from None
+        raise DefinitionError([_named(p, staging, out, origins) for p in exc.problems]) from None
+
+
+def _named(
+    problem: Problem, staging: str, out: str, origins: dict[str, tuple[str, str]]
+) -> Problem:
+    resource = ".".join(problem.path.split(".")[:2])
+    file, key = origins.get(resource, ("", ""))
+    written = problem.file.replace(staging, out)
+    if not file:
+        return Problem(written, problem.path, problem.message)
+    rest = problem.path[len(resource) :]
+    return Problem(
+        file,
+        key,
+        f"becomes {resource}{rest} in {os.path.basename(written)}, which orchestrator refuses: "
+        f"{problem.message}",
+    )

@@ -130,7 +130,7 @@ def read_documents(text: str) -> list[Any]:
         column = mark.column + 1 if mark else None
         raise YamlError(f"YAML syntax error: {message}", line, column) from None
     except yaml.YAMLError as exc:
-        raise YamlError(f"YAML error: {exc}") from None
+        raise YamlError(f"YAML error: {str(exc).splitlines()[0]}") from None
     except RecursionError:
         raise YamlError(f"the YAML nests deeper than {MAX_DEPTH} levels") from None
     budget = _Budget()

@@ -6,6 +6,7 @@ review the diff, then rerun without it."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -23,7 +24,7 @@ CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "compose.yaml").exists()
 def imported(case: str, out: Path) -> Imported:
     directory = CORPUS / case
     words = (directory / "args").read_text().split() if (directory / "args").exists() else []
-    profiles = [w for p, w in zip(words, words[1:], strict=False) if p == "--profile"]
+    profiles = [w for p, w in itertools.pairwise(words) if p == "--profile"]
     files = [w for w in words if w.endswith((".yaml", ".yml"))] or ["compose.yaml"]
     return import_compose(
         [str(directory / f) for f in files],
