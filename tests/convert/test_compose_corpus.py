@@ -70,3 +70,12 @@ def test_each_imported_compose_project_validates_and_renders(case: str, tmp_path
         pytest.xfail("needs issue 12 pods/builds")
     units = render(load([str(out)]), "system")
     assert units
+
+
+def test_the_example_holds_what_importing_it_writes(tmp_path: Path) -> None:
+    example = CORPUS.parents[1] / "examples" / "compose"
+    result = import_compose(
+        [str(example / "compose.yaml")], out_dir=str(tmp_path), environ={"HOME": "/home/user"}
+    )
+    shown = {p.name: p.read_text() for p in (example / "imported").iterdir()}
+    assert result.files == shown
