@@ -304,9 +304,13 @@ def volume_table(translation: Translation, key: str, data: Any) -> Table:
 
 
 def _scalar(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
+    """A compose value as text: booleans as YAML writes them, null as nothing."""
+    from orchestrator.core.values import scalar_text
+
+    try:
+        return "" if value is None else scalar_text(value)
+    except ValueError:
+        return str(value)
 
 
 def _mapping_of(value: Any) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from orchestrator.convert import composevalues as cv
 from orchestrator.convert.compose import (
@@ -25,6 +25,7 @@ from orchestrator.convert.composefile import is_bind_source
 from orchestrator.convert.tomlout import Table
 from orchestrator.core.values import ENV_NAME_RE
 
+T = TypeVar("T")
 Handler = Callable[[Translation, Service, Any], None]
 
 
@@ -225,18 +226,26 @@ def _env_file(tr: Translation, service: Service, value: Any) -> None:
         service.container.tail.extend(notes)
 
 
+def _parsed(
+    tr: Translation, service: Service, key: str, value: Any, parse: Callable[[Any], T]
+) -> list[tuple[int, T]]:
+    """Each entry of a list, read by parse; one it cannot read is refused with its index."""
+    found = []
+    for index, item in enumerate(value if isinstance(value, list) else []):
+        try:
+            found.append((index, parse(item)))
+        except ValueError as exc:
+            tr.fail(service, service.path(key, index), str(exc))
+    return found
+
+
 # --- ports ----------------------------------------------------------------------------------
 
 
 def _ports(tr: Translation, service: Service, value: Any) -> None:
     target = _network_holder(tr, service)
     ports, exposed, notes = list(target.get("ports", [])), [], []
-    for index, item in enumerate(value if isinstance(value, list) else []):
-        try:
-            port = cv.port(item)
-        except ValueError as exc:
-            tr.fail(service, service.path("ports", index), str(exc))
-            continue
+    for _, port in _parsed(tr, service, "ports", value, cv.port):
         if "-" in port.host and "-" not in port.container:
             first = port.host.split("-")[0]
             notes.append(
@@ -425,12 +434,7 @@ def _volumes(tr: Translation, service: Service, value: Any) -> None:
     mounts: list[str] = []
     notes: list[str] = []
     tmpfs = list(service.container.get("tmpfs", []))
-    for index, item in enumerate(value if isinstance(value, list) else []):
-        try:
-            spec = cv.volume(item)
-        except ValueError as exc:
-            tr.fail(service, service.path("volumes", index), str(exc))
-            continue
+    for index, spec in _parsed(tr, service, "volumes", value, cv.volume):
         where = service.path("volumes", index)
         if spec.type == "tmpfs":
             options = ",".join(spec.options)

@@ -32,17 +32,28 @@ def _entries(
     return found
 
 
-def secrets(tr: Translation, service: Service, value: Any) -> None:
-    result = []
-    for index, source, target in _entries(tr, service, "secrets", value):
-        declared = tr.project.secrets.get(source)
-        if not isinstance(declared, dict):
+def _declared(
+    tr: Translation, service: Service, key: str, value: Any
+) -> list[tuple[int, str, str | None, dict[str, Any]]]:
+    """The entries whose source the top level declares (the others are refused)."""
+    found = []
+    for index, source, target in _entries(tr, service, key, value):
+        declared = getattr(tr.project, key).get(source)
+        if isinstance(declared, dict):
+            found.append((index, source, target, declared))
+        else:
+            what = key.rstrip("s")
             tr.fail(
                 service,
-                service.path("secrets", index),
-                f"no secret {source!r} is declared at the top level",
+                service.path(key, index),
+                f"no {what} {source!r} is declared at the top level",
             )
-            continue
+    return found
+
+
+def secrets(tr: Translation, service: Service, value: Any) -> None:
+    result = []
+    for _, source, target, declared in _declared(tr, service, "secrets", value):
         name = (
             str(declared.get("name") or source)
             if declared.get("external")
@@ -82,15 +93,7 @@ def _todo(tr: Translation, name: str, source: str, declared: dict[str, Any]) -> 
 
 def configs(tr: Translation, service: Service, value: Any) -> None:
     mounts = list(service.container.get("volumes", []))
-    for index, source, target in _entries(tr, service, "configs", value):
-        declared = tr.project.configs.get(source)
-        if not isinstance(declared, dict):
-            tr.fail(
-                service,
-                service.path("configs", index),
-                f"no config {source!r} is declared at the top level",
-            )
-            continue
+    for index, source, target, declared in _declared(tr, service, "configs", value):
         path = _config_file(tr, service, index, source, declared)
         if path is None:
             continue
