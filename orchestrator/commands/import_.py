@@ -24,11 +24,11 @@ examples:
 
 COMPOSE_DESCRIPTION = """\
 Reads the Compose Specification as docker compose does: the files merged in order (without FILE,
-compose.yaml or docker-compose.yml here, and its .override file), `.env` beside the first file (or
---env-file) and the process environment (which wins) interpolated into ${VAR}, ${VAR:-default},
-${VAR:?error}, ... ; extends, include, profiles (--profile, COMPOSE_PROFILES), anchors and merge
-keys; x- fields are ignored. Service names become definition names (--project NAME prefixes
-them, NAME-SERVICE); volumes and networks keep the names docker compose gives them
+COMPOSE_FILE, else compose.yaml or docker-compose.yml here and its .override file), `.env` beside
+the first file (or --env-file) and the process environment (which wins) interpolated into ${VAR},
+${VAR:-default}, ${VAR:?error}, ... ; extends, include, profiles (--profile, COMPOSE_PROFILES),
+anchors and merge keys; x- fields are ignored. Service names become definition names (--project
+NAME prefixes them, NAME-SERVICE); volumes and networks keep the names docker compose gives them
 (PROJECT_NAME), so their data is used. Secrets become podman secrets: the commands that create
 them are printed. Exit 0 when written, 1 when refused (nothing is written)."""
 _DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
@@ -62,7 +62,8 @@ def _compose(args: argparse.Namespace) -> int:
     from orchestrator.convert.compose import import_compose
     from orchestrator.errors import UsageError
 
-    files = list(args.files) or _default_files()
+    from_env = [f for f in os.environ.get("COMPOSE_FILE", "").split(os.pathsep) if f]
+    files = list(args.files) or from_env or _default_files()
     if args.project is not None:
         from orchestrator.core.values import NAME_RE
 

@@ -89,6 +89,9 @@ class Translation:
     def _resource_name(self, key: str, data: Any) -> str:
         if isinstance(data, dict) and isinstance(data.get("name"), str) and data["name"]:
             return str(data["name"])
+        external = data.get("external") if isinstance(data, dict) else None
+        if isinstance(external, dict) and isinstance(external.get("name"), str):
+            return str(external["name"])  # the old `external: { name: N }`
         if isinstance(data, dict) and data.get("external") is True:
             return key
         return f"{self.project_name}_{key}"

@@ -23,7 +23,28 @@ _REPLACED = {("command",), ("entrypoint",), ("healthcheck", "test")}
 # lists whose entries a later file replaces when they share this key
 _UNIQUE_BY = {"volumes": "target", "secrets": "target", "configs": "target"}
 _AS_MAPPING = ("environment", "labels", "annotations", "sysctls")
-_AS_LIST = ("dns", "dns_search", "dns_opt", "tmpfs", "env_file", "cap_add", "cap_drop", "expose")
+_AS_LIST = (
+    "dns",
+    "dns_search",
+    "dns_opt",
+    "tmpfs",
+    "env_file",
+    "cap_add",
+    "cap_drop",
+    "expose",
+    "group_add",
+    "security_opt",
+    "devices",
+    "ports",
+    "volumes",
+    "secrets",
+    "configs",
+    "links",
+    "volumes_from",
+    "external_links",
+    "device_cgroup_rules",
+    "label_file",
+)
 MAX_FILES = 64  # extends and include chains: a loop or a runaway is an error, not a hang
 
 
@@ -163,8 +184,9 @@ def absolute_paths(service: dict[str, Any], base: str) -> dict[str, Any]:
                 env_file[index] = _path(item, base)
             elif isinstance(item, dict) and isinstance(item.get("path"), str):
                 item["path"] = _path(item["path"], base)
-    for index, volume in enumerate(service.get("volumes") or ()):
-        service["volumes"][index] = _absolute_volume(volume, base)
+    volumes = service.get("volumes")
+    for index, volume in enumerate(volumes if isinstance(volumes, list) else ()):
+        volumes[index] = _absolute_volume(volume, base)
     for key in ("label_file",):
         if isinstance(service.get(key), str):
             service[key] = _path(service[key], base)

@@ -67,8 +67,8 @@ def _translate(tr: Translation, service: Service) -> None:
     if "image" not in data and "build" not in data:
         tr.fail(service, service.path(), "needs image or build, as in docker compose")
     for key in ORDER:
-        if key in data and key in HANDLERS:
-            HANDLERS[key](tr, service, data[key])
+        if key in data and key in HANDLERS and data[key] is not None:  # null: nothing to say
+            _handle(tr, service, key, data[key])
     for key, value in data.items():
         if key in HANDLERS or key.startswith("x-"):
             continue
@@ -88,6 +88,15 @@ def _translate(tr: Translation, service: Service) -> None:
     joined = "networks" in service.container or service.key in tr.pod_of
     if not joined and data.get("network_mode") is None:
         _join(tr, service, {"default": None})
+
+
+def _handle(tr: Translation, service: Service, key: str, value: Any) -> None:
+    """One key's handler; a value of a shape it does not expect (a string where compose has a
+    list, say) is refused naming the key, never a traceback."""
+    try:
+        HANDLERS[key](tr, service, value)
+    except (ValueError, TypeError, AttributeError, KeyError, IndexError) as exc:
+        tr.fail(service, service.path(key), f"cannot read {_short(value)}: {exc}")
 
 
 def _short(value: Any) -> str:
@@ -243,6 +252,12 @@ def _parsed(
 
 
 def _ports(tr: Translation, service: Service, value: Any) -> None:
+    if service.data.get("network_mode") == "host":
+        service.container.tail.append(
+            "compose ports with network_mode host: the container listens on the host's own "
+            "ports, so none are published (docker ignores them too)"
+        )
+        return
     target = _network_holder(tr, service)
     ports, exposed, notes = list(target.get("ports", [])), [], []
     for _, port in _parsed(tr, service, "ports", value, cv.port):
@@ -488,6 +503,11 @@ def _mount(
         )
         return None
     source = spec.source
+    if source in ("/var/run/docker.sock", "/run/docker.sock"):
+        notes.append(
+            f"{source} is docker's socket: podman's is /run/podman/podman.sock (systemctl "
+            "enable --now podman.socket), or $XDG_RUNTIME_DIR/podman/podman.sock rootless"
+        )
     if spec.type == "bind":
         _create_host_path(tr, service, spec, notes)
     elif not source:
