@@ -81,9 +81,7 @@ class Translation:
         self.problems.append(Problem(display(file or self.project.directory), path, message))
 
     def _container_name(self, key: str, data: dict[str, Any]) -> str:
-        given = data.get("container_name") if isinstance(data, dict) else None
-        if isinstance(given, str) and given:
-            return given
+        """The service's name (prefixed by --project); a container_name is kept as an alias."""
         return f"{self.prefix}-{key}" if self.prefix else key
 
     def _resource_name(self, key: str, data: Any) -> str:

@@ -329,6 +329,13 @@ def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
     if service.name != service.key:
         aliases.append(service.key)
         notes.append(f"compose's containers answer to their service name too: alias {service.key}")
+    given = service.data.get("container_name")
+    if isinstance(given, str) and given not in (service.name, service.key):
+        aliases.append(given)
+        notes.append(
+            f"compose container_name {given}: the definition is named after the service; the "
+            f"container answers to {given} too (alias)"
+        )
     for alias in tr.link_aliases.get(service.key, []):
         aliases.append(alias)
         notes.append(f"compose links name it {alias} too: alias {alias}")

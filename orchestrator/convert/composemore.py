@@ -53,11 +53,7 @@ def _flag(flag: str, note: str = "") -> Handler:
 
 
 def _container_name(tr: Translation, service: Service, value: Any) -> None:
-    if value == service.key:
-        return
-    service.container.tail.append(
-        f"compose container_name {value!r}: the name of this definition (and of its unit)"
-    )
+    """Said by _join: the definition keeps the service's name; container_name is an alias."""
 
 
 def _labels(tr: Translation, service: Service, value: Any) -> None:
