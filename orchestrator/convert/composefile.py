@@ -185,8 +185,8 @@ def absolute_paths(service: dict[str, Any], base: str) -> dict[str, Any]:
             elif isinstance(item, dict) and isinstance(item.get("path"), str):
                 item["path"] = _path(item["path"], base)
     volumes = service.get("volumes")
-    for index, volume in enumerate(volumes if isinstance(volumes, list) else ()):
-        volumes[index] = _absolute_volume(volume, base)
+    if isinstance(volumes, list):
+        service["volumes"] = [_absolute_volume(volume, base) for volume in volumes]
     for key in ("label_file",):
         if isinstance(service.get(key), str):
             service[key] = _path(service[key], base)
