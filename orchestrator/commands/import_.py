@@ -36,6 +36,15 @@ _DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="import_format", metavar="FORMAT", required=True)
+    _add_compose(sub)
+
+
+def run(args: argparse.Namespace) -> int:
+    actions = {"compose": _compose}
+    return actions[args.import_format](args)
+
+
+def _add_compose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     compose = sub.add_parser(
         "compose",
         help="a compose project (compose.yaml, docker-compose.yml)",
@@ -52,10 +61,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile", action="append", default=[], metavar="NAME", help="an active profile"
     )
     add_json_flag(compose)
-
-
-def run(args: argparse.Namespace) -> int:
-    return _compose(args)
 
 
 def _compose(args: argparse.Namespace) -> int:
@@ -128,6 +133,7 @@ def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]])
 
     parent = os.path.dirname(out)
     os.makedirs(parent, exist_ok=True)
+    # 0700, as mkdtemp makes it: environment values from .env are often passwords
     staging = tempfile.mkdtemp(prefix=".import-", dir=parent)
     try:
         for name, text in files.items():
