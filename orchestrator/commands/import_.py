@@ -123,6 +123,27 @@ def _check_out(out: str) -> None:
         raise UsageError(f"--out {out}: exists and is not an empty directory; nothing written")
 
 
+def _refuse_system_units(staging: str, origins: dict[str, tuple[str, str]]) -> None:
+    """A service named like a unit this host already has (postgresql, nginx) is refused, as
+    validate would refuse it, with the way out: a --project prefix."""
+    from orchestrator.commands.common import refuse_system_units, target
+    from orchestrator.convert.validate import unknown_kinds
+    from orchestrator.core.loader import load
+    from orchestrator.errors import DefinitionError, Problem
+
+    if unknown_kinds(staging):
+        return
+    try:
+        refuse_system_units(load([staging]), target(argparse.Namespace(), [staging]))
+    except DefinitionError as exc:
+        problems = []
+        for problem in exc.problems:
+            file, key = origins.get(problem.path, (problem.file, problem.path))
+            message = problem.message.replace("; rename it", "")
+            problems.append(Problem(file, key, f"{message}: import with --project NAME"))
+        raise DefinitionError(problems) from None
+
+
 def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]]) -> None:
     """Every file into a fresh directory beside out, checked by the loader, then moved into
     place at once: a refusal or a crash leaves nothing half-written."""
@@ -140,6 +161,7 @@ def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]])
             with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
                 handle.write(text)
         check_written(staging, out, origins)
+        _refuse_system_units(staging, origins)
         if os.path.isdir(out):
             os.rmdir(out)  # empty, checked above
         os.rename(staging, out)

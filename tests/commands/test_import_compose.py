@@ -253,3 +253,20 @@ def test_without_a_file_the_compose_file_here_and_its_override_are_read(
     (tmp_path / "docker-compose.yml").write_text("")
     (tmp_path / "docker-compose.override.yml").write_text("")
     assert _default_files() == ["docker-compose.yml", "docker-compose.override.yml"]
+
+
+def test_a_service_named_like_a_unit_of_the_host_is_refused_with_the_way_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.host import unitdir
+
+    def shadowed(names: list[str], *_: object, **__: object) -> dict[str, str]:
+        return {
+            n: "would shadow /lib/systemd/system/db.service" for n in names if n == "db.service"
+        }
+
+    monkeypatch.setattr(unitdir, "shadowed", shadowed)
+    stderr = refused(compose(tmp_path, TWO), tmp_path)
+    assert "compose.yaml: services.db: its unit db.service belongs to the system" in stderr
+    assert "--project NAME" in stderr
+    assert compose(tmp_path, TWO, "--project", "shop").returncode == 0
