@@ -6,8 +6,12 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import add_json_flag
+
+if TYPE_CHECKING:
+    from orchestrator.core.models import Spec
 
 NAME = "import"
 HELP = "turn a compose project into definitions"
@@ -84,18 +88,19 @@ def _compose(args: argparse.Namespace) -> int:
         profiles=args.profile,
         prefix=args.project,
     )
-    _write(out, imported.files, imported.origins)
+    spec = _write(out, imported.files, imported.origins)
+    warnings = imported.warnings + (_too_new(spec, imported.origins) if spec else [])
     if args.json:
         payload = {
             "ok": True,
             "out": args.out,
             "files": sorted(imported.files),
             "todo": imported.todo,
-            "warnings": imported.warnings,
+            "warnings": warnings,
         }
         print(json.dumps(payload, indent=2))
         return 0
-    for warning in imported.warnings:
+    for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(f"wrote {len(imported.files)} file(s) into {args.out}")
     if imported.todo:
@@ -123,18 +128,35 @@ def _check_out(out: str) -> None:
         raise UsageError(f"--out {out}: exists and is not an empty directory; nothing written")
 
 
-def _refuse_system_units(staging: str, origins: dict[str, tuple[str, str]]) -> None:
+def _too_new(spec: Spec, origins: dict[str, tuple[str, str]]) -> list[str]:
+    """What this host's podman cannot run (validate and apply refuse it here), as warnings: the
+    definitions may be meant for a newer host."""
+    from orchestrator.core import compat
+    from orchestrator.host import facts
+
+    if not compat.problems(spec, compat.OLDEST):
+        return []
+    found = compat.problems(spec, facts.podman_version())
+    return [
+        f"{origins.get(f'container.{name}', ('', f'container.{name}'))[1]}.{key}: {message}: "
+        "validate and apply refuse it on this host"
+        for name, key, message in found
+    ]
+
+
+def _refuse_system_units(staging: str, origins: dict[str, tuple[str, str]]) -> Spec | None:
     """A service named like a unit this host already has (postgresql, nginx) is refused, as
-    validate would refuse it, with the way out: a --project prefix."""
+    validate would refuse it, with the way out: a --project prefix. The loaded definitions."""
     from orchestrator.commands.common import refuse_system_units, target
     from orchestrator.convert.validate import unknown_kinds
     from orchestrator.core.loader import load
     from orchestrator.errors import DefinitionError, Problem
 
     if unknown_kinds(staging):
-        return
+        return None
+    spec = load([staging])
     try:
-        refuse_system_units(load([staging]), target(argparse.Namespace(), [staging]))
+        refuse_system_units(spec, target(argparse.Namespace(), [staging]))
     except DefinitionError as exc:
         problems = []
         for problem in exc.problems:
@@ -142,9 +164,10 @@ def _refuse_system_units(staging: str, origins: dict[str, tuple[str, str]]) -> N
             message = problem.message.replace("; rename it", "")
             problems.append(Problem(file, key, f"{message}: import with --project NAME"))
         raise DefinitionError(problems) from None
+    return spec
 
 
-def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]]) -> None:
+def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]]) -> Spec | None:
     """Every file into a fresh directory beside out, checked by the loader, then moved into
     place at once: a refusal or a crash leaves nothing half-written."""
     import shutil
@@ -161,10 +184,11 @@ def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]])
             with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
                 handle.write(text)
         check_written(staging, out, origins)
-        _refuse_system_units(staging, origins)
+        spec = _refuse_system_units(staging, origins)
         if os.path.isdir(out):
             os.rmdir(out)  # empty, checked above
         os.rename(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    return spec

@@ -270,3 +270,17 @@ def test_a_service_named_like_a_unit_of_the_host_is_refused_with_the_way_out(
     assert "compose.yaml: services.db: its unit db.service belongs to the system" in stderr
     assert "--project NAME" in stderr
     assert compose(tmp_path, TWO, "--project", "shop").returncode == 0
+
+
+def test_what_this_hosts_podman_cannot_run_is_written_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator.host import facts
+
+    monkeypatch.setattr(facts, "podman_version", lambda: (4, 3))
+    text = "services:\n  es:\n    image: x\n    ulimits: {memlock: -1, nproc: 4096}\n"
+    result = compose(tmp_path, text)
+    assert result.returncode == 0
+    assert "warning: services.es.ulimits.memlock: an unlimited (-1) ulimit needs podman 4.8" in (
+        result.stderr
+    )
