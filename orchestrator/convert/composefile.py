@@ -333,7 +333,7 @@ def load_project(
             loader.fail(files[0], section, f"expected a mapping, got {_kind(value)}")
             value = {}
         setattr(project, section, {k: v for k, v in value.items() if not k.startswith("x-")})
-    _include(loader, project, merged.get("include"), files[0])
+    _include(loader, project, merged.get("include"), files[0], profiles)
     loader.check()
     _resolve_extends(loader, project)
     loader.check()
@@ -369,7 +369,9 @@ def _normalize_services(document: dict[str, Any]) -> None:
             services[name] = normalize(service)
 
 
-def _include(loader: Loader, project: Project, include: Any, file: str) -> None:
+def _include(
+    loader: Loader, project: Project, include: Any, file: str, profiles: Sequence[str]
+) -> None:
     """`include:` entries are projects of their own (their directory, their .env), whose
     resources join this one; a name both declare is an error, as in docker compose."""
     if include is None:
@@ -395,7 +397,7 @@ def _include(loader: Loader, project: Project, include: Any, file: str) -> None:
             loader.fail(file, where, f"more than {MAX_FILES} compose files (an include loop?)")
             return
         try:
-            included = load_project(absolute, env)
+            included = load_project(absolute, env, profiles)
         except DefinitionError as exc:
             loader.problems.extend(exc.problems)
             continue
@@ -408,6 +410,7 @@ def _include(loader: Loader, project: Project, include: Any, file: str) -> None:
                     )
                 mine.setdefault(name, value)
                 project.origin.setdefault(f"{section}.{name}", included.file_of(section, name))
+        project.left_out.update(included.left_out)
 
 
 def read_env(path: str, outer: Mapping[str, str] | None = None) -> dict[str, str]:

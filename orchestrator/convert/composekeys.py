@@ -24,6 +24,7 @@ from orchestrator.convert.compose import (
 from orchestrator.convert.composefile import is_bind_source
 from orchestrator.convert.tomlout import Table
 from orchestrator.core.values import ENV_NAME_RE
+from orchestrator.errors import DefinitionError
 
 T = TypeVar("T")
 Handler = Callable[[Translation, Service, Any], None]
@@ -228,11 +229,46 @@ def _env_file(tr: Translation, service: Service, value: Any) -> None:
             continue
         if entry.get("format") not in (None, "raw"):
             tr.fail(service, service.path("env_file", index, "format"), "unknown env_file format")
+        elif entry.get("format") is None and os.path.isfile(path):
+            _as_compose_reads(tr, service, path)
         paths.append(path)
     if paths:
         service.container.set("env_files", paths, *notes)
     else:
         service.container.tail.extend(notes)
+
+
+def _as_compose_reads(tr: Translation, service: Service, path: str) -> None:
+    """compose reads an env_file's quotes, escapes and ${VAR}s; podman's --env-file takes each
+    value as written. A value the two read differently is set in environment as compose reads
+    it (environment wins over the file, in both), with a note."""
+    from orchestrator.convert.composefile import read_env
+
+    try:
+        compose_reads = read_env(path, tr.project.env)
+        with open(path, encoding="utf-8") as handle:
+            lines = handle.read(2**20).splitlines()
+    except (OSError, UnicodeDecodeError, DefinitionError):
+        return  # podman will say what is wrong with it
+    podman_reads = {}
+    for line in lines:
+        key, sep, value = line.lstrip().partition("=")
+        if sep and not key.startswith("#"):
+            podman_reads[key.removeprefix("export ").strip()] = value
+    table = service.container.get("environment") or Table()
+    differ = [
+        key
+        for key, value in compose_reads.items()
+        if podman_reads.get(key) != value and key not in table and ENV_NAME_RE.fullmatch(key)
+    ]
+    for key in differ:
+        table.set(key, compose_reads[key])
+    if differ:
+        table.notes.append(
+            f"from {os.path.basename(path)}, as compose reads it (quotes, escapes, ${{VAR}}); "
+            f"podman's --env-file would read {', '.join(differ)} differently"
+        )
+        service.container.set("environment", table)
 
 
 def _parsed(
