@@ -45,6 +45,7 @@ def _commands() -> list[ModuleType]:
         fleet,
         graph,
         history,
+        import_,
         install_units,
         logs,
         plan,
@@ -64,7 +65,7 @@ def _commands() -> list[ModuleType]:
     return [
         doctor, validate, render, plan, graph, apply, status, logs, exec, start, stop, restart,
         history, rollback, watch,
-        fleet, pull, install_units, uninstall_units, sandbox, completion,
+        fleet, pull, import_, install_units, uninstall_units, sandbox, completion,
     ]  # fmt: skip
 
 
