@@ -202,6 +202,20 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+ARGUMENT_SPEC = dict(
+    src=dict(type="path"),
+    fleet=dict(type="path"),
+    fleet_host=dict(type="str"),
+    dest=dict(type="path"),
+    user=dict(type="bool", default=False),
+    rollback_on_failure=dict(type="bool", default=False),
+    timeout=dict(type="float", default=300),
+    allow_empty=dict(type="bool", default=False),
+    command=dict(type="list", elements="str", default=["orchestrator"]),
+    # the definitions, read on the controller by the action plugin: {relative path: base64}
+    _files=dict(type="dict"),
+)
+
 def config_home():
     return os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
 
@@ -323,14 +337,14 @@ def unit_diffs(changes, before, directory):
     return diffs
 
 
-def run_json(module, argv):
+def run_json(module, argv, result):
     """Run orchestrator; its JSON on stdout, or fail the task with what it said."""
     rc, out, err = module.run_command(argv)
     try:
         data = json.loads(out)
     except ValueError:
         module.fail_json(msg="orchestrator printed no JSON (exit %d): %s" % (rc, err.strip()),
-                         rc=rc, stdout=out, stderr=err, cmd=argv)
+                         rc=rc, stdout=out, stderr=err, cmd=argv, **result)
     return rc, data, err
 
 
@@ -345,7 +359,7 @@ def plan_argv(params, path):
     return params["command"] + ["plan", "--json"] + (["--user"] if params["user"] else []) + [path]
 
 
-def plan_staged(module, wanted, dest):
+def plan_staged(module, wanted, dest, result):
     """The plan of wanted as if it were in dest, which is left as it is."""
     staging = tempfile.mkdtemp(prefix="orchestrator-plan-")
     try:
@@ -362,7 +376,7 @@ def plan_staged(module, wanted, dest):
                 return rc, json.loads(out), err
         module.warn("%s planned from a staging directory: each unit's source path differs"
                     % dest)
-        return run_json(module, plan_argv(module.params, staging))
+        return run_json(module, plan_argv(module.params, staging), result)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -371,9 +385,9 @@ def check(module, wanted, dest, result):
     units = unit_dir(module.params["user"])
     before = managed_units(units)
     if wanted is not None and (result["copied"] or result["removed"]):
-        rc, data, err = plan_staged(module, wanted, dest)
+        rc, data, err = plan_staged(module, wanted, dest, result)
     else:
-        rc, data, err = run_json(module, plan_argv(module.params, dest))
+        rc, data, err = run_json(module, plan_argv(module.params, dest), result)
     if rc not in (0, 2) or not data.get("ok", True):
         definition_error(module, data, err, result)
     changes = data.get("units", [])
@@ -406,7 +420,7 @@ def apply(module, wanted, dest, result):
     before = managed_units(units)
     if wanted is not None:
         sync(dest, wanted, result["copied"], result["removed"])
-    rc, data, err = run_json(module, apply_argv(module.params, dest))
+    rc, data, err = run_json(module, apply_argv(module.params, dest), result)
     report, rollback = data, None
     if "apply" in data:  # rolled back: the failed apply and the rollback
         report, rollback = data["apply"], data["rollback"]
@@ -438,19 +452,7 @@ def apply(module, wanted, dest, result):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            src=dict(type="path"),
-            fleet=dict(type="path"),
-            fleet_host=dict(type="str"),
-            dest=dict(type="path"),
-            user=dict(type="bool", default=False),
-            rollback_on_failure=dict(type="bool", default=False),
-            timeout=dict(type="float", default=300),
-            allow_empty=dict(type="bool", default=False),
-            command=dict(type="list", elements="str", default=["orchestrator"]),
-            _files=dict(type="dict"),
-        ),
-        mutually_exclusive=[("src", "fleet")],
+        argument_spec=ARGUMENT_SPEC, mutually_exclusive=[("src", "fleet")],
         supports_check_mode=True,
     )
     params = module.params
