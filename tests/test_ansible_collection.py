@@ -240,3 +240,9 @@ def test_ansible_lint_passes_on_the_collection(tmp_path: Path) -> None:
     done = subprocess.run([str(BIN / "ansible-lint"), "--offline", "--nocolor"], cwd=COLLECTION,
                           env=env, capture_output=True, text=True)  # fmt: skip
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+
+def test_the_readme_shows_the_collections_playbook() -> None:
+    playbook = (COLLECTION / "playbooks" / "push.yml").read_text()
+    play = playbook[playbook.index("- name: Push orchestrator definitions") :]
+    assert play in (ROOT / "README.md").read_text()
