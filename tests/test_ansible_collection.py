@@ -33,8 +33,9 @@ OLD = "[Unit]\nDescription=web\n\n[Service]\nExecStart=/usr/bin/podman run web\n
 NEW = OLD.replace("run web", "run --env=A=1 web")
 STUB = """\
 import json, os, sys
+seen = sorted(os.listdir(sys.argv[-1])) if os.path.isdir(sys.argv[-1]) else None
 with open(os.environ["STUB_LOG"], "a") as log:
-    log.write(json.dumps(sys.argv[1:]) + "\\n")
+    log.write(json.dumps({"argv": sys.argv[1:], "seen": seen}) + "\\n")
 change = {"unit": "web.service", "kind": "container", "action": "change", "diff": DIFF}
 plan = {"ok": True, "changed": True, "summary": {"create": 0, "change": 1, "remove": 0,
         "unchanged": 0}, "units": [change], "restarts": [], "actions": []}
@@ -116,7 +117,8 @@ def stub(tmp_path: Path) -> dict[str, Any]:
 
 
 def calls(stub: dict[str, Any]) -> list[list[str]]:
-    return [json.loads(line) for line in stub["calls"].read_text().splitlines()]
+    """The arguments of each run of the stand-in orchestrator."""
+    return [json.loads(line)["argv"] for line in stub["calls"].read_text().splitlines()]
 
 
 def test_an_apply_copies_exactly_the_definitions_and_reports_the_units(
@@ -142,6 +144,11 @@ def test_check_mode_plans_and_leaves_the_definitions_directory_alone(
     assert [p.name for p in stub["dest"].iterdir()] == ["gone.toml"]
     assert [argv[:3] for argv in calls(stub)] == [["plan", "--json", "--user"]]
     assert "--env=A=1" in result["diff"][0]["after"]
+    [run] = [json.loads(line) for line in stub["calls"].read_text().splitlines()]
+    if not result.get("warnings"):  # planned in dest, where a private mount shows the new files
+        assert run["argv"][-1] == str(stub["dest"]) and run["seen"] == ["env", "web.toml"], run
+    else:  # no namespace to be had here: planned from a staging directory, and said so
+        assert run["argv"][-1] != str(stub["dest"]) and run["seen"] == ["env", "web.toml"], run
 
 
 def test_a_failed_apply_fails_the_task_with_the_journal_and_says_it_rolled_back(
