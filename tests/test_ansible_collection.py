@@ -45,6 +45,8 @@ unit = {"unit": "web.service", "kind": "container", "change": "change", "done": 
 report = {"ok": True, "error": "", "dry_run": False, "changed": True, "wrote": ["web.service"],
           "removed": [], "reloaded": True, "generation": 3, "seconds": 1.0, "plan": plan,
           "units": [unit]}
+if sys.argv[1] == "validate":
+    print(json.dumps({"ok": True})); sys.exit(0)
 if sys.argv[1] == "plan":
     print(json.dumps(plan)); sys.exit(2)
 if os.environ.get("STUB_FAIL"):
@@ -105,6 +107,7 @@ def stub(tmp_path: Path) -> dict[str, Any]:
     (src / "env").mkdir(parents=True)
     (src / "web.toml").write_text('[container.web]\nimage = "x"\n')
     (src / "env" / "web.env").write_text("A=1\n")
+    (src / "env" / "web.env").chmod(0o600)
     dest = tmp_path / "dest"
     dest.mkdir()
     (dest / "gone.toml").write_text("# dropped from src\n")
@@ -129,11 +132,13 @@ def test_an_apply_copies_exactly_the_definitions_and_reports_the_units(
     assert result["copied"] == ["env/web.env", "web.toml"] and result["removed"] == ["gone.toml"]
     assert sorted(p.name for p in stub["dest"].rglob("*") if p.is_file()) == ["web.env", "web.toml"]
     assert result["units"][0]["done"] == ["write", "restart"]
+    assert (stub["dest"] / "env" / "web.env").stat().st_mode & 0o777 == 0o600
     [diff] = result["diff"]
     assert diff["before"] == OLD + "[X-Orchestrator]\n" or diff["before"].startswith(OLD)
     assert "--env=A=1" in diff["after"] and "--env=A=1" not in diff["before"]
-    [argv] = calls(stub)
-    assert argv == ["apply", "--json", "--timeout", "30.0", "--user", str(stub["dest"])]
+    validate, apply = calls(stub)
+    assert validate[:3] == ["validate", "--json", "--user"] and validate[3] != str(stub["dest"])
+    assert apply == ["apply", "--json", "--timeout", "30.0", "--user", str(stub["dest"])]
 
 
 def test_check_mode_plans_and_leaves_the_definitions_directory_alone(
@@ -142,9 +147,10 @@ def test_check_mode_plans_and_leaves_the_definitions_directory_alone(
     result = playbook(tmp_path, stub["task"], "--check", "--diff", **stub["env"])
     assert result["changed"] and result["copied"] == ["env/web.env", "web.toml"], result
     assert [p.name for p in stub["dest"].iterdir()] == ["gone.toml"]
-    assert [argv[:3] for argv in calls(stub)] == [["plan", "--json", "--user"]]
+    assert [argv[:3] for argv in calls(stub)] == [["validate", "--json", "--user"],
+                                                  ["plan", "--json", "--user"]]  # fmt: skip
     assert "--env=A=1" in result["diff"][0]["after"]
-    [run] = [json.loads(line) for line in stub["calls"].read_text().splitlines()]
+    run = [json.loads(line) for line in stub["calls"].read_text().splitlines()][-1]
     if not result.get("warnings"):  # planned in dest, where a private mount shows the new files
         assert run["argv"][-1] == str(stub["dest"]) and run["seen"] == ["env", "web.toml"], run
     else:  # no namespace to be had here: planned from a staging directory, and said so
@@ -158,7 +164,19 @@ def test_a_failed_apply_fails_the_task_with_the_journal_and_says_it_rolled_back(
     result = playbook(tmp_path, stub["task"], **stub["env"], STUB_FAIL="1")
     assert result["failed"] and result["rolled_back"] and result["generation"] == 5, result
     assert "broken on purpose" in result["msg"] and "rolled back to generation 5" in result["msg"]
-    assert "--rollback-on-failure" in calls(stub)[0]
+    assert "--rollback-on-failure" in calls(stub)[-1]
+
+
+def test_invalid_definitions_fail_the_task_and_leave_dest_as_it_was(
+    tmp_path: Path, stub: dict[str, Any]
+) -> None:
+    task = stub["task"]["orchestrator.orchestrator.apply"]
+    (Path(task["src"]) / "web.toml").write_text('[container.web]\nimage = "x"\nports = ["no"]\n')
+    task["command"] = [sys.executable, "-m", "orchestrator"]  # the real one: validate only
+    result = playbook(tmp_path, stub["task"], **stub["env"])
+    assert result["failed"], result
+    assert f"{stub['dest']}/web.toml: container.web.ports[0]: expected" in result["msg"]
+    assert [p.name for p in stub["dest"].iterdir()] == ["gone.toml"]
 
 
 def test_a_fleet_host_gets_its_merge_one_file_per_resource(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ pytestmark = [
 ]
 HOSTS = {"ans-1": 8311, "ans-2": 8312, "ans-3": 8313}
 DEST = "/var/lib/orchestrator/definitions"  # the sandbox's own: /etc/orchestrator is the host's
-FLEET = "".join(f'[host.{name}]\ngroups = ["web"]\nvars = {{ port = {port} }}\n'
+FLEET = "".join(f'[host.{name}]\ngroups = ["web"]\nvars = {{ web_port = {port} }}\n'
                 for name, port in HOSTS.items())  # fmt: skip
 WEB = f"""
 [container.web]
@@ -43,7 +43,7 @@ image = "{DEFAULT_REF}"
 pull = "never"
 stop_timeout = 1
 networks = ["host"]  # no bridge: three sandboxes share the host's network
-command = ["httpd", "-f", "-p", "${{port}}", "-h", "/etc"]
+command = ["httpd", "-f", "-p", "${{web_port}}", "-h", "/etc"]
 """
 BROKEN = f"""
 [container.broken]
@@ -100,7 +100,7 @@ class Fleet:
         (root / "groups" / "web" / "web.toml").write_text(WEB)
         (root / "push.yml").write_text(PLAY)
 
-    def push(self, *extra: str) -> Push:
+    def push(self, *extra: str, playbook: str = "push.yml", pipelining: bool = True) -> Push:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
@@ -109,7 +109,7 @@ class Fleet:
             "ANSIBLE_CALLBACK_PLUGINS": str(ROOT / "tests" / "support" / "ansible_callbacks"),
             "ANSIBLE_STDOUT_CALLBACK": "results",
             "ANSIBLE_HOME": str(self.root / ".ansible-home"),
-            "ANSIBLE_PIPELINING": "1",
+            "ANSIBLE_PIPELINING": "1" if pipelining else "0",
             "ANSIBLE_REMOTE_TMP": "/tmp/.ansible-remote",  # the sandbox's own /tmp
             "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
             "ANSIBLE_SANDBOX_ORCHESTRATOR": f"{sys.executable} -m orchestrator",
@@ -117,7 +117,7 @@ class Fleet:
             "ORCHESTRATOR_SANDBOX_ROOT": STATE,
         }
         argv = [str(PLAYBOOK_BIN), "-i", str(self.root / "fleet.toml"),
-                str(self.root / "push.yml"), *extra]  # fmt: skip
+                str(self.root / playbook), *extra]  # fmt: skip
         done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
         assert done.stdout.lstrip().startswith("{"), done.stdout + done.stderr
         return Push(done.returncode, json.loads(done.stdout), done.stderr)
@@ -240,3 +240,20 @@ def test_a_failure_on_the_canary_stops_the_rollout_and_is_rolled_back(fleet: Fle
         assert (units(fleet.boxes[name]), len(generations(fleet.boxes[name]))) == before[name]
         definitions = fleet.boxes[name].root / "var-lib-orchestrator" / "definitions"
         assert sorted(p.name for p in definitions.iterdir()) == ["container-web.toml"]
+
+
+def test_files_travel_into_a_sandbox_and_back_through_the_connection(fleet: Fleet) -> None:
+    """Without pipelining, modules and files are put and fetched (put_file, fetch_file)."""
+    fetched = fleet.root / "fetched"
+    play = [{"hosts": "ans-2", "gather_facts": False,
+             "connection": "orchestrator.orchestrator.sandbox", "tasks": [
+                 {"ansible.builtin.copy": {"content": "from the controller\n",
+                                           "dest": "/tmp/carried", "mode": "0644"}},
+                 {"ansible.builtin.fetch": {"src": "/tmp/carried", "dest": f"{fetched}/",
+                                            "flat": True}},
+             ]}]  # fmt: skip
+    (fleet.root / "files.yml").write_text(json.dumps(play))
+    push = fleet.push(playbook="files.yml", pipelining=False)
+    assert push.code == 0, push.stderr + json.dumps(push.results(), indent=1)
+    assert fleet.boxes["ans-2"].run(["cat", "/tmp/carried"]).stdout == "from the controller\n"
+    assert (fetched / "carried").read_text() == "from the controller\n"

@@ -38,7 +38,8 @@ class ActionModule(ActionBase):
             files = None
         if files is not None:
             args["_files"] = dict(
-                (name, to_text(base64.b64encode(data))) for name, data in files.items()
+                (name, {"data": to_text(base64.b64encode(data)), "mode": mode})
+                for name, (data, mode) in files.items()
             )
         result.update(self._execute_module(
             module_name="orchestrator.orchestrator.apply", module_args=args, task_vars=task_vars
@@ -61,7 +62,9 @@ class ActionModule(ActionBase):
                 total += len(data)
                 if total > MAX_BYTES:
                     raise AnsibleActionFail("src %s: more than %d bytes" % (root, MAX_BYTES))
-                found[os.path.relpath(path, root)] = data
+                # the mode travels too: an environment file may hold what others must not read
+                mode = os.stat(path).st_mode & 0o777
+                found[os.path.relpath(path, root)] = (data, mode)
         return found
 
 
@@ -81,4 +84,4 @@ def _fleet_files(root, host):
         texts = host_definitions(fleet, fleet.host(host))
     except OrchestratorError as exc:
         raise AnsibleActionFail("fleet %s, host %s:\n%s" % (root, host, "\n".join(exc.lines())))
-    return dict((name, text.encode("utf-8")) for name, text in texts.items())
+    return dict((name, (text.encode("utf-8"), 0o644)) for name, text in texts.items())

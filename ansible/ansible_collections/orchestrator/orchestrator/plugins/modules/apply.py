@@ -249,37 +249,49 @@ def files_in(directory):
 
 
 def decode(files):
-    wanted = {}
-    for relative, data in files.items():
+    """{relative path: {data: base64, mode: permission bits}} -> contents, modes."""
+    wanted, modes = {}, {}
+    for relative, item in files.items():
         normal = os.path.normpath(relative)
         if os.path.isabs(normal) or normal.split(os.sep)[0] == "..":
             raise ValueError("a definition file outside the directory: %r" % relative)
-        wanted[normal] = base64.b64decode(data)
-    return wanted
+        wanted[normal] = base64.b64decode(item["data"])
+        modes[normal] = int(item.get("mode", 0o644)) & 0o777
+    return wanted, modes
 
 
-def differences(wanted, directory):
+def differences(wanted, modes, directory):
     """(files to write, files to remove) to make directory hold exactly wanted."""
     present = files_in(directory) if os.path.isdir(directory) else {}
-    write = sorted(name for name, data in wanted.items() if present.get(name) != data)
+    write = sorted(
+        name for name, data in wanted.items()
+        if present.get(name) != data or file_mode(os.path.join(directory, name)) != modes[name]
+    )
     remove = sorted(name for name in present if name not in wanted)
     return write, remove
 
 
-def write_files(directory, wanted, names):
+def file_mode(path):
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        return None
+
+
+def write_files(directory, wanted, modes, names):
     for name in names:
         path = os.path.join(directory, name)
         os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
         handle, staged = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".ansible-")
         with os.fdopen(handle, "wb") as out:
             out.write(wanted[name])
-        os.chmod(staged, 0o644)
+        os.chmod(staged, modes[name])
         os.rename(staged, path)
 
 
-def sync(directory, wanted, write, remove):
+def sync(directory, wanted, modes, write, remove):
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    write_files(directory, wanted, write)
+    write_files(directory, wanted, modes, write)
     for name in remove:
         os.unlink(os.path.join(directory, name))
     for top, subdirs, names in os.walk(directory, topdown=False):
@@ -348,48 +360,67 @@ def run_json(module, argv, result):
     return rc, data, err
 
 
-def definition_error(module, data, err, result):
+def definition_error(module, data, err, result, staging=None):
+    """Fail with every problem, naming file and key (the file as it will be in dest)."""
     problems = data.get("problems") or []
-    lines = ["%s: %s: %s" % (p.get("file"), p.get("path"), p.get("message")) for p in problems]
-    module.fail_json(msg=data.get("error") or err.strip() or "orchestrator failed",
-                     problems=problems, problem_lines=lines, **result)
+    lines = []
+    for problem in problems:
+        where = problem.get("file") or ""
+        if staging and where.startswith(staging + os.sep):
+            where = os.path.join(result["dest"], os.path.relpath(where, staging))
+        lines.append(": ".join(x for x in (where, problem.get("path"), problem.get("message"))
+                               if x))  # fmt: skip
+    why = data.get("error") or err.strip() or "orchestrator failed"
+    module.fail_json(msg="\n".join([why] + lines), problems=problems, **result)
 
 
 def plan_argv(params, path):
     return params["command"] + ["plan", "--json"] + (["--user"] if params["user"] else []) + [path]
 
 
-def plan_staged(module, wanted, dest, result):
-    """The plan of wanted as if it were in dest, which is left as it is."""
-    staging = tempfile.mkdtemp(prefix="orchestrator-plan-")
-    try:
-        write_files(staging, wanted, sorted(wanted))
-        argv = plan_argv(module.params, dest)
-        namespace = ["unshare", "--mount", "--propagation", "private"]
-        if os.geteuid() != 0:
-            namespace[1:1] = ["--user", "--map-root-user"]
-        bind = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
-        if os.path.isdir(dest) and module.get_bin_path("unshare"):
-            wrapped = namespace + ["--", "/bin/sh", "-c", bind, "sh", staging, dest] + argv
-            rc, out, err = module.run_command(wrapped)
-            if out.lstrip().startswith("{"):
-                return rc, json.loads(out), err
-        module.warn("%s planned from a staging directory: each unit's source path differs"
-                    % dest)
-        return run_json(module, plan_argv(module.params, staging), result)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+def staged(wanted, modes):
+    """A private directory holding wanted (removed by the caller)."""
+    staging = tempfile.mkdtemp(prefix="orchestrator-")
+    write_files(staging, wanted, modes, sorted(wanted))
+    return staging
 
 
-def check(module, wanted, dest, result):
+def validate(module, staging, result):
+    """Refuse invalid definitions before dest is touched: an apply would refuse them anyway,
+    and dest would be left holding them."""
+    user = ["--user"] if module.params["user"] else []
+    rc, data, err = run_json(module, module.params["command"] + ["validate", "--json"] + user
+                             + [staging], result)  # fmt: skip
+    if rc != 0 or not data.get("ok", True):
+        definition_error(module, data, err, result, staging)
+
+
+def plan_staged(module, staging, dest, result):
+    """The plan of the staged definitions as if they were in dest, which is left as it is."""
+    argv = plan_argv(module.params, dest)
+    namespace = ["unshare", "--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        namespace[1:1] = ["--user", "--map-root-user"]
+    bind = 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+    if os.path.isdir(dest) and module.get_bin_path("unshare"):
+        wrapped = namespace + ["--", "/bin/sh", "-c", bind, "sh", staging, dest] + argv
+        rc, out, err = module.run_command(wrapped)
+        if out.lstrip().startswith("{"):
+            return rc, json.loads(out), err
+    module.warn("%s planned from a staging directory: each unit's source path differs"
+                % dest)
+    return run_json(module, plan_argv(module.params, staging), result)
+
+
+def check(module, staging, dest, result):
     units = unit_dir(module.params["user"])
     before = managed_units(units)
-    if wanted is not None and (result["copied"] or result["removed"]):
-        rc, data, err = plan_staged(module, wanted, dest, result)
+    if staging is not None:
+        rc, data, err = plan_staged(module, staging, dest, result)
     else:
         rc, data, err = run_json(module, plan_argv(module.params, dest), result)
     if rc not in (0, 2) or not data.get("ok", True):
-        definition_error(module, data, err, result)
+        definition_error(module, data, err, result, staging)
     changes = data.get("units", [])
     result.update(
         changed=bool(data.get("changed")),
@@ -415,11 +446,11 @@ def outcome(unit):
     return dict((key, unit.get(key)) for key in keys)
 
 
-def apply(module, wanted, dest, result):
+def apply(module, wanted, modes, dest, result):
     units = unit_dir(module.params["user"])
     before = managed_units(units)
     if wanted is not None:
-        sync(dest, wanted, result["copied"], result["removed"])
+        sync(dest, wanted, modes, result["copied"], result["removed"])
     rc, data, err = run_json(module, apply_argv(module.params, dest), result)
     report, rollback = data, None
     if "apply" in data:  # rolled back: the failed apply and the rollback
@@ -460,16 +491,25 @@ def main():
     if (params["src"] or params["fleet"]) and params["_files"] is None:
         module.fail_json(msg="src and fleet are read on the controller by the action plugin of "
                              "orchestrator.orchestrator.apply; call the module by that name")
-    try:
-        wanted = decode(params["_files"]) if params["_files"] is not None else None
-    except ValueError as exc:
-        module.fail_json(msg=str(exc))
-    write, remove = differences(wanted, dest) if wanted is not None else ([], [])
+    wanted, modes, write, remove = None, {}, [], []
+    if params["_files"] is not None:
+        try:
+            wanted, modes = decode(params["_files"])
+        except (ValueError, TypeError, KeyError) as exc:
+            module.fail_json(msg="unreadable definitions from the action plugin: %s" % exc)
+        write, remove = differences(wanted, modes, dest)
     result = dict(changed=False, dest=dest, copied=write, removed=remove, generation=None,
                   rolled_back=False, units=[], summary={})
-    if module.check_mode:
-        check(module, wanted, dest, result)
-    apply(module, wanted, dest, result)
+    staging = staged(wanted, modes) if write or remove else None
+    try:
+        if staging is not None:
+            validate(module, staging, result)
+        if module.check_mode:
+            check(module, staging, dest, result)
+        apply(module, wanted, modes, dest, result)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 if __name__ == "__main__":
