@@ -46,8 +46,6 @@ from ansible.plugins.connection import ConnectionBase
 class Connection(ConnectionBase):
     transport = "orchestrator.orchestrator.sandbox"
     has_pipelining = True
-    # sandboxes run as root; become inside one is not needed and not offered
-    default_user = "root"
 
     def _connect(self):
         self._connected = True

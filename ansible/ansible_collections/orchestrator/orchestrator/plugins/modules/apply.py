@@ -16,7 +16,10 @@ description:
     on the controller (O(fleet)), in which case the host's own merge of its layers is what is
     copied. With neither, the module applies what O(dest) already holds.
   - Files in O(dest) that the definitions do not have are removed, so that O(dest) holds exactly
-    the definitions given (a resource dropped from O(src) is removed from the host).
+    the definitions given, each file with its mode (a resource dropped from O(src) is removed
+    from the host).
+  - New definitions are validated on the host (C(orchestrator validate)) before O(dest) is
+    touched; invalid ones fail the task, naming the file and key, and change nothing.
   - The task reports C(changed) only when a unit was created, changed, removed, started or
     restarted. Apply restarts exactly the services whose units changed; a second run with the
     same definitions writes, reloads and restarts nothing and reports ok.
