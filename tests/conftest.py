@@ -11,12 +11,18 @@ import contextlib
 from collections.abc import Generator
 
 import pytest
+from hypothesis import settings
 
 from tests.support import write_guard
 
 pytest_plugins = ["pytester"]  # tests/test_write_guard.py runs small suites of its own
 
 write_guard.install()
+
+# No per-example deadline: CI shares its cores (the unit part runs on every one of them), and a
+# slow example there is a busy machine, not a bug; timings belong in the benchmarks.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 def _guarded(item: pytest.Item) -> contextlib.AbstractContextManager[None]:

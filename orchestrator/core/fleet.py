@@ -403,3 +403,17 @@ def parse_key_path(text: str) -> KeyPath:
         else:
             parts.append(quoted if quoted is not None else bare)
     return tuple(parts)
+
+
+def host_definitions(fleet: Fleet, host: Host) -> dict[str, str]:
+    """The host's merged definitions as files of their own, one per resource ("container-web.toml":
+    TOML text), validated first: what a push (the Ansible collection) copies to the host, which
+    then applies them as any directory of definitions."""
+    from orchestrator.core.tomlout import dumps
+
+    merged, _ = load_host(fleet, host)
+    header = f"# The merge of host {host.name} in the fleet repository {fleet.root}.\n"
+    return {
+        f"{kind}-{name}.toml": header + dumps({kind: {name: table}})
+        for (kind, name), table in sorted(merged.tables.items())
+    }
