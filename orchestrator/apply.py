@@ -150,6 +150,9 @@ class ApplyReport:
     generation: int | None = None
     seconds: float = 0.0
     error: str = ""  # what stopped the apply part-way, if anything
+    # started units not yet judged: a newer state arrived while they settled (watch), and the
+    # apply that carries it out judges them
+    unsettled: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -162,6 +165,7 @@ class ApplyReport:
             "reloaded": self.reloaded,
             "generation": self.generation,
             "seconds": round(self.seconds, 3),
+            "unsettled": self.unsettled,
             "plan": self.plan.as_dict(diffs=True),
             "units": [asdict(o) for o in self.outcomes],
         }
@@ -175,6 +179,9 @@ class Options:
     quiet_pull: bool = False
     say: Callable[[str], None] = lambda _: None  # progress lines
     deadline: float = 0.0  # host.monotonic() by which the apply gives up waiting (set by apply)
+    # True when newer definitions wait (watch): once its jobs are enqueued, the apply stops
+    # waiting for its units to settle and leaves them to the next apply
+    superseded: Callable[[], bool] = lambda: False
     host: Host = field(default_factory=Host)
 
 
@@ -277,7 +284,7 @@ def _check(
 ) -> ApplyReport:
     """Nothing to do: wait for the units already on their way up, then judge every unit."""
     if busy:
-        observed = _settle(systemd, desired, busy, options)
+        observed, _ = _settle(systemd, desired, busy, options)
     outcomes = _outcomes(plan, observed, JobResults(), options, checked=set(), done={})
     return ApplyReport(plan=plan, outcomes=outcomes, ok=all(o.ok for o in outcomes))
 
@@ -291,10 +298,12 @@ def _record(
 ) -> None:
     """Record the apply as a generation, whatever its result: a rollback needs to know both."""
     try:
+        result: history.Result = "ok" if report.ok else "failed"
+        if report.ok and report.unsettled:
+            result = "superseded"  # not known to have come up: no rollback goes to it
         report.generation = history.record(
-            options.target.state_dir, desired, list(sources), "ok" if report.ok else "failed",
-            note,
-        )  # fmt: skip
+            options.target.state_dir, desired, list(sources), result, note
+        )
     except OSError as exc:
         report.error = (report.error + "; " if report.error else "") + (
             f"could not record the generation: {exc}"
@@ -382,15 +391,18 @@ def _execute(
     jobs = _enqueue(plan, systemd, options, done)
     _pending_path(options).unlink(missing_ok=True)
     touched = set(jobs.units) | busy
-    observed = _settle(systemd, desired, touched, options)
-    outcomes = _outcomes(plan, observed, jobs.results, options, checked=touched, done=done)
+    observed, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
+    outcomes = _outcomes(
+        plan, observed, jobs.results, options, checked=touched - unsettled, done=done
+    )
     return ApplyReport(
         plan=plan,
         outcomes=outcomes,
-        ok=all(o.ok for o in outcomes),
+        ok=all(o.ok for o in outcomes if o.unit not in unsettled),
         wrote=plan.units("write"),
         removed=plan.units("remove"),
         reloaded=reloaded,
+        unsettled=sorted(unsettled),
     )
 
 
@@ -462,8 +474,12 @@ class _Jobs:
 def _enqueue(plan: Plan, systemd: Manager, options: Options, done: Done) -> _Jobs:
     """Every start and restart at once, so that systemd orders them by After=."""
     jobs = [("start", u) for u in plan.units("start")] + [("restart", u) for u in plan.restarts]
-    for _, unit in jobs:
-        systemd.reset_failed(unit)  # a unit that hit its start limit may start again
+    # a unit that hit its start limit may start again; only a failed one has anything to reset,
+    # and asking systemd about each of the others was a bus round trip per unit
+    observed = systemd.units([unit for _, unit in jobs]) if jobs else {}
+    for unit, state in observed.items():
+        if state.failed:
+            systemd.reset_failed(unit)
     if jobs:
         options.say(f"starting {len(jobs)} unit(s)")
     results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"))
@@ -477,21 +493,42 @@ def _settle(
     desired: dict[str, str],
     touched: set[str],
     options: Options,
-) -> Mapping[str, UnitView]:
+    *,
+    may_leave: bool = False,
+) -> tuple[Mapping[str, UnitView], set[str]]:
     """Wait until each started or restarted unit has stayed up for the settle time (and is
-    healthy where it has a health check) or has failed, or the timeout has passed."""
-    names = sorted(desired)
-    while True:
-        observed = systemd.units(names)
+    healthy where it has a health check) or has failed, or the timeout has passed; each unit's
+    settle time counts from its own start. With may_leave, stop waiting as soon as newer
+    definitions wait (options.superseded). Returns every desired unit's state, and the units
+    left unsettled."""
+    waiting = {unit for unit in touched if unit in desired}
+    while waiting:
+        # only the units still on their way up are asked about: each costs bus round trips
+        observed = systemd.units(sorted(waiting))
         now_us = _now_us(options)
-        waiting = [
-            unit
-            for unit in touched
-            if unit in desired and _coming_up(observed.get(unit), desired[unit], now_us, options)
-        ]
+        waiting = {u for u in waiting if _coming_up(observed.get(u), desired[u], now_us, options)}
         if not waiting or options.host.monotonic() > options.deadline:
-            return observed
-        options.host.sleep(0.1)
+            break
+        if may_leave and options.superseded():
+            return systemd.units(sorted(desired)), waiting
+        options.host.sleep(_pause(observed, waiting, now_us, options))
+    return systemd.units(sorted(desired)), set()
+
+
+def _pause(
+    observed: Mapping[str, UnitView], waiting: set[str], now_us: int, options: Options
+) -> float:
+    """How long nothing can change: a tenth of a second while a unit is on its way up or its
+    health check is pending; until the youngest is old enough, when all that is waited for is
+    running units running out their settle time."""
+    pause = 0.5
+    for unit in waiting:
+        state = observed.get(unit)
+        if state is None or state.changing or not state.running:
+            return 0.1
+        settled_in = options.settle - (now_us - state.active_since_us) / 1e6
+        pause = min(pause, settled_in if settled_in > 0 else 0.1)
+    return max(min(pause, _left(options)), 0.01)
 
 
 def _coming_up(state: UnitView | None, text: str, now_us: int, options: Options) -> bool:

@@ -59,6 +59,8 @@ class FakeSystemd:
     pulled: list[str] = field(default_factory=list)
     pull_fails: bool = False
     invocations: int = 0
+    asked: list[list[str]] = field(default_factory=list)  # the names of each units() call
+    resets: list[str] = field(default_factory=list)  # each reset_failed call
 
     # ----- the Manager protocol ------------------------------------------------------------
     def __enter__(self) -> FakeSystemd:
@@ -69,6 +71,8 @@ class FakeSystemd:
 
     def units(self, names: Iterable[str]) -> dict[str, UnitState]:
         found = {}
+        names = list(names)
+        self.asked.append(names)
         for name in names:
             text = self._file(name)
             if name not in self.loaded and text is not None:
@@ -117,6 +121,7 @@ class FakeSystemd:
         self.loaded = {p.name: p.read_text() for p in self.unit_dir.glob("*.service")}
 
     def reset_failed(self, unit: str) -> None:
+        self.resets.append(unit)
         state = self.state(unit)
         if state.failed:
             self.states[unit] = UnitState(unit)
@@ -240,6 +245,8 @@ class World:
         """Start the record of events afresh (after setting the scene)."""
         self.systemd.events.clear()
         self.systemd.batches.clear()
+        self.systemd.asked.clear()
+        self.systemd.resets.clear()
 
 
 @pytest.fixture
@@ -410,6 +417,41 @@ def test_a_declared_unit_that_is_not_running_is_started_alone(world: World) -> N
     report = world.apply(desired)
     assert world.systemd.changes() == [("start", "db.service")]
     assert report.ok and not report.reloaded and report.wrote == []
+
+
+def test_only_a_failed_unit_is_reset_before_it_is_started(world: World) -> None:
+    desired = world.units(WEB, DB)
+    world.apply(desired)
+    assert world.systemd.resets == [], "nothing to reset in units that never ran"
+    world.systemd.states["db.service"] = UnitState("db.service", active="failed", result="signal")
+    world.forget()
+    assert world.apply(desired).ok
+    assert world.systemd.resets == ["db.service"]
+
+
+def test_each_unit_settles_from_its_own_start_and_settled_ones_are_not_asked_again(
+    world: World,
+) -> None:
+    world.systemd.activating_until["db.service"] = world.systemd.now + 1.0
+    start = world.systemd.now
+    report = world.apply(world.units(WEB, DB))
+    assert report.ok
+    # web came up at once and db a second later: done the settle time after db, not after both
+    assert 2.5 <= world.systemd.now - start < 2.6
+    settling = world.systemd.asked[2:-1]  # after the plan's and the enqueue's, before the last
+    assert settling and settling[-1] == ["db.service"], "web had settled: not asked about"
+    assert len(settling) < 15, "a unit running out its settle time is not polled for"
+
+
+def test_a_newer_state_waiting_ends_the_wait_for_units_to_settle(world: World) -> None:
+    start = world.systemd.now
+    options = replace(world.options(), superseded=lambda: True)
+    report = apply(world.units(WEB, DB), options)
+    assert report.ok and report.unsettled == ["db.service", "web.service"]
+    assert world.systemd.now - start < 1.5, "it did not wait out the settle time"
+    assert world.systemd.batches == [[("start", "db.service"), ("start", "web.service")]]
+    meta = json.loads((world.state_dir / "generations" / "1" / "meta.json").read_text())
+    assert meta["result"] == "superseded", "not known to have come up: no rollback target"
 
 
 def test_a_unit_that_fails_to_start_fails_the_apply_with_its_journal(world: World) -> None:
