@@ -241,7 +241,7 @@ def apply(
         else:
             _pull(plan, options)
             try:
-                report = _execute(plan, desired, systemd, options, busy)
+                report = _execute(plan, desired, systemd, options, busy, observed)
             except OrchestratorError as exc:  # part of the plan was carried out: say what failed
                 report = ApplyReport(plan=plan, outcomes=[], ok=False, error=str(exc))
             if plan.has_changes:
@@ -379,8 +379,10 @@ def _execute(
     systemd: Manager,
     options: Options,
     busy: set[str],
+    observed: Mapping[str, UnitView],
 ) -> ApplyReport:
-    """The phases, in order; each checkpoint is a point where the integration tests kill apply."""
+    """The phases, in order; each checkpoint is a point where the integration tests kill apply.
+    observed: the units as the plan saw them."""
     _write_pending(options, plan)
     checkpoint("pending")
     done: Done = {}
@@ -388,12 +390,12 @@ def _execute(
     _write_units(plan, desired, systemd, options, done)
     _set_enablement(plan, systemd, done)
     reloaded = _reload(plan, systemd)
-    jobs = _enqueue(plan, systemd, options, done)
+    jobs = _enqueue(plan, systemd, options, done, observed)
     _pending_path(options).unlink(missing_ok=True)
     touched = set(jobs.units) | busy
-    observed, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
+    settled, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
     outcomes = _outcomes(
-        plan, observed, jobs.results, options, checked=touched - unsettled, done=done
+        plan, settled, jobs.results, options, checked=touched - unsettled, done=done
     )
     return ApplyReport(
         plan=plan,
@@ -471,15 +473,15 @@ class _Jobs:
     results: JobResults
 
 
-def _enqueue(plan: Plan, systemd: Manager, options: Options, done: Done) -> _Jobs:
+def _enqueue(
+    plan: Plan, systemd: Manager, options: Options, done: Done, observed: Mapping[str, UnitView]
+) -> _Jobs:
     """Every start and restart at once, so that systemd orders them by After=."""
     jobs = [("start", u) for u in plan.units("start")] + [("restart", u) for u in plan.restarts]
-    # a unit that hit its start limit may start again; only a failed one has anything to reset,
-    # and asking systemd about each of the others was a bus round trip per unit
-    observed = systemd.units([unit for _, unit in jobs]) if jobs else {}
-    for unit, state in observed.items():
-        if state.failed:
-            systemd.reset_failed(unit)
+    for _, unit in jobs:
+        state = observed.get(unit)
+        if state is not None and state.failed:  # only a failed unit has anything to reset
+            systemd.reset_failed(unit)  # (one that hit its start limit may start again)
     if jobs:
         options.say(f"starting {len(jobs)} unit(s)")
     results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"))
