@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,15 @@ def find_quadlet(given: str | None) -> Path:
     return Path(found.stdout.strip())
 
 
+def cpu_timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one whole process: CPU time (user + system) depends less on what
+    else the machine runs than wall clock does."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = timed(cmd, 0, env)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def compare(n: int, runs: int, quadlet: Path, tmp: Path) -> dict[str, object]:
     """Medians of ours and Quadlet's on n definitions, run alternately."""
     defs, quadlets = tmp / f"defs-{n}", tmp / f"quadlet-{n}"
@@ -51,25 +61,29 @@ def compare(n: int, runs: int, quadlet: Path, tmp: Path) -> dict[str, object]:
     write_files(quadlets, n, QUADLET_CONTAINER, ".container")
     ours_env = {**os.environ, "PYTHONPATH": str(REPO)}
     quadlet_env = {**os.environ, "QUADLET_UNIT_DIRS": str(quadlets)}
-    times: dict[str, list[float]] = {"ours": [], "quadlet": []}
+    times: dict[str, list[float]] = {"ours": [], "quadlet": [], "ours_cpu": [], "quadlet_cpu": []}
     load_before = load_average()
     with tempfile.TemporaryDirectory(prefix="bench-render-", dir=TMPFS) as shm:
         for run in range(runs + 1):  # run 0 warms up (page cache, .pyc files): not counted
             out = Path(shm) / f"ours-{run}"
             ours = [sys.executable, "-m", "orchestrator", "render", str(defs), "--out", str(out)]
-            mine = timed(ours, 0, ours_env)
+            mine, mine_cpu = cpu_timed(ours, ours_env)
             generated = Path(shm) / f"quadlet-{run}"
             generated.mkdir()
-            theirs = timed([str(quadlet), "-no-kmsg-log", str(generated)], 0, quadlet_env)
+            theirs, theirs_cpu = cpu_timed(
+                [str(quadlet), "-no-kmsg-log", str(generated)], quadlet_env
+            )
             for label, directory in (("orchestrator", out), ("Quadlet", generated)):
                 written = len(list(directory.glob("*.service")))
                 if written != n:
                     raise BenchError(f"{label} wrote {written} units for {n} definitions")
             if run:
-                times["ours"].append(mine)
-                times["quadlet"].append(theirs)
+                for key, value in (("ours", mine), ("quadlet", theirs), ("ours_cpu", mine_cpu),
+                                   ("quadlet_cpu", theirs_cpu)):  # fmt: skip
+                    times[key].append(value)
     ours_median = statistics.median(times["ours"])
     quadlet_median = statistics.median(times["quadlet"])
+    cpu_ratio = statistics.median(times["ours_cpu"]) / statistics.median(times["quadlet_cpu"])
     return {
         "work": f"render {n} container definitions into a tmpfs",
         "n": n,
@@ -77,10 +91,10 @@ def compare(n: int, runs: int, quadlet: Path, tmp: Path) -> dict[str, object]:
         "reference": quadlet_median,
         "reference_tool": "Quadlet 5.4.2 generator",
         "ratio": ours_median / quadlet_median,
+        "cpu_ratio": cpu_ratio,  # of the median CPU times (user + system)
         "target": TARGET,
         "runs": runs,
-        "ours_all": times["ours"],
-        "reference_all": times["quadlet"],
+        "all": times,
         "load": f"{load_before} -> {load_average()}",
     }
 
