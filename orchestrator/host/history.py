@@ -186,12 +186,12 @@ def _write_tree(top: Path, files: dict[str, bytes]) -> None:
     after their entries."""
     directories = {str(top)}
     statefiles.private_dir(str(top / "units"))
-    for relative, data in files.items():
+    for relative in files:
         path = top / relative
         statefiles.private_dir(str(path.parent))
         for parent in path.relative_to(top).parents:
             directories.add(str(top / parent))
-        statefiles.create(str(path), data)
+    statefiles.create_all({str(top / relative): data for relative, data in files.items()})
     for directory in sorted(directories, key=len, reverse=True):
         statefiles.fsync_dir(directory)
 
