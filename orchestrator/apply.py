@@ -16,6 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ from orchestrator.core.plan import (
     make_plan,
 )
 from orchestrator.core.target import Target
-from orchestrator.core.unitfile import container_name, declares_health
+from orchestrator.core.unitfile import container_name, declares_health, mark_fields
 from orchestrator.errors import OrchestratorError
 from orchestrator.host import history, journal, lock, podman, statefiles
 from orchestrator.host.systemd import JobResults, Systemd
@@ -229,8 +230,13 @@ def apply(
     host = options.host
     started = host.monotonic()
     options = replace(options, deadline=started + options.timeout)
-    with host.connect(options.target.user) as systemd, _maybe_lock(options, dry_run):
-        plan, observed = _plan(desired, systemd, options, dry_run=dry_run, allow_empty=allow_empty)
+    with (
+        host.connect(options.target.user) as systemd,
+        _maybe_lock(options, dry_run),
+        _ImageChecks(options.host, dry_run) as images,
+    ):
+        plan, observed = _plan(desired, systemd, options, images, dry_run=dry_run,
+                               allow_empty=allow_empty)  # fmt: skip
         show_plan(plan)
         # on its way up or down already (at boot, in a Restart=): wait for it as for our own jobs
         busy = {u for u, st in observed.items() if st.changing and u in desired}
@@ -239,7 +245,7 @@ def apply(
         elif not plan.has_work:
             report = _check(plan, desired, systemd, options, busy, observed)
         else:
-            _pull(plan, options)
+            _pull(plan, options, images)
             try:
                 report = _execute(plan, desired, systemd, options, busy, observed)
             except OrchestratorError as exc:  # part of the plan was carried out: say what failed
@@ -254,6 +260,7 @@ def _plan(
     desired: dict[str, str],
     systemd: Manager,
     options: Options,
+    images: _ImageChecks,
     *,
     dry_run: bool,
     allow_empty: bool,
@@ -262,6 +269,7 @@ def _plan(
     target = options.target
     refuse_shadowing(list(desired), target.mode, target.unit_dir)
     current, foreign = read_unit_dir(target.unit_dir)
+    images.start(text for unit, text in desired.items() if text != current.get(unit))
     if not dry_run:  # left by an apply killed mid-write
         remove_temp_files(target.unit_dir, sorted(set(desired) | set(current)))
     if not desired and current and not allow_empty:
@@ -347,14 +355,49 @@ def _now_us(options: Options) -> int:
     return int(options.host.monotonic() * 1_000_000)
 
 
-def _pull(plan: Plan, options: Options) -> None:
+class _ImageChecks:
+    """Whether the images of new and changed containers (pull = "missing") are there, asked
+    while systemd is asked about the units: each answer is a podman process, which would
+    otherwise run only once the plan is made. One check per image."""
+
+    def __init__(self, host: Host, dry_run: bool) -> None:
+        self.host = host
+        self.dry_run = dry_run  # pulls nothing: asks nothing
+        self.pool: ThreadPoolExecutor | None = None
+        self.asked: dict[str, Future[bool]] = {}
+
+    def __enter__(self) -> _ImageChecks:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, texts: Iterable[str]) -> None:
+        if self.dry_run:
+            return
+        for text in texts:
+            fields = mark_fields(text)
+            image = fields.get("Image")
+            if fields.get("Kind") != "container" or not image or image in self.asked:
+                continue
+            if fields.get("Pull", "missing") == "missing":
+                self.pool = self.pool or ThreadPoolExecutor(max_workers=4)
+                self.asked[image] = self.pool.submit(self.host.image_exists, image)
+
+    def exists(self, image: str) -> bool:
+        asked = self.asked.get(image)
+        return asked.result() if asked is not None else self.host.image_exists(image)
+
+
+def _pull(plan: Plan, options: Options, images: _ImageChecks) -> None:
     pulled: set[str] = set()
     for action in plan.actions:
         image, policy = action.image, action.pull_policy
         if action.verb != "pull" or image is None or image in pulled:
             continue
         pulled.add(image)
-        if policy == "missing" and options.host.image_exists(image):
+        if policy == "missing" and images.exists(image):
             continue
         options.say(f"pulling {image} for {action.unit}")
         try:

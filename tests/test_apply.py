@@ -6,6 +6,7 @@ real systemd."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -61,6 +62,7 @@ class FakeSystemd:
     invocations: int = 0
     asked: list[list[str]] = field(default_factory=list)  # the names of each units() call
     resets: list[str] = field(default_factory=list)  # each reset_failed call
+    checked: list[str] = field(default_factory=list)  # each image asked about (image exists)
 
     # ----- the Manager protocol ------------------------------------------------------------
     def __enter__(self) -> FakeSystemd:
@@ -130,13 +132,17 @@ class FakeSystemd:
     def host(self) -> Host:
         return Host(
             connect=lambda user: self,
-            image_exists=lambda image: image in self.pulled,
+            image_exists=self._image_exists,
             pull=self._pull,
             health=self._health,
             journal_tail=lambda unit, user: f"the journal of {unit}",
             monotonic=lambda: self.now,
             sleep=self._sleep,
         )
+
+    def _image_exists(self, image: str) -> bool:
+        self.checked.append(image)
+        return image in self.pulled
 
     def _pull(self, image: str, quiet: bool) -> None:
         self.events.append(("pull", image))
@@ -518,6 +524,37 @@ def test_a_missing_image_is_pulled_and_a_present_one_is_not(world: World) -> Non
     world.apply(world.units(WEB))
     world.apply(world.units(WEB, DB))
     assert world.systemd.pulled == [IMAGE], "pulled once, for the first apply"
+
+
+def test_an_image_is_checked_once_and_only_for_new_or_changed_containers(world: World) -> None:
+    world.apply(world.units(WEB, DB), dry_run=True)
+    assert world.systemd.checked == [], "a dry run asks podman nothing"
+    world.apply(world.units(WEB, DB))
+    assert world.systemd.checked == [IMAGE], "two containers, one image, one check"
+    world.systemd.checked.clear()
+    world.apply(world.units(WEB, DB))
+    assert world.systemd.checked == []
+
+
+def test_the_image_check_runs_while_systemd_is_asked_about_the_units(world: World) -> None:
+    checked = threading.Event()
+    seen: list[bool] = []
+    exists, units = world.systemd._image_exists, world.systemd.units
+
+    def image_exists(image: str) -> bool:
+        checked.set()
+        return exists(image)
+
+    def units_waiting_for_the_check(names: Iterable[str]) -> dict[str, UnitState]:
+        if not seen:  # the plan's question: the check is under way meanwhile
+            seen.append(checked.wait(timeout=5))
+        return units(names)
+
+    world.systemd.units = units_waiting_for_the_check  # type: ignore[method-assign]
+    options = world.options()
+    options = replace(options, host=replace(options.host, image_exists=image_exists))
+    assert apply(world.units(WEB), options).ok
+    assert seen == [True]
 
 
 def test_a_failed_pull_changes_nothing(world: World) -> None:

@@ -27,7 +27,7 @@ import argparse
 import json
 import statistics
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +105,15 @@ def ours_round(bench: Bench, compose: Compose, n: int) -> dict[str, float]:
     return times
 
 
-def measure(box: Sandbox, sizes: list[int], repeat: int) -> list[dict[str, Any]]:
+def measure(
+    box: Sandbox, sizes: list[int], repeat: int, done: Callable[[list[dict[str, Any]]], None]
+) -> None:
+    """done(rows) after each N: what was measured is kept when a later N is cut short."""
     print(f"booting sandbox {NAME} ...", flush=True)
     box.boot()
     box.import_test_image(IMAGE)
     bench = Bench(box)
     compose = Compose(bench)
-    rows: list[dict[str, Any]] = []
     for n in sizes:
         runs: dict[str, list[float]] = {}
         load_before = load_average()
@@ -122,9 +124,8 @@ def measure(box: Sandbox, sizes: list[int], repeat: int) -> list[dict[str, Any]]
                     runs.setdefault(label, []).append(seconds)
             print(f"  N={n} round {round_ + 1}: " + ", ".join(
                 f"{k} {v[-1]:.2f}" for k, v in runs.items()), flush=True)  # fmt: skip
-        rows += rows_for(n, {k: statistics.median(v) for k, v in runs.items()}, runs,
-                         f"{load_before} -> {load_average()}")  # fmt: skip
-    return rows
+        done(rows_for(n, {k: statistics.median(v) for k, v in runs.items()}, runs,
+                      f"{load_before} -> {load_average()}"))  # fmt: skip
 
 
 def rows_for(
@@ -154,20 +155,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=parse_sizes, default=[10, 30, 100])
     parser.add_argument("--repeat", type=int, default=3, help="rounds per N (default 3)")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--json", action="store_true", help="print each row as a JSON line")
     args = parser.parse_args(argv)
     if not COMPOSE.is_file():
         print(f"bench_compose: no {COMPOSE}: pip install -e '.[bench]'", file=sys.stderr)
         return 1
 
-    def work(box: Sandbox) -> None:
-        rows = measure(box, args.sizes, args.repeat)
-        if args.json:
-            print(json.dumps(rows, indent=2))
-            return
+    def done(rows: list[dict[str, Any]]) -> None:
         for r in rows:
+            if args.json:  # a line each, as soon as measured
+                print(json.dumps(r), flush=True)
+                continue
             print(f"{r['work']:<60} ours {r['ours']:6.2f} s  ref {r['reference']:6.2f} s  "
                   f"ratio {r['ratio']:.2f} (<= {r['target']:g})  load {r['load']}")  # fmt: skip
+
+    def work(box: Sandbox) -> None:
+        measure(box, args.sizes, args.repeat, done)
 
     return sandboxed.run("bench_compose", NAME, args.keep, work)
 

@@ -111,22 +111,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=parse_sizes, default=[10, 30, 100, 1000])
     parser.add_argument("--runs", type=int, default=7, help="timed runs of each (default 7)")
     parser.add_argument("--quadlet", help="the quadlet binary (default: fetch-quadlet's)")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--json", action="store_true", help="print each row as a JSON line")
     args = parser.parse_args(argv)
     try:
         quadlet = find_quadlet(args.quadlet)
         with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
-            rows = [compare(n, args.runs, quadlet, Path(tmp)) for n in args.sizes]
+            for n in args.sizes:
+                show(compare(n, args.runs, quadlet, Path(tmp)), args.json)
     except BenchError as exc:
         print(f"bench_render: FAILED: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    for row in rows:
+    return 0
+
+
+def show(row: dict[str, object], as_json: bool) -> None:
+    """A row as soon as it is measured: a JSON line, or a line for people."""
+    if as_json:
+        print(json.dumps(row), flush=True)
+    else:
         print(f"{row['work']:<50} ours {row['ours']:.3f} s  Quadlet {row['reference']:.3f} s  "
               f"ratio {row['ratio']:.2f} (target <= {TARGET:g})  load {row['load']}")  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":
