@@ -16,6 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -33,7 +34,7 @@ from orchestrator.core.plan import (
     make_plan,
 )
 from orchestrator.core.target import Target
-from orchestrator.core.unitfile import container_name, declares_health
+from orchestrator.core.unitfile import container_name, declares_health, mark_fields
 from orchestrator.errors import OrchestratorError
 from orchestrator.host import history, journal, lock, podman, statefiles
 from orchestrator.host.systemd import JobResults, Systemd
@@ -150,6 +151,9 @@ class ApplyReport:
     generation: int | None = None
     seconds: float = 0.0
     error: str = ""  # what stopped the apply part-way, if anything
+    # started units not yet judged: a newer state arrived while they settled (watch), and the
+    # apply that carries it out judges them
+    unsettled: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -162,6 +166,7 @@ class ApplyReport:
             "reloaded": self.reloaded,
             "generation": self.generation,
             "seconds": round(self.seconds, 3),
+            "unsettled": self.unsettled,
             "plan": self.plan.as_dict(diffs=True),
             "units": [asdict(o) for o in self.outcomes],
         }
@@ -177,6 +182,9 @@ class Options:
     # (unit or image, what it is doing now) as apply waits: a terminal shows it live
     progress: Callable[[str, str], None] = lambda _, __: None
     deadline: float = 0.0  # host.monotonic() by which the apply gives up waiting (set by apply)
+    # True when newer definitions wait (watch): once its jobs are enqueued, the apply stops
+    # waiting for its units to settle and leaves them to the next apply
+    superseded: Callable[[], bool] = lambda: False
     host: Host = field(default_factory=Host)
 
 
@@ -224,8 +232,13 @@ def apply(
     host = options.host
     started = host.monotonic()
     options = replace(options, deadline=started + options.timeout)
-    with host.connect(options.target.user) as systemd, _maybe_lock(options, dry_run):
-        plan, observed = _plan(desired, systemd, options, dry_run=dry_run, allow_empty=allow_empty)
+    with (
+        host.connect(options.target.user) as systemd,
+        _maybe_lock(options, dry_run),
+        _ImageChecks(options.host, dry_run) as images,
+    ):
+        plan, observed = _plan(desired, systemd, options, images, dry_run=dry_run,
+                               allow_empty=allow_empty)  # fmt: skip
         show_plan(plan)
         # on its way up or down already (at boot, in a Restart=): wait for it as for our own jobs
         busy = {u for u, st in observed.items() if st.changing and u in desired}
@@ -234,9 +247,9 @@ def apply(
         elif not plan.has_work:
             report = _check(plan, desired, systemd, options, busy, observed)
         else:
-            _pull(plan, options)
+            _pull(plan, options, images)
             try:
-                report = _execute(plan, desired, systemd, options, busy)
+                report = _execute(plan, desired, systemd, options, busy, observed)
             except OrchestratorError as exc:  # part of the plan was carried out: say what failed
                 report = ApplyReport(plan=plan, outcomes=[], ok=False, error=str(exc))
             if plan.has_changes:
@@ -249,6 +262,7 @@ def _plan(
     desired: dict[str, str],
     systemd: Manager,
     options: Options,
+    images: _ImageChecks,
     *,
     dry_run: bool,
     allow_empty: bool,
@@ -257,6 +271,7 @@ def _plan(
     target = options.target
     refuse_shadowing(list(desired), target.mode, target.unit_dir)
     current, foreign = read_unit_dir(target.unit_dir)
+    images.start(text for unit, text in desired.items() if text != current.get(unit))
     if not dry_run:  # left by an apply killed mid-write
         remove_temp_files(target.unit_dir, sorted(set(desired) | set(current)))
     if not desired and current and not allow_empty:
@@ -279,7 +294,7 @@ def _check(
 ) -> ApplyReport:
     """Nothing to do: wait for the units already on their way up, then judge every unit."""
     if busy:
-        observed = _settle(systemd, desired, busy, options)
+        observed, _ = _settle(systemd, desired, busy, options)
     outcomes = _outcomes(plan, observed, JobResults(), options, checked=set(), done={})
     return ApplyReport(plan=plan, outcomes=outcomes, ok=all(o.ok for o in outcomes))
 
@@ -293,10 +308,12 @@ def _record(
 ) -> None:
     """Record the apply as a generation, whatever its result: a rollback needs to know both."""
     try:
+        result: history.Result = "ok" if report.ok else "failed"
+        if report.ok and report.unsettled:
+            result = "superseded"  # not known to have come up: no rollback goes to it
         report.generation = history.record(
-            options.target.state_dir, desired, list(sources), "ok" if report.ok else "failed",
-            note,
-        )  # fmt: skip
+            options.target.state_dir, desired, list(sources), result, note
+        )
     except OSError as exc:
         report.error = (report.error + "; " if report.error else "") + (
             f"could not record the generation: {exc}"
@@ -340,14 +357,49 @@ def _now_us(options: Options) -> int:
     return int(options.host.monotonic() * 1_000_000)
 
 
-def _pull(plan: Plan, options: Options) -> None:
+class _ImageChecks:
+    """Whether the images of new and changed containers (pull = "missing") are there, asked
+    while systemd is asked about the units: each answer is a podman process, which would
+    otherwise run only once the plan is made. One check per image."""
+
+    def __init__(self, host: Host, dry_run: bool) -> None:
+        self.host = host
+        self.dry_run = dry_run  # pulls nothing: asks nothing
+        self.pool: ThreadPoolExecutor | None = None
+        self.asked: dict[str, Future[bool]] = {}
+
+    def __enter__(self) -> _ImageChecks:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def start(self, texts: Iterable[str]) -> None:
+        if self.dry_run:
+            return
+        for text in texts:
+            fields = mark_fields(text)
+            image = fields.get("Image")
+            if fields.get("Kind") != "container" or not image or image in self.asked:
+                continue
+            if fields.get("Pull", "missing") == "missing":
+                self.pool = self.pool or ThreadPoolExecutor(max_workers=4)
+                self.asked[image] = self.pool.submit(self.host.image_exists, image)
+
+    def exists(self, image: str) -> bool:
+        asked = self.asked.get(image)
+        return asked.result() if asked is not None else self.host.image_exists(image)
+
+
+def _pull(plan: Plan, options: Options, images: _ImageChecks) -> None:
     pulled: set[str] = set()
     for action in plan.actions:
         image, policy = action.image, action.pull_policy
         if action.verb != "pull" or image is None or image in pulled:
             continue
         pulled.add(image)
-        if policy == "missing" and options.host.image_exists(image):
+        if policy == "missing" and images.exists(image):
             continue
         options.say(f"pulling {image} for {action.unit}")
         options.progress(image, "pulling")
@@ -375,8 +427,10 @@ def _execute(
     systemd: Manager,
     options: Options,
     busy: set[str],
+    observed: Mapping[str, UnitView],
 ) -> ApplyReport:
-    """The phases, in order; each checkpoint is a point where the integration tests kill apply."""
+    """The phases, in order; each checkpoint is a point where the integration tests kill apply.
+    observed: the units as the plan saw them."""
     _write_pending(options, plan)
     checkpoint("pending")
     done: Done = {}
@@ -384,18 +438,21 @@ def _execute(
     _write_units(plan, desired, systemd, options, done)
     _set_enablement(plan, systemd, done)
     reloaded = _reload(plan, systemd)
-    jobs = _enqueue(plan, systemd, options, done)
+    jobs = _enqueue(plan, systemd, options, done, observed)
     _pending_path(options).unlink(missing_ok=True)
     touched = set(jobs.units) | busy
-    observed = _settle(systemd, desired, touched, options)
-    outcomes = _outcomes(plan, observed, jobs.results, options, checked=touched, done=done)
+    settled, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
+    outcomes = _outcomes(
+        plan, settled, jobs.results, options, checked=touched - unsettled, done=done
+    )
     return ApplyReport(
         plan=plan,
         outcomes=outcomes,
-        ok=all(o.ok for o in outcomes),
+        ok=all(o.ok for o in outcomes if o.unit not in unsettled),
         wrote=plan.units("write"),
         removed=plan.units("remove"),
         reloaded=reloaded,
+        unsettled=sorted(unsettled),
     )
 
 
@@ -464,11 +521,15 @@ class _Jobs:
     results: JobResults
 
 
-def _enqueue(plan: Plan, systemd: Manager, options: Options, done: Done) -> _Jobs:
+def _enqueue(
+    plan: Plan, systemd: Manager, options: Options, done: Done, observed: Mapping[str, UnitView]
+) -> _Jobs:
     """Every start and restart at once, so that systemd orders them by After=."""
     jobs = [("start", u) for u in plan.units("start")] + [("restart", u) for u in plan.restarts]
     for _, unit in jobs:
-        systemd.reset_failed(unit)  # a unit that hit its start limit may start again
+        state = observed.get(unit)
+        if state is not None and state.failed:  # only a failed unit has anything to reset
+            systemd.reset_failed(unit)  # (one that hit its start limit may start again)
     if jobs:
         options.say(f"starting {len(jobs)} unit(s)")
     for verb, unit in jobs:
@@ -484,23 +545,49 @@ def _settle(
     desired: dict[str, str],
     touched: set[str],
     options: Options,
-) -> Mapping[str, UnitView]:
+    *,
+    may_leave: bool = False,
+) -> tuple[Mapping[str, UnitView], set[str]]:
     """Wait until each started or restarted unit has stayed up for the settle time (and is
-    healthy where it has a health check) or has failed, or the timeout has passed."""
-    names = sorted(desired)
-    while True:
-        observed = systemd.units(names)
+    healthy where it has a health check) or has failed, or the timeout has passed; each unit's
+    settle time counts from its own start. With may_leave, stop waiting as soon as newer
+    definitions wait (options.superseded). Returns every desired unit's state, and the units
+    left unsettled."""
+    waiting = {unit for unit in touched if unit in desired}
+    while waiting:
+        # only the units still on their way up are asked about: each costs bus round trips
+        observed = systemd.units(sorted(waiting))
         now_us = _now_us(options)
-        waiting = []
-        for unit in sorted(touched & set(desired)):
+        still = set()
+        for unit in sorted(waiting):
             state = observed.get(unit)
             awaited = _coming_up(state, desired[unit], now_us, options)
             options.progress(unit, awaited or _settled(state))
             if awaited:
-                waiting.append(unit)
+                still.add(unit)
+        waiting = still
         if not waiting or options.host.monotonic() > options.deadline:
-            return observed
-        options.host.sleep(0.1)
+            break
+        if may_leave and options.superseded():
+            return systemd.units(sorted(desired)), waiting
+        options.host.sleep(_pause(observed, waiting, now_us, options))
+    return systemd.units(sorted(desired)), set()
+
+
+def _pause(
+    observed: Mapping[str, UnitView], waiting: set[str], now_us: int, options: Options
+) -> float:
+    """How long nothing can change: a tenth of a second while a unit is on its way up or its
+    health check is pending; until the youngest is old enough, when all that is waited for is
+    running units running out their settle time."""
+    pause = 0.5
+    for unit in waiting:
+        state = observed.get(unit)
+        if state is None or state.changing or not state.running:
+            return 0.1
+        settled_in = options.settle - (now_us - state.active_since_us) / 1e6
+        pause = min(pause, settled_in if settled_in > 0 else 0.1)
+    return max(min(pause, _left(options)), 0.01)
 
 
 def _coming_up(state: UnitView | None, text: str, now_us: int, options: Options) -> str:

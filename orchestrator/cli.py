@@ -187,6 +187,9 @@ def entry() -> None:
     Tearing down (freeing every object of a run that loaded a thousand definitions) costs about
     30 ms of a 250 ms command and does nothing useful for a process that is about to end.
     """
+    # pydantic looks for plugins in the entry points of every installed distribution when it
+    # builds the first model (tens of ms of each command); orchestrator uses none
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     try:
         code = main()
     except SystemExit as exc:  # argparse's --help, --version and usage errors

@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,15 @@ class Watcher:
     allow_empty: bool = False  # as apply: declaring nothing while units exist is refused
     applies: int = 0
     loaded: Fingerprint | None = None  # the files as the last apply read them
+
+    def __post_init__(self) -> None:
+        if is_dataclass(self.options):  # (tests replace apply, and its options with it)
+            self.options = replace(self.options, superseded=self._edited)
+
+    def _edited(self) -> bool:
+        """The definitions differ from what the running apply read: an edit saved while its
+        units settle starts the next apply without waiting for them (that apply judges them)."""
+        return self.loaded is not None and fingerprint(self.paths) != self.loaded
 
     @property
     def paths(self) -> list[str]:
@@ -82,6 +91,8 @@ class Watcher:
         verdict = "ok" if report.ok else "NOT everything runs as declared"
         failed = [o.unit for o in report.outcomes if not o.ok]
         tail = f" (failed: {', '.join(failed)})" if failed else ""
+        if report.unsettled:
+            tail += f" (left settling for the next apply: {', '.join(report.unsettled)})"
         return report.ok, f"{verdict}{tail}: {what}"
 
     def run(self, stop: threading.Event) -> None:

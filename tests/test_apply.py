@@ -6,6 +6,7 @@ real systemd."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,6 +60,9 @@ class FakeSystemd:
     pulled: list[str] = field(default_factory=list)
     pull_fails: bool = False
     invocations: int = 0
+    asked: list[list[str]] = field(default_factory=list)  # the names of each units() call
+    resets: list[str] = field(default_factory=list)  # each reset_failed call
+    checked: list[str] = field(default_factory=list)  # each image asked about (image exists)
 
     # ----- the Manager protocol ------------------------------------------------------------
     def __enter__(self) -> FakeSystemd:
@@ -69,6 +73,8 @@ class FakeSystemd:
 
     def units(self, names: Iterable[str]) -> dict[str, UnitState]:
         found = {}
+        names = list(names)
+        self.asked.append(names)
         for name in names:
             text = self._file(name)
             if name not in self.loaded and text is not None:
@@ -117,6 +123,7 @@ class FakeSystemd:
         self.loaded = {p.name: p.read_text() for p in self.unit_dir.glob("*.service")}
 
     def reset_failed(self, unit: str) -> None:
+        self.resets.append(unit)
         state = self.state(unit)
         if state.failed:
             self.states[unit] = UnitState(unit)
@@ -125,13 +132,17 @@ class FakeSystemd:
     def host(self) -> Host:
         return Host(
             connect=lambda user: self,
-            image_exists=lambda image: image in self.pulled,
+            image_exists=self._image_exists,
             pull=self._pull,
             health=self._health,
             journal_tail=lambda unit, user: f"the journal of {unit}",
             monotonic=lambda: self.now,
             sleep=self._sleep,
         )
+
+    def _image_exists(self, image: str) -> bool:
+        self.checked.append(image)
+        return image in self.pulled
 
     def _pull(self, image: str, quiet: bool) -> None:
         self.events.append(("pull", image))
@@ -240,6 +251,8 @@ class World:
         """Start the record of events afresh (after setting the scene)."""
         self.systemd.events.clear()
         self.systemd.batches.clear()
+        self.systemd.asked.clear()
+        self.systemd.resets.clear()
 
 
 @pytest.fixture
@@ -412,6 +425,41 @@ def test_a_declared_unit_that_is_not_running_is_started_alone(world: World) -> N
     assert report.ok and not report.reloaded and report.wrote == []
 
 
+def test_only_a_failed_unit_is_reset_before_it_is_started(world: World) -> None:
+    desired = world.units(WEB, DB)
+    world.apply(desired)
+    assert world.systemd.resets == [], "nothing to reset in units that never ran"
+    world.systemd.states["db.service"] = UnitState("db.service", active="failed", result="signal")
+    world.forget()
+    assert world.apply(desired).ok
+    assert world.systemd.resets == ["db.service"]
+
+
+def test_each_unit_settles_from_its_own_start_and_settled_ones_are_not_asked_again(
+    world: World,
+) -> None:
+    world.systemd.activating_until["db.service"] = world.systemd.now + 1.0
+    start = world.systemd.now
+    report = world.apply(world.units(WEB, DB))
+    assert report.ok
+    # web came up at once and db a second later: done the settle time after db, not after both
+    assert 2.5 <= world.systemd.now - start < 2.6
+    settling = world.systemd.asked[2:-1]  # after the plan's and the enqueue's, before the last
+    assert settling and settling[-1] == ["db.service"], "web had settled: not asked about"
+    assert len(settling) < 15, "a unit running out its settle time is not polled for"
+
+
+def test_a_newer_state_waiting_ends_the_wait_for_units_to_settle(world: World) -> None:
+    start = world.systemd.now
+    options = replace(world.options(), superseded=lambda: True)
+    report = apply(world.units(WEB, DB), options)
+    assert report.ok and report.unsettled == ["db.service", "web.service"]
+    assert world.systemd.now - start < 1.5, "it did not wait out the settle time"
+    assert world.systemd.batches == [[("start", "db.service"), ("start", "web.service")]]
+    meta = json.loads((world.state_dir / "generations" / "1" / "meta.json").read_text())
+    assert meta["result"] == "superseded", "not known to have come up: no rollback target"
+
+
 def test_a_unit_that_fails_to_start_fails_the_apply_with_its_journal(world: World) -> None:
     world.systemd.failing.add("db.service")
     report = world.apply(world.units(WEB, DB))
@@ -476,6 +524,37 @@ def test_a_missing_image_is_pulled_and_a_present_one_is_not(world: World) -> Non
     world.apply(world.units(WEB))
     world.apply(world.units(WEB, DB))
     assert world.systemd.pulled == [IMAGE], "pulled once, for the first apply"
+
+
+def test_an_image_is_checked_once_and_only_for_new_or_changed_containers(world: World) -> None:
+    world.apply(world.units(WEB, DB), dry_run=True)
+    assert world.systemd.checked == [], "a dry run asks podman nothing"
+    world.apply(world.units(WEB, DB))
+    assert world.systemd.checked == [IMAGE], "two containers, one image, one check"
+    world.systemd.checked.clear()
+    world.apply(world.units(WEB, DB))
+    assert world.systemd.checked == []
+
+
+def test_the_image_check_runs_while_systemd_is_asked_about_the_units(world: World) -> None:
+    checked = threading.Event()
+    seen: list[bool] = []
+    exists, units = world.systemd._image_exists, world.systemd.units
+
+    def image_exists(image: str) -> bool:
+        checked.set()
+        return exists(image)
+
+    def units_waiting_for_the_check(names: Iterable[str]) -> dict[str, UnitState]:
+        if not seen:  # the plan's question: the check is under way meanwhile
+            seen.append(checked.wait(timeout=5))
+        return units(names)
+
+    world.systemd.units = units_waiting_for_the_check  # type: ignore[method-assign]
+    options = world.options()
+    options = replace(options, host=replace(options.host, image_exists=image_exists))
+    assert apply(world.units(WEB), options).ok
+    assert seen == [True]
 
 
 def test_a_failed_pull_changes_nothing(world: World) -> None:

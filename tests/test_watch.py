@@ -72,9 +72,8 @@ def test_a_tree_inotify_cannot_watch_is_read_every_second_instead(
 
     applied: list[object] = []
     monkeypatch.setattr(watchfiles, "watch", unwatchable)
-    monkeypatch.setattr(
-        watch, "apply", lambda *a, **k: applied.append(a) or SimpleNamespace(ok=True, outcomes=[])
-    )
+    done = SimpleNamespace(ok=True, outcomes=[], unsettled=[])
+    monkeypatch.setattr(watch, "apply", lambda *a, **k: applied.append(a) or done)
     definition = tmp_path / "web.toml"
     definition.write_text('[container.web]\nimage = "docker.io/library/busybox:1"\n')
     edit = lambda: definition.write_text(definition.read_text() + 'description = "edited"\n')  # noqa: E731
@@ -112,3 +111,31 @@ def test_a_key_newer_than_the_installed_podman_is_refused_and_nothing_applied(
     assert not applied
     assert "container.web.health.startup_command" in lines[0]
     assert "needs podman 4.4 or later" in lines[0]
+
+
+def test_an_edit_saved_while_units_settle_tells_the_running_apply_to_stop_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orchestrator import watch
+    from orchestrator.apply import Options
+    from orchestrator.core.target import Target
+
+    definition = tmp_path / "web.toml"
+    definition.write_text('[container.web]\nimage = "docker.io/library/busybox:1"\n')
+    asked: list[bool] = []
+
+    def apply_that_settles(units: object, options: Options, **_: object) -> object:
+        asked.append(options.superseded())
+        definition.write_text(definition.read_text() + 'description = "saved meanwhile"\n')
+        asked.append(options.superseded())
+        return SimpleNamespace(ok=True, outcomes=[], unsettled=["web.service"])
+
+    monkeypatch.setattr(watch.facts, "podman_version", lambda: (4, 3))
+    monkeypatch.setattr(watch, "apply", apply_that_settles)
+    where = Target("system", (str(tmp_path),), unit_dir="u", state_dir="s")
+    lines: list[str] = []
+
+    assert watch.Watcher(where, Options(target=where), log=lines.append).apply_once("start")
+
+    assert asked == [False, True]
+    assert "left settling for the next apply: web.service" in lines[0]

@@ -191,8 +191,7 @@ def _trial(args: argparse.Namespace) -> int:
         report = sandbox_run.apply_inside(box, args.timeout)
     finally:
         if not args.keep:
-            seconds = box.poweroff()
-            box.destroy()
+            seconds = box.destroy()
             say(f"sandbox {box.name}: torn down in {seconds:.2f} s")
         else:
             say(f"sandbox {box.name} kept: orchestrator sandbox down {box.name} removes it")

@@ -33,6 +33,7 @@ MAX_ARG_STRLEN = 128 * 1024  # include/uapi/linux/binfmts.h, with the terminatin
 LONG_LINE_MAX = 1024 * 1024  # systemd's read_line() limit for unit files, with the newline
 ARGV_BUDGET = 1024 * 1024
 POINTER = 8
+_UTF8_MAX = 4  # bytes of one character at most: a string of n characters is at most 4n bytes
 # Directive -> the key whose values make its line long (when the line is not an override).
 _LINE_KEYS = {
     "Description": "description",
@@ -51,20 +52,20 @@ def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
     for kind in KINDS:
         for name, resource in getattr(spec, kind + "s").items():
             prefix = (kind, name)
+            argv = _argv(name, resource, spec)
             try:
-                text = _render(kind, name, resource, spec)
+                text = _render(kind, name, resource, spec, argv)
             except QuotingError as exc:
                 yield kind, name, prefix, f"cannot be written into a unit file: {exc}"
                 continue
-            argv = _argv(name, resource, spec)
             for loc, message in [*_lines(text, resource), *_args(argv, resource)]:
                 yield kind, name, prefix + loc, message
 
 
-def _render(kind: str, name: str, resource: Any, spec: Spec) -> str:
+def _render(kind: str, name: str, resource: Any, spec: Spec, argv: list[str]) -> str:
     # user mode on cgroup v1 writes the longest podman command line
     if kind == "container":
-        return render.render_container(name, resource, spec, "user", True)
+        return render.render_container(name, resource, spec, "user", True, argv=argv)
     if kind == "volume":
         return render.render_volume(name, resource, spec.sources[(kind, name)])
     if kind == "pod":
@@ -79,6 +80,8 @@ def _render(kind: str, name: str, resource: Any, spec: Spec) -> str:
 
 
 def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:
+    if len(text) * _UTF8_MAX < LONG_LINE_MAX:  # the usual unit: no line can be that long
+        return
     overrides: dict[str, dict[str, Any]] = getattr(resource, "unit", {})
     section = ""
     for line in text.split("\n"):
@@ -101,6 +104,10 @@ def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:
 
 
 def _args(argv: list[str], resource: Any) -> Iterator[tuple[Loc, str]]:
+    if sum(map(len, argv)) * _UTF8_MAX + len(argv) * (1 + POINTER) <= min(
+        MAX_ARG_STRLEN - 1, ARGV_BUDGET
+    ):  # the usual command line: counting its bytes would find nothing
+        return
     for arg in argv:
         size = len(arg.encode("utf-8"))
         if size >= MAX_ARG_STRLEN:

@@ -4,8 +4,8 @@ Values are checked by the parsers in values.py; cross-references between resourc
 volumes, networks, cycles, name clashes) are checked by the loader once every file is read.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: pydantic would compile every field's annotation
+# from its string when the models are built, a third of their build time at each start-up.
 import os
 import re
 from dataclasses import dataclass, field
@@ -141,7 +141,7 @@ class Health(Model):
     log_size: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
-    def _startup(self) -> Health:
+    def _startup(self) -> "Health":
         given = [k for k in STARTUP_KEYS if getattr(self, k) is not None]
         if given and self.startup_command is None:
             raise ValueError(f"{given[0]} needs startup_command, the startup check itself")
@@ -252,7 +252,7 @@ class Secret(Model):
         )
 
     @model_validator(mode="after")
-    def _target(self) -> Secret:
+    def _target(self) -> "Secret":
         if self.target is None:
             return self
         if self.type == "env":
@@ -648,7 +648,7 @@ class Container(Model):
         return value
 
     @model_validator(mode="after")
-    def _combinations(self) -> Container:
+    def _combinations(self) -> "Container":
         given = [key for key in ("image", "build", "rootfs") if getattr(self, key) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -665,7 +665,7 @@ class Container(Model):
         return self
 
     @model_validator(mode="after")
-    def _image_or_build(self) -> Container:
+    def _image_or_build(self) -> "Container":
         if self.build is not None and self.auto_update == "registry":
             raise ValueError(
                 'auto_update = "registry" cannot update an image built here; use "local"'
@@ -678,7 +678,7 @@ class Container(Model):
         return self
 
     @model_validator(mode="after")
-    def _auto_update(self) -> Container:
+    def _auto_update(self) -> "Container":
         if self.build is not None:
             return self
         if self.auto_update is not None and self.image is None:
@@ -792,7 +792,7 @@ class Volume(PodmanCall):
         return value
 
     @model_validator(mode="after")
-    def _mount_needs_device(self) -> Volume:
+    def _mount_needs_device(self) -> "Volume":
         """With the local driver, a type or mount options other than those podman reads itself
         mean a mount, which needs the device to mount (as Quadlet requires). The `options`
         table, older than these keys, is passed on unchecked, as it always was."""
@@ -810,7 +810,7 @@ class Volume(PodmanCall):
         return self
 
     @model_validator(mode="after")
-    def _owner_once(self) -> Volume:
+    def _owner_once(self) -> "Volume":
         for key in ("uid", "gid"):
             given = [w for w in self.mount_options if w.lower().startswith(f"{key}=")]
             if given and getattr(self, key) is not None:
@@ -818,7 +818,7 @@ class Volume(PodmanCall):
         return self
 
     @model_validator(mode="after")
-    def _image_driver(self) -> Volume:
+    def _image_driver(self) -> "Volume":
         """podman's image driver reads only the image; the local driver cannot take one."""
         if self.driver == "image" and self.image is None:
             raise ValueError('driver = "image" needs the image to mount: image = "REFERENCE"')
@@ -892,7 +892,7 @@ class Subnet(Model):
         )
 
     @model_validator(mode="after")
-    def _inside(self) -> Subnet:
+    def _inside(self) -> "Subnet":
         _check_subnet(self.subnet, self.gateway, self.ip_range)
         return self
 
@@ -927,7 +927,7 @@ class Network(PodmanCall):
     description: Description | None = None
 
     @model_validator(mode="after")
-    def _gateway_in_subnet(self) -> Network:
+    def _gateway_in_subnet(self) -> "Network":
         if (self.gateway or self.ip_range) and not self.subnet:
             raise ValueError("gateway and ip_range need a subnet")
         if self.subnet:
@@ -939,7 +939,7 @@ class Network(PodmanCall):
         return self
 
     @model_validator(mode="after")
-    def _by_position(self) -> Network:
+    def _by_position(self) -> "Network":
         """podman pairs the nth --gateway and --ip-range with the nth --subnet: a gateway or
         range after a subnet without one would land on the wrong subnet."""
         for key in ("gateway", "ip_range"):
@@ -953,7 +953,7 @@ class Network(PodmanCall):
         return self
 
     @model_validator(mode="after")
-    def _combinations(self) -> Network:
+    def _combinations(self) -> "Network":
         if self.ipam_driver in ("dhcp", "none") and self.all_subnets():
             raise ValueError(
                 f'ipam_driver = "{self.ipam_driver}" assigns no addresses from a subnet: '

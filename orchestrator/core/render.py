@@ -201,13 +201,22 @@ class Directive:
 
 
 def render_container(
-    name: str, c: Container, spec: Spec, mode: Mode, cgroups_v1: bool = False
+    name: str,
+    c: Container,
+    spec: Spec,
+    mode: Mode,
+    cgroups_v1: bool = False,
+    *,
+    argv: list[str] | None = None,
 ) -> str:
+    """argv: podman_run_argv() of the same arguments, when the caller has it already."""
     unit = UnitFile(spec.sources[("container", name)])
     what = c.image or f"rootfs {c.rootfs}"
     _common_unit(unit, c.description or f"Container {name} ({what})")
     _container_requirements(unit, c, spec, mode)
-    unit.extend("Service", _service(name, c, mode, cgroups_v1))
+    if argv is None:
+        argv = podman_run_argv(name, c, mode, cgroups_v1)
+    unit.extend("Service", _service(name, c, argv))
     # a member is wanted by its pod too, so that starting the pod starts its members
     _install(unit, c.enabled, mode, *([unit_name("pod", c.pod)] if c.pod else []))
     _overrides(unit, c.unit)
@@ -317,7 +326,7 @@ SERVICE_FIXED = (
 )
 
 
-def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tuple[str, str]]:
+def _service(name: str, c: Container, argv: list[str]) -> list[tuple[str, str]]:
     service = list(SERVICE_FIXED)
     for directive in SERVICE_DIRECTIVES:
         service += directive(c)
@@ -326,7 +335,7 @@ def _service(name: str, c: Container, mode: Mode, cgroups_v1: bool) -> list[tupl
     for dep, condition in c.depends_on.items():
         if condition == "healthy":
             service.append(("ExecStartPre", quote_argv([SH, "-c", WAIT_HEALTHY, dep])))
-    service.append(("ExecStart", quote_argv(podman_run_argv(name, c, mode, cgroups_v1))))
+    service.append(("ExecStart", quote_argv(argv)))
     stop = ["--ignore", f"--time={_stop_seconds(c)}", Raw("--cidfile=%t/%n.ctr-id")]
     service.append(("ExecStop", quote_argv([*podman(c), "stop", *stop])))
     service.append(("ExecStopPost", "-" + quote_argv([*podman(c), "rm", "--force", *stop])))

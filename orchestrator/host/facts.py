@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
+from typing import TYPE_CHECKING
 
-from orchestrator.core.compat import OLDEST, Version, parse_version
 from orchestrator.host import runner
+
+if TYPE_CHECKING:
+    from orchestrator.core.compat import Version
 
 
 def cgroups_v1() -> bool:
@@ -18,6 +21,9 @@ def cgroups_v1() -> bool:
 def podman_version() -> Version:
     """The installed podman's version, asked once per run; the oldest supported (4.3) when podman
     is missing or does not say, so that what is refused is never less than on the oldest."""
+    # imported here: the compat table pulls in the models, which every command would pay for
+    from orchestrator.core.compat import OLDEST, parse_version
+
     try:
         result = runner.run(["podman", "version", "--format", "{{.Client.Version}}"], check=False)
     except runner.CommandError:

@@ -22,7 +22,9 @@ from orchestrator.errors import OrchestratorError, UsageError
 from orchestrator.host import statefiles
 from orchestrator.host.unitdir import is_ours
 
-Result = Literal["ok", "failed"]  # whether the apply brought everything up
+# whether the apply brought everything up; superseded: newer definitions were applied before
+# its units had settled (watch), so it is not known to have come up
+Result = Literal["ok", "failed", "superseded"]
 
 KEEP = 50  # generations kept; older ones are removed as new ones are recorded
 
@@ -69,7 +71,7 @@ def generations(state_dir: str) -> list[Generation]:
 
 def _result(recorded: object) -> Result:
     """Only a generation recorded as ok counts as one that came up."""
-    return "ok" if recorded == "ok" else "failed"
+    return recorded if recorded in ("ok", "superseded") else "failed"
 
 
 def _meta(directory: Path) -> dict[str, Any]:
@@ -184,12 +186,12 @@ def _write_tree(top: Path, files: dict[str, bytes]) -> None:
     after their entries."""
     directories = {str(top)}
     statefiles.private_dir(str(top / "units"))
-    for relative, data in files.items():
+    for relative in files:
         path = top / relative
         statefiles.private_dir(str(path.parent))
         for parent in path.relative_to(top).parents:
             directories.add(str(top / parent))
-        statefiles.create(str(path), data)
+    statefiles.create_all({str(top / relative): data for relative, data in files.items()})
     for directory in sorted(directories, key=len, reverse=True):
         statefiles.fsync_dir(directory)
 

@@ -15,6 +15,7 @@ import contextlib
 import errno
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 
 from orchestrator.errors import OrchestratorError
 
@@ -72,6 +73,25 @@ def create(path: str, data: bytes, mode: int = PRIVATE_FILE, *, durable: bool = 
             view = view[os.write(fd, view) :]
         if durable:
             os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def create_all(files: dict[str, bytes], mode: int = PRIVATE_FILE) -> None:
+    """create() each new file (path -> content), all durable: the files are written first and
+    then fsynced together, from several threads, so that the file system commits them in a few
+    journal transactions instead of one per file (a generation of 100 units is 200 files)."""
+    for path, data in files.items():
+        create(path, data, mode, durable=False)
+    if files:
+        with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
+            list(pool.map(_fsync_file, files))
+
+
+def _fsync_file(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 

@@ -43,6 +43,7 @@ from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
 
 NAME = "bench-apply"
+REPO = Path(__file__).resolve().parents[2]
 IMAGE = DEFAULT_REF
 # PID 1 of each container is a shell that exits on SIGTERM: a stop takes no stop timeout.
 COMMAND = ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait; done"]
@@ -138,6 +139,7 @@ class Bench:
         """One `orchestrator apply DIR --json` inside the sandbox: (host seconds, its JSON)."""
         argv = [
             "env",
+            f"PYTHONPATH={REPO}",  # this checkout's orchestrator, whatever is installed
             sys.executable,
             "-m",
             "orchestrator",

@@ -1,0 +1,59 @@
+"""Removing a sandbox does not wait for graceful stops: its state is thrown away."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from orchestrator.sandbox import machine
+
+
+def _stubborn_init(box: machine.Sandbox) -> subprocess.Popen[bytes]:
+    """A process standing for the sandbox's systemd, which ignores SIGTERM as a container
+    with a long stop timeout would."""
+    process = subprocess.Popen(["sh", "-c", "trap '' TERM; while :; do sleep 1; done"])
+    time.sleep(0.1)  # the trap is set
+    box.root.mkdir(parents=True)
+    state = {"systemd": process.pid, "started": machine._start_time(process.pid)}
+    box.state_file.write_text(json.dumps(state))
+    return process
+
+
+def test_destroying_a_sandbox_kills_it_at_once_and_asks_nothing_of_its_systemd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(machine, "HIDDEN_INSIDE", ())  # state in pytest's /tmp: never booted
+    box = machine.Sandbox("teardown", str(tmp_path))
+    process = _stubborn_init(box)
+    asked: list[list[str]] = []
+    monkeypatch.setattr(box, "run", lambda argv, **_: asked.append(argv))
+    try:
+        assert box.pid == process.pid
+        box.destroy()
+        assert asked == [], "no graceful poweroff through the sandbox's systemd"
+        assert not machine._alive(process.pid), "killed, although it ignores SIGTERM"
+        assert not box.root.exists()
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_a_reboot_still_powers_off_gracefully(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(machine, "HIDDEN_INSIDE", ())
+    box = machine.Sandbox("graceful", str(tmp_path))
+    process = _stubborn_init(box)
+    asked: list[list[str]] = []
+    monkeypatch.setattr(box, "run", lambda argv, **_: asked.append(argv))
+    try:
+        box.poweroff(timeout=0.2)  # the stand-in ignores the poweroff: killed after the timeout
+        assert asked == [["systemctl", "poweroff", "--no-block"]]
+        assert box.root.exists(), "its state is kept for the next boot"
+    finally:
+        process.kill()
+        process.wait()
