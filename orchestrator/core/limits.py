@@ -105,9 +105,7 @@ def _argv(kind: str, name: str, resource: Any) -> list[str]:
     if isinstance(resource, Container):
         return render.podman_run_argv(name, resource, "user", True)
     assert isinstance(resource, (Volume, Network))
-    args = [f"--driver={resource.driver}"] if resource.driver else []
-    args += [f"--opt={key}={value}" for key, value in resource.options.items()]
-    return args + [f"--label={key}={value}" for key, value in resource.labels.items()]
+    return render.oneshot_argv(kind, name, resource)  # type: ignore[arg-type]
 
 
 def _key_of(arg: str, resource: BaseModel) -> Loc:
