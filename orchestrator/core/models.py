@@ -842,6 +842,7 @@ class Network(PodmanCall):
     dns_servers: list[Annotated[str, AfterValidator(values.ip_address)]] = Field(
         default_factory=list
     )
+    delete_on_stop: bool = False
     options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
         default_factory=dict
     )

@@ -539,6 +539,7 @@ ONESHOT_BY_CODE = frozenset(
         "podman_args",  # passed through last, after every flag of ours
     }
 )
+NETWORK_BY_CODE = ONESHOT_BY_CODE | {"delete_on_stop"}  # ExecStopPost=podman network rm
 
 
 def render_volume(name: str, v: Volume, source: str) -> str:
@@ -569,5 +570,8 @@ def _render_oneshot(kind: Literal["volume", "network"], name: str, r: Volume | N
     unit.add("Service", "RemainAfterExit", "yes")
     unit.add("Service", "SyslogIdentifier", "%N")
     unit.add("Service", "ExecStart", quote_argv(oneshot_argv(kind, name, r)))
+    if isinstance(r, Network) and r.delete_on_stop:
+        # as Quadlet 5.5's NetworkDeleteOnStop=: a restart recreates it with its new options
+        unit.add("Service", "ExecStopPost", quote_argv([*podman(r), "network", "rm", name]))
     _mark(unit, kind, name)
     return unit.text()

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from orchestrator.core.models import Container, Health, Network, Volume
 from orchestrator.core.render import (
     HEALTH_FLAGS,
+    NETWORK_BY_CODE,
     NETWORK_FLAGS,
     ONESHOT_BY_CODE,
     RENDERED_BY_CODE,
@@ -107,7 +108,7 @@ NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets"}
     [
         (Health, set(), HEALTH_FLAGS),
         (Volume, ONESHOT_BY_CODE | VOLUME_BY_FUNCTION, VOLUME_FLAGS),
-        (Network, ONESHOT_BY_CODE | NETWORK_BY_FUNCTION, NETWORK_FLAGS),
+        (Network, NETWORK_BY_CODE | NETWORK_BY_FUNCTION, NETWORK_FLAGS),
     ],
     ids=["health", "volume", "network"],
 )
@@ -167,3 +168,13 @@ def test_a_row_writes_its_flag_for_each_value_and_nothing_when_the_key_is_absent
 def test_read_only_tmpfs_false_without_read_only_is_written_as_quadlet_writes_it() -> None:
     argv = podman_run_argv("app", container(read_only_tmpfs=False))
     assert "--read-only-tmpfs=false" in argv and "--read-only" not in argv
+
+
+def test_a_network_deleted_on_stop_is_removed_with_the_unit_s_global_options() -> None:
+    from orchestrator.core.render import render_network
+
+    text = render_network(
+        "lan", Network(delete_on_stop=True, global_args=["--log-level=info"]), "/d/a.toml"
+    )
+    assert "ExecStopPost=/usr/bin/podman --log-level=info network rm lan\n" in text
+    assert "ExecStopPost" not in render_network("lan", Network(), "/d/a.toml")
