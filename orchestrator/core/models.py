@@ -749,14 +749,15 @@ class Volume(PodmanCall):
         if self.image is None:
             return self
         if self.driver not in (None, "", "image"):
-            raise ValueError(f'image needs driver = "image" (or no driver), got {self.driver!r}')
-        given = [k for k in ("device", "type", "mount_options", "uid", "gid", "copy_up", "options")
-                 if getattr(self, k) not in (None, [], {})]  # fmt: skip
+            raise ValueError(
+                f'image needs driver = "image" (or no driver), got {values.show(self.driver)}'
+            )
+        keys = ("device", "type", "mount_options", "uid", "gid", "copy_up", "options")
+        given = [k.removesuffix("_up") for k in keys if getattr(self, k) not in (None, [], {})]
         if given:
             raise ValueError(
-                f"an image volume takes no {', '.join(given).replace('copy_up', 'copy')}: "
-                "podman's image driver reads "
-                "only the image"
+                f"an image volume takes no {', '.join(given)}: podman's image driver reads only "
+                "the image"
             )
         return self
 
