@@ -530,7 +530,8 @@ NETWORK_FLAGS: tuple[Callable[[Network], Sequence[str]], ...] = (
     Pairs("options", "--opt"),
     Pairs("labels", "--label"),
 )
-# Keys of a volume or network with no row of their own above.
+# Keys of a volume or network with no row of their own above (and a network's delete_on_stop,
+# its unit's ExecStopPost=).
 ONESHOT_BY_CODE = frozenset(
     {
         "description",  # Description=
@@ -539,7 +540,6 @@ ONESHOT_BY_CODE = frozenset(
         "podman_args",  # passed through last, after every flag of ours
     }
 )
-NETWORK_BY_CODE = ONESHOT_BY_CODE | {"delete_on_stop"}  # ExecStopPost=podman network rm
 
 
 def render_volume(name: str, v: Volume, source: str) -> str:

@@ -8,7 +8,6 @@ from pydantic import BaseModel
 from orchestrator.core.models import Container, Health, Network, Volume
 from orchestrator.core.render import (
     HEALTH_FLAGS,
-    NETWORK_BY_CODE,
     NETWORK_FLAGS,
     ONESHOT_BY_CODE,
     RENDERED_BY_CODE,
@@ -100,7 +99,8 @@ def test_every_container_key_is_rendered_by_a_row_or_named_as_rendered_by_code()
 # the keys of volumes and networks that a function of their table renders, not a Flag row
 VOLUME_BY_FUNCTION = {"driver", "device", "type", "mount_options", "uid", "gid", "copy_up",
                       "image", "options"}  # fmt: skip
-NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets"}
+# (and delete_on_stop, the network unit's ExecStopPost=)
+NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets", "delete_on_stop"}
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets"}
     [
         (Health, set(), HEALTH_FLAGS),
         (Volume, ONESHOT_BY_CODE | VOLUME_BY_FUNCTION, VOLUME_FLAGS),
-        (Network, NETWORK_BY_CODE | NETWORK_BY_FUNCTION, NETWORK_FLAGS),
+        (Network, ONESHOT_BY_CODE | NETWORK_BY_FUNCTION, NETWORK_FLAGS),
     ],
     ids=["health", "volume", "network"],
 )
