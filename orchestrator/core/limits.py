@@ -105,7 +105,9 @@ def _argv(kind: str, name: str, resource: Any) -> list[str]:
     if isinstance(resource, Container):
         return render.podman_run_argv(name, resource, "user", True)
     assert isinstance(resource, (Volume, Network))
-    return render.oneshot_argv(kind, name, resource)  # type: ignore[arg-type]
+    return render.oneshot_argv(
+        "volume" if isinstance(resource, Volume) else "network", name, resource
+    )
 
 
 def _key_of(arg: str, resource: BaseModel) -> Loc:
