@@ -587,6 +587,8 @@ PodmanArgs=--opt=vlan=5""",
     ),
     ("network-dhcp", 'driver = "macvlan"\nipam_driver = "dhcp"', "Driver=macvlan\nIPAMDriver=dhcp"),
 ]
+# Quadlet 5.5's NetworkDeleteOnStop=, which 5.4's generator refuses: tests/core/test_render.py
+BEYOND_QUADLET_5_4 = {"delete_on_stop"}
 CREATE_SWITCHES = {"--internal", "--ipv6", "--disable-dns", "--ignore"}
 # podman reads these into a map or a set: their order means nothing
 UNORDERED = {"--opt", "--label"}
@@ -784,6 +786,7 @@ def test_every_volume_and_network_key_has_a_case() -> None:
             if case[0] == kind:
                 covered |= set(tomllib.loads(case[2]))
         keys = {f.alias or name for name, f in model.model_fields.items()} - {"description"}
+        keys -= BEYOND_QUADLET_5_4
         assert not keys - covered, f"{kind} keys with no conformance case: {sorted(keys - covered)}"
 
 

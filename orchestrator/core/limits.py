@@ -138,9 +138,9 @@ def _argv(name: str, resource: Any, spec: Spec) -> list[str]:
     if isinstance(resource, Kube):
         return render.podman_kube_argv(resource)
     assert isinstance(resource, (Volume, Network))
-    args = [f"--driver={resource.driver}"] if resource.driver else []
-    args += [f"--opt={key}={value}" for key, value in resource.options.items()]
-    return args + [f"--label={key}={value}" for key, value in resource.labels.items()]
+    return render.oneshot_argv(
+        "volume" if isinstance(resource, Volume) else "network", name, resource
+    )
 
 
 def _key_of(arg: str, resource: BaseModel) -> Loc:

@@ -739,6 +739,8 @@ def _mount_options(value: Any) -> Any:
     )
 
 
+# a volume driver that is podman's own local one ("" has always meant the default)
+LOCAL = (None, "", "local")
 # the largest user or group id (2^32 - 2: 2^32 - 1 is the kernel's "no id")
 MAX_ID = 4294967294
 # The words in a local volume's `o` that podman applies itself instead of mounting
@@ -796,7 +798,7 @@ class Volume(PodmanCall):
         """With the local driver, a type or mount options other than those podman reads itself
         mean a mount, which needs the device to mount (as Quadlet requires). The `options`
         table, older than these keys, is passed on unchecked, as it always was."""
-        if self.driver not in (None, "local") or self.device or "device" in self.options:
+        if self.driver not in LOCAL or self.device or "device" in self.options:
             return self
         mounted = [
             w for w in self.mount_options if w.partition("=")[0].lower() not in PODMAN_READS_IN_O
@@ -824,15 +826,16 @@ class Volume(PodmanCall):
             raise ValueError('driver = "image" needs the image to mount: image = "REFERENCE"')
         if self.image is None:
             return self
-        if self.driver not in (None, "image"):
-            raise ValueError(f'image needs driver = "image" (or no driver), got {self.driver!r}')
-        given = [k for k in ("device", "type", "mount_options", "uid", "gid", "copy_up", "options")
-                 if getattr(self, k) not in (None, [], {})]  # fmt: skip
+        if self.driver not in (None, "", "image"):
+            raise ValueError(
+                f'image needs driver = "image" (or no driver), got {values.show(self.driver)}'
+            )
+        keys = ("device", "type", "mount_options", "uid", "gid", "copy_up", "options")
+        given = [k.removesuffix("_up") for k in keys if getattr(self, k) not in (None, [], {})]
         if given:
             raise ValueError(
-                f"an image volume takes no {', '.join(given).replace('copy_up', 'copy')}: "
-                "podman's image driver reads "
-                "only the image"
+                f"an image volume takes no {', '.join(given)}: podman's image driver reads only "
+                "the image"
             )
         return self
 
@@ -850,7 +853,7 @@ class Volume(PodmanCall):
 def _check_local_o(o: str, driver: str | None, kind: str | None) -> None:
     """podman 4.3 reads size=, inodes=, uid= and gid= in the local driver's `o` itself (in any
     case, as `podman volume create` does): what cannot work is refused, with the reason."""
-    if driver not in (None, "local"):
+    if driver not in LOCAL:
         return
     shown = f"o = {values.show(o)}"
     words = {k.lower(): (sep, v) for k, sep, v in (w.partition("=") for w in o.split(","))}
@@ -920,6 +923,7 @@ class Network(PodmanCall):
     dns_servers: list[Annotated[str, AfterValidator(values.ip_address)]] = Field(
         default_factory=list
     )
+    delete_on_stop: bool = False
     options: dict[Annotated[str, AfterValidator(values.label_key)], Scalar] = Field(
         default_factory=dict
     )

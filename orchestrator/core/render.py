@@ -602,14 +602,6 @@ def _json(words: list[str]) -> str:
     return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
 
 
-def _oneshot(unit: UnitFile, script: str, name: str, args: list[str]) -> None:
-    unit.add("Unit", "RequiresMountsFor", "%t/containers")
-    unit.add("Service", "Type", "oneshot")
-    unit.add("Service", "RemainAfterExit", "yes")
-    unit.add("Service", "SyslogIdentifier", "%N")
-    unit.add("Service", "ExecStart", quote_argv([SH, "-c", script, name, *args]))
-
-
 def _volume_driver(v: Volume) -> Sequence[str]:
     driver = v.driver or ("image" if v.image is not None else None)
     return (f"--driver={driver}",) if driver else NOTHING
@@ -646,7 +638,8 @@ NETWORK_FLAGS: tuple[Callable[[Network], Sequence[str]], ...] = (
     Pairs("options", "--opt"),
     Pairs("labels", "--label"),
 )
-# Keys of a volume or network with no row of their own above.
+# Keys of a volume or network with no row of their own above (and a network's delete_on_stop,
+# its unit's ExecStopPost=).
 ONESHOT_BY_CODE = frozenset(
     {
         "description",  # Description=
@@ -665,22 +658,29 @@ def render_network(name: str, n: Network, source: str) -> str:
     return _render_oneshot("network", name, n, source)
 
 
-def _create(kind: str, r: Volume | Network) -> str:
-    """The script of a volume or network unit: create it unless it exists (podman 4.3 has no
-    `create --ignore`), with the same global options for both commands."""
+def oneshot_argv(kind: Literal["volume", "network"], name: str, r: Volume | Network) -> list[str]:
+    """The ExecStart= of a volume or network unit: a script that creates it unless it exists
+    (podman 4.3 has no `create --ignore`), with the same global options for both commands."""
+    flags: tuple[Callable[[Any], Sequence[str]], ...] = (
+        VOLUME_FLAGS if kind == "volume" else NETWORK_FLAGS
+    )
     words = " ".join(shlex.quote(word) for word in podman(r))
-    return f'{words} {kind} exists "$0" || exec {words} {kind} create "$@" "$0"'
+    script = f'{words} {kind} exists "$0" || exec {words} {kind} create "$@" "$0"'
+    return [SH, "-c", script, name, *(arg for flag in flags for arg in flag(r)), *r.podman_args]
 
 
 def _render_oneshot(kind: Literal["volume", "network"], name: str, r: Volume | Network,
                     source: str) -> str:  # fmt: skip
-    flags: tuple[Callable[[Any], Sequence[str]], ...] = (
-        VOLUME_FLAGS if kind == "volume" else NETWORK_FLAGS
-    )
     unit = UnitFile(source)
     _common_unit(unit, r.description or f"{kind.capitalize()} {name}")
-    args = [arg for flag in flags for arg in flag(r)] + r.podman_args
-    _oneshot(unit, _create(kind, r), name, args)
+    unit.add("Unit", "RequiresMountsFor", "%t/containers")
+    unit.add("Service", "Type", "oneshot")
+    unit.add("Service", "RemainAfterExit", "yes")
+    unit.add("Service", "SyslogIdentifier", "%N")
+    unit.add("Service", "ExecStart", quote_argv(oneshot_argv(kind, name, r)))
+    if isinstance(r, Network) and r.delete_on_stop:
+        # as Quadlet 5.5's NetworkDeleteOnStop=: a restart recreates it with its new options
+        unit.add("Service", "ExecStopPost", quote_argv([*podman(r), "network", "rm", name]))
     _mark(unit, kind, name)
     return unit.text()
 

@@ -188,3 +188,25 @@ def test_an_absolute_bind_mount_source_is_normalised_as_systemd_wants_it(tmp_pat
     units = render(load([str(_one(tmp_path, body))]))
     assert "source=/srv/data" in units["web.service"]
     assert "/srv/app/.." not in units["web.service"]
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        ('[volume.data]\ndevice = "/dev/{x}"', "volume.data.device"),
+        (
+            '[volume.data]\ndevice = "tmpfs"\nmount_options = ["{x}"]',
+            "volume.data.mount_options[0]",
+        ),
+        ('[volume.data]\nglobal_args = ["--log-level={x}"]', "volume.data.global_args[0]"),
+        ('[network.data]\npodman_args = ["--opt=a={x}"]', "network.data.podman_args[0]"),
+    ],
+)
+def test_a_volume_or_network_argument_the_kernel_would_refuse_is_refused_with_its_key(
+    tmp_path: Path, body: str, path: str
+) -> None:
+    file = tmp_path / "data.toml"
+    file.write_text(body.format(x="x" * ARG_MAX))
+    [problem] = problems_of(file)
+    assert problem.path == path
+    assert "131,072 bytes or more" in problem.message

@@ -135,6 +135,18 @@ def test_a_volume_podman_would_fail_on_is_refused_with_the_reason(
         Volume.model_validate(keys)
 
 
+@pytest.mark.parametrize("driver", ["", "local", None])
+def test_an_empty_driver_is_the_local_one_for_every_rule(driver: str | None) -> None:
+    with pytest.raises(ValidationError, match="type needs device"):
+        Volume.model_validate({"driver": driver, "type": "ext4"})
+    assert _volume_opts(driver=driver, uid=1) == ["o=uid=1"]
+
+
+def test_an_image_volume_may_spell_the_default_driver_as_empty() -> None:
+    volume = Volume.model_validate({"driver": "", "image": "localhost/a:1"})
+    assert volume.driver_options() == ["image=localhost/a:1"]
+
+
 def test_options_a_plugin_driver_reads_are_its_own() -> None:
     volume = Volume.model_validate({"driver": "nfs-plugin", "mount_options": ["vers=4"]})
     assert volume.driver_options() == ["o=vers=4"]

@@ -106,7 +106,8 @@ def test_every_container_key_is_rendered_by_a_row_or_named_as_rendered_by_code()
 # the keys of volumes and networks that a function of their table renders, not a Flag row
 VOLUME_BY_FUNCTION = {"driver", "device", "type", "mount_options", "uid", "gid", "copy_up",
                       "image", "options"}  # fmt: skip
-NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets"}
+# (and delete_on_stop, the network unit's ExecStopPost=)
+NETWORK_BY_FUNCTION = {"subnet", "gateway", "ip_range", "subnets", "delete_on_stop"}
 
 
 @pytest.mark.parametrize(
@@ -196,3 +197,13 @@ def test_a_member_joins_its_pod_by_the_pod_id_file_the_pod_unit_writes() -> None
 def test_read_only_tmpfs_false_without_read_only_is_written_as_quadlet_writes_it() -> None:
     argv = podman_run_argv("app", container(read_only_tmpfs=False))
     assert "--read-only-tmpfs=false" in argv and "--read-only" not in argv
+
+
+def test_a_network_deleted_on_stop_is_removed_with_the_unit_s_global_options() -> None:
+    from orchestrator.core.render import render_network
+
+    text = render_network(
+        "lan", Network(delete_on_stop=True, global_args=["--log-level=info"]), "/d/a.toml"
+    )
+    assert "ExecStopPost=/usr/bin/podman --log-level=info network rm lan\n" in text
+    assert "ExecStopPost" not in render_network("lan", Network(), "/d/a.toml")

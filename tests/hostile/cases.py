@@ -217,6 +217,7 @@ def _slots() -> dict[str, StringSlot]:
             "network": {"subnets": [{"subnet": "10.89.0.0/24", "gateway": value}]}
         },
         "network.ipam_driver": n(ipam_driver=V),
+        "network.delete_on_stop": n(delete_on_stop=V),
         "network.dns_servers": n(dns_servers=[V]),
         "network.global_args": n(global_args=[V]),
         "network.podman_args": n(podman_args=[V]),

@@ -1,6 +1,7 @@
 """The volume and network keys of issue 12 on a real podman 4.3 inside a sandbox systemd: a
-volume owned as declared, copy = false, an image-backed volume, and an internal network with
-several subnets that gives its containers an address from the declared range and no way out."""
+volume owned as declared, copy = false, an image-backed volume, an internal network with
+several subnets that gives its containers an address from the declared range and no way out, and
+a network removed when its unit stops."""
 
 from __future__ import annotations
 
@@ -46,6 +47,9 @@ labels = {{ purpose = "test" }}
 
 [network.open]
 subnet = "10.89.79.0/24"
+
+[network.transient]
+delete_on_stop = true
 
 [container.inside]
 image = "{DEFAULT_REF}"
@@ -114,3 +118,15 @@ def test_the_second_subnet_and_the_label_are_the_network_s(box: Sandbox) -> None
     assert set(subnets) == {"10.89.77.0/24", "10.89.78.0/24"}
     assert subnets["10.89.77.0/24"] == "10.89.77.1"
     assert network["internal"] is True and network["labels"] == {"purpose": "test"}
+
+
+def test_a_network_deleted_on_stop_goes_with_its_unit_and_comes_back_with_it(box: Sandbox) -> None:
+    exists = ["podman", "network", "exists", "transient"]
+    assert box.run(exists, check=False).returncode == 0
+    box.run(["systemctl", "stop", "transient-network.service"])
+    assert box.run(exists, check=False).returncode != 0
+    box.run(["systemctl", "start", "transient-network.service"])
+    assert box.run(exists, check=False).returncode == 0
+    # the control: a network without it outlives its unit (this stops "outside": the last test)
+    box.run(["systemctl", "stop", "open-network.service"])
+    assert box.run(["podman", "network", "exists", "open"], check=False).returncode == 0
