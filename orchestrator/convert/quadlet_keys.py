@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.convert.unitsyntax import join_words, quote_word, split_words
+from orchestrator.core.render import health_command
 from orchestrator.core.values import format_duration
 
 
@@ -166,6 +167,18 @@ class Words(Each):
         return [quote_word(str(item)) for item in value]
 
 
+def args_line(words: list[str]) -> str:
+    """Words as one line Quadlet splits back into them. Quadlet 5.4 stops at an empty word and
+    copies a lone ";" into ExecStart=, where systemd starts a second command with it."""
+    for word in words:
+        if word in ("", ";"):
+            raise Refused(
+                f"Quadlet cannot pass the argument {word!r} on to podman (it drops the rest of "
+                'the command at "", and systemd reads a lone ";" as the start of another command)'
+            )
+    return join_words(words)
+
+
 @dataclass(frozen=True)
 class Args(Codec):
     """Command-line words, all lines together (LookupAllArgs)."""
@@ -174,7 +187,7 @@ class Args(Codec):
         return [w for line in lines for w in split_words(line)] or None
 
     def write(self, value: Any) -> list[str]:
-        return [join_words(value)]
+        return [args_line(value)]
 
 
 @dataclass(frozen=True)
@@ -185,7 +198,7 @@ class LastArgs(Codec):
         return split_words(value) or None
 
     def write(self, value: Any) -> list[str]:
-        return [join_words(value)]
+        return [args_line(value)]
 
 
 @dataclass(frozen=True)
@@ -413,13 +426,17 @@ class Notify(Codec):
 
 @dataclass(frozen=True)
 class Health(Codec):
-    """HealthCmd=: a string runs in a shell; a JSON array runs as it is."""
+    """HealthCmd=: a string runs in a shell; a JSON array runs as it is; "CMD word" is how one
+    word is run as it is (podman 4.3 runs a one-word JSON array through a shell)."""
 
     def one(self, value: str, ctx: Context) -> Any:
+        word = value.removeprefix("CMD ")
+        if word != value and word and not any(c.isspace() for c in word):
+            return [word]
         return Entrypoint().one(value, ctx)
 
     def write(self, value: Any) -> list[str]:
-        return Entrypoint().write(value)
+        return [health_command(value)]
 
 
 @dataclass(frozen=True)

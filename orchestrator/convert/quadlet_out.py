@@ -9,9 +9,11 @@ from typing import Any
 
 from orchestrator.convert import quadlet_keys as keys
 from orchestrator.convert.unitsyntax import line_value
+from orchestrator.core.loader import display
 from orchestrator.core.models import Container, Health, Spec
 from orchestrator.core.quoting import quote_argv
 from orchestrator.core.render import SH, WAIT_HEALTHY, podman
+from orchestrator.errors import DefinitionError, Problem
 
 
 def wait_healthy_line(dependency: str) -> str:
@@ -46,8 +48,10 @@ class _Sections:
 
 
 def export(spec: Spec, mode: str = "system") -> dict[str, str]:
-    """Every Quadlet file the definitions make, by file name."""
+    """Every Quadlet file the definitions make, by file name; DefinitionError naming every value
+    Quadlet cannot carry."""
     files: dict[str, str] = {}
+    problems: list[Problem] = []
     for kind, (section, rows) in _OURS.items():
         for name, model in getattr(spec, kind + "s", {}).items():
             source = spec.sources.get((kind, name), "")
@@ -56,12 +60,24 @@ def export(spec: Spec, mode: str = "system") -> dict[str, str]:
             name_key = _NAME_KEYS.get(kind)
             if name_key:
                 out.add(section, name_key, name)
-            notes = _rows(model, section, rows, out)
-            if isinstance(model, Container):
-                notes += _container(name, model, out, mode)
+            try:
+                notes = _rows(model, section, rows, out)
+                if isinstance(model, Container):
+                    notes += _container(name, model, out, mode)
+            except _Unwritable as exc:
+                problems.append(Problem(display(source), f"{kind}.{name}.{exc.key}", exc.message))
+                continue
             header = [f"Exported by orchestrator from {source}.", *notes]
             files[f"{name}{keys.SUFFIX_OF[kind]}"] = out.text(header)
+    if problems:
+        raise DefinitionError(problems)
     return dict(sorted(files.items()))
+
+
+class _Unwritable(Exception):
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key, self.message = key, message
 
 
 _OURS = {
@@ -85,7 +101,11 @@ def _rows(model: Any, section: str, rows: tuple[keys.Row, ...], out: _Sections) 
             value, default = not value, False  # DisableDNS=
         if _skipped(value, default, row):
             continue
-        for line in row.codec.write(value):
+        try:
+            lines = row.codec.write(value)
+        except keys.Refused as exc:
+            raise _Unwritable(row.ours, str(exc)) from None
+        for line in lines:
             out.add(row.section or section, row.key, _escape(line, row.escaped))
     if section == "Volume":
         notes += _volume_options(data.get("options") or {}, out)
@@ -143,7 +163,10 @@ def _container(name: str, c: Container, out: _Sections, mode: str) -> list[str]:
     args = [w for beyond in keys.BEYOND for w in beyond.words(getattr(c, beyond.ours))]
     args += c.podman_args
     if args:
-        out.add("Container", "PodmanArgs", _escape(keys.Args().write(args)[0]))
+        try:
+            out.add("Container", "PodmanArgs", _escape(keys.args_line(args)))
+        except keys.Refused as exc:
+            raise _Unwritable("podman_args", str(exc)) from None
     reload = reload_line(name, c)
     if reload is not None:
         out.add("Service", "ExecReload", reload)
