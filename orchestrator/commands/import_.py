@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     converted = read_quadlet(args.paths)
     files = toml_files(converted)
-    check_written(files, args.out)
+    check_written(converted, files, args.out)
     written = write_new_files(args.out, files)
     if args.json:
         payload = {"ok": True, "out": args.out, "files": list(files), "written": written}

@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestrator.convert import quadlet_keys as keys
 from orchestrator.convert.unitsyntax import Entry, SyntaxProblem, Unit, parse, split_words
-from orchestrator.core.loader import display, read_definition
+from orchestrator.core.loader import display, key_path, read_definition
 from orchestrator.core.render import PODMAN
 from orchestrator.errors import DefinitionError, Problem
 
@@ -39,6 +39,8 @@ class Converted:
     table: dict[str, Any]
     source: str
     notes: list[tuple[str, str]] = field(default_factory=list)
+    # our key -> (Quadlet file, line) it was read from: a problem with it is shown there
+    origins: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -199,6 +201,7 @@ def _convert(
         return None
     rows = {(r.section or file.section, r.key): r for r in file.rows}
     leftover: dict[str, list[Entry]] = {}
+    origins: dict[str, tuple[str, int]] = {}
     for section, entries in sections.items():
         grouped: dict[str, list[Entry]] = {}
         for entry in entries:
@@ -211,7 +214,7 @@ def _convert(
             else:
                 leftover.setdefault(section, []).append(entry)
         for key, group in grouped.items():
-            _read_row(rows[(section, key)], section, group, ctx, table, problems)
+            _read_row(rows[(section, key)], section, group, ctx, table, problems, origins)
     for row in file.rows:
         if row.absent is not None and row.ours and _get(table, row.ours) is None:
             _set(table, row.ours, row.absent)
@@ -219,7 +222,7 @@ def _convert(
     _unit_sections(file, leftover, by_base, table, problems)
     if len(problems) > before:
         return None
-    return Converted(file.kind, file.name, table, file.path, ctx.notes), ctx.extra
+    return Converted(file.kind, file.name, table, file.path, ctx.notes, origins), ctx.extra
 
 
 def _lines(entries: list[Entry]) -> list[str]:
@@ -253,7 +256,8 @@ def _unescape(line: str, where: str) -> str:
 
 
 def _read_row(row: keys.Row, section: str, group: list[Entry], ctx: keys.Context,
-              table: dict[str, Any], problems: list[Problem]) -> None:  # fmt: skip
+              table: dict[str, Any], problems: list[Problem],
+              origins: dict[str, tuple[str, int]]) -> None:  # fmt: skip
     last = group[-1]
     try:
         lines = _lines(group)
@@ -265,6 +269,7 @@ def _read_row(row: keys.Row, section: str, group: list[Entry], ctx: keys.Context
         return
     if value is None or not row.ours:
         return
+    origins[row.ours.split(".")[0]] = (last.file, last.line)
     if isinstance(value, list) and isinstance(_get(table, row.ours), list):
         value = _get(table, row.ours) + value  # several Quadlet keys to one list (podman_args)
     _set(table, row.ours, value)
@@ -510,13 +515,18 @@ def toml_files(converted: list[Converted]) -> dict[str, str]:
     return dict(sorted(files.items()))
 
 
-def check_written(files: dict[str, str], out: str) -> None:
+def check_written(converted: list[Converted], files: dict[str, str], out: str) -> None:
     """The files as they will be in out validate together; else DefinitionError (nothing gets
-    written): an import must give definitions that run."""
+    written), each problem naming the Quadlet file it comes from: an import must give
+    definitions that run."""
     import tomllib
 
     from orchestrator.core.loader import checked_spec, validate_document
 
+    origin: dict[str, Converted] = {}
+    for item in converted:
+        path = os.path.join(out, f"{item.name}.{item.kind}.toml")
+        origin[display(path)] = origin[display(os.path.abspath(path))] = item
     problems: list[Problem] = []
     documents = []
     for name, text in files.items():
@@ -524,6 +534,21 @@ def check_written(files: dict[str, str], out: str) -> None:
         document = validate_document(tomllib.loads(text), path, display(path), problems)
         if document is not None:
             documents.append((path, document))
-    if problems:
-        raise DefinitionError(problems)
-    checked_spec(documents, problems)
+    try:
+        if problems:
+            raise DefinitionError(problems)
+        checked_spec(documents, problems)
+    except DefinitionError as exc:
+        raise DefinitionError([_from_source(p, origin) for p in exc.problems]) from None
+
+
+def _from_source(problem: Problem, origin: dict[str, Converted]) -> Problem:
+    """A problem of the TOML to be written, shown at the Quadlet line its key came from."""
+    item = origin.get(problem.file)
+    if item is None:
+        return problem
+    prefix = key_path((item.kind, item.name)) + "."
+    rest = problem.path.removeprefix(prefix) if problem.path.startswith(prefix) else ""
+    key = re.split(r"[\[.]", rest)[0]
+    file, line = item.origins.get(key, (display(item.source), None))
+    return Problem(file, problem.path, f"{problem.message} (once imported)", line)

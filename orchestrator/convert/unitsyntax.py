@@ -46,7 +46,7 @@ class Unit:
 
 def parse(text: str, file: str) -> Unit:
     """The entries of a unit file. A line ending in a backslash goes on on the next line (comment
-    lines in between are skipped, as systemd does); `#` and `;` start comments."""
+    lines in between are skipped); `#` and `;` start comments."""
     unit = Unit()
     section: str | None = None
     lines = text.split("\n")
@@ -58,12 +58,11 @@ def parse(text: str, file: str) -> Unit:
         if not line or line[0] in "#;":
             continue
         while line.endswith("\\") and number < len(lines):
-            line = line[:-1] + " "
             following = lines[number].strip()
             number += 1
             if following and following[0] in "#;":
-                continue
-            line += following
+                continue  # still continued: the next line that is not a comment goes on
+            line = line[:-1] + following  # as Quadlet joins them: no space put in
         if line.startswith("["):
             if not line.endswith("]") or len(line) < 3:
                 raise SyntaxProblem(f"expected a section header like [Container], got {line!r}",

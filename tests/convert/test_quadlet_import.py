@@ -25,9 +25,10 @@ NEEDS_KINDS = {"kinds"}  # pods, images, builds and kube: the kinds of issue 12
 
 
 def imported(case: Path, tmp: Path) -> Path:
-    files = toml_files(read_quadlet([str(case)]))
+    converted = read_quadlet([str(case)])
+    files = toml_files(converted)
     out = tmp / "toml"
-    check_written(files, str(out))
+    check_written(converted, files, str(out))
     out.mkdir()
     for name, text in files.items():
         (out / name).write_text(text)
