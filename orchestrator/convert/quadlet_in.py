@@ -332,7 +332,8 @@ def _container(file: _File, by_base: dict[str, _File], table: dict[str, Any],
             del table["image"]
             table["build"] = other.name
         else:
-            reference = _last(other, "Image")
+            # ImageTag= names the image pulled from an archive; containers run it by that name
+            reference = _last(other, "ImageTag") or _last(other, "Image")
             table["image"] = reference if reference is not None else other.name
     if image is None and "image" not in table and "build" not in table:
         problems.append(Problem(display(file.path), "[Container] Image", "Image= is required"))

@@ -445,9 +445,12 @@ class AsFlag(Codec):
 
     flag: str = ""
     many: bool = False
+    words: bool = False  # each line holds several values (Environment=A=1 B=2)
 
     def read(self, lines: list[str], ctx: Context) -> Any:
         chosen = lines if self.many else lines[-1:]
+        if self.words:
+            chosen = [word for line in chosen for word in split_words(line)]
         return [f"{self.flag}={line}" for line in chosen] or None
 
 
@@ -613,7 +616,7 @@ NETWORK = (
 # The kinds of issue 12 (docs: /work/briefs/kinds.md shapes)
 POD = (
     Row("AddHost", "add_hosts", Hosts()),
-    Row("ContainersConfModule", "podman_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
     Row("DNS", "dns", Each()),
     Row("DNSOption", "dns_options", Each()),
     Row("DNSSearch", "dns_search", Each()),
@@ -650,7 +653,7 @@ IMAGE = (
     Row("Retry", "retry", INT),
     Row("RetryDelay", "retry_delay", DUR),
     Row("Policy", "policy"),
-    Row("ContainersConfModule", "podman_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
     *SHARED,
 )
 
@@ -658,11 +661,11 @@ BUILD = (
     Row("Annotation", "annotations", KeyVal()),
     Row("Arch", "podman_args", AsFlag(flag="--arch")),
     Row("AuthFile", "podman_args", AsFlag(flag="--authfile")),
-    Row("ContainersConfModule", "podman_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
     Row("DNS", "podman_args", AsFlag(flag="--dns", many=True)),
     Row("DNSOption", "podman_args", AsFlag(flag="--dns-option", many=True)),
     Row("DNSSearch", "podman_args", AsFlag(flag="--dns-search", many=True)),
-    Row("Environment", "podman_args", AsFlag(flag="--env", many=True)),
+    Row("Environment", "podman_args", AsFlag(flag="--env", many=True, words=True)),
     Row("File", "file"),
     Row("ForceRM", "podman_args", AsFlag(flag="--force-rm")),
     Row("GroupAdd", "podman_args", AsFlag(flag="--group-add", many=True)),
@@ -682,7 +685,7 @@ BUILD = (
 KUBE = (
     Row("AutoUpdate", "auto_update", Each()),
     Row("ConfigMap", "config_maps", EachPath()),
-    Row("ContainersConfModule", "podman_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
     Row("ExitCodePropagation", "exit_code_propagation"),
     Row("KubeDownForce", "", Refuse("KubeDownForce= is not supported here")),
     Row("LogDriver", "log_driver"),

@@ -69,9 +69,26 @@ def export(spec: Spec, mode: str = "system") -> dict[str, str]:
                 continue
             header = [f"Exported by orchestrator from {source}.", *notes]
             files[f"{name}{keys.SUFFIX_OF[kind]}"] = out.text(header)
+    problems += _not_yet(spec)
     if problems:
         raise DefinitionError(problems)
     return dict(sorted(files.items()))
+
+
+# The kinds of issue 12, built alongside this exporter: import reads them, export not yet
+_LATER = ("pod", "image", "build", "kube")
+
+
+def _not_yet(spec: Spec) -> list[Problem]:
+    return [
+        Problem(
+            display(spec.sources.get((kind, name), "")),
+            f"{kind}.{name}",
+            f"export quadlet does not write {kind} definitions yet",
+        )  # fmt: skip
+        for kind in _LATER
+        for name in getattr(spec, kind + "s", None) or {}
+    ]
 
 
 class _Unwritable(Exception):
@@ -155,6 +172,9 @@ def _volume_options(options: dict[str, str], out: _Sections) -> list[str]:
 
 def _container(name: str, c: Container, out: _Sections, mode: str) -> list[str]:
     """What is not a row: depends_on, flags beyond Quadlet's keys, reload, unit, enabled."""
+    for later in ("pod", "build"):
+        if getattr(c, later, None):
+            raise _Unwritable(later, f"export quadlet does not write {later} = yet")
     for dep, condition in c.depends_on.items():
         out.add("Unit", "Requires", f"{dep}.service")
         out.add("Unit", "After", f"{dep}.service")

@@ -106,12 +106,16 @@ def test_pods_images_builds_and_kube_import_into_the_agreed_shapes() -> None:
     tables = {(c.kind, c.name): c.table for c in read_quadlet([str(corpus)])}
     assert tables[("container", "front")]["build"] == "app"
     assert tables[("container", "front")]["pod"] == "app"
-    assert tables[("container", "sidecar")]["image"] == "docker.io/library/redis:7"
+    assert tables[("container", "sidecar")]["image"] == "localhost/redis:7"  # its ImageTag=
     assert tables[("pod", "app")]["ports"] == ["8080:80"]
-    assert tables[("pod", "app")]["networks"] == ["front"]
-    assert tables[("image", "cache")] == {
-        "image": "docker.io/library/redis:7", "arch": "arm64", "tls_verify": False,
-    }  # fmt: skip
+    assert tables[("pod", "app")]["networks"] == ["front-net"]
+    assert tables[("pod", "app")]["podman_args"] == ["--infra-name=app-infra"]
+    assert tables[("pod", "app")]["global_args"] == [
+        "--module=/etc/containers/pod.conf", "--log-level=info"
+    ]  # fmt: skip
+    assert tables[("image", "cache")]["image"] == "docker.io/library/redis:7"
+    assert tables[("image", "cache")]["retry_delay"] == "10s"
+    assert "--force-rm=true" in tables[("build", "app")]["podman_args"]
     assert tables[("build", "app")]["context"] == str(corpus)
     assert tables[("build", "app")]["tag"] == "localhost/front:latest"
     assert tables[("kube", "play")]["yaml"] == str(corpus / "play.yaml")
