@@ -71,8 +71,11 @@ def read_quadlet(paths: Sequence[str]) -> list[Converted]:
     declared = {(c.kind, c.name) for c in converted}
     for (kind, name), source in sorted(implied.items()):
         if (kind, name) not in declared:
-            note = ("", f"declared by import: {display(source)} uses it, and Quadlet left it to "
-                        "podman to create")  # fmt: skip
+            note = (
+                "",
+                f"declared by import: {display(source)} uses it, and Quadlet left it to "
+                "podman to create",
+            )
             converted.append(Converted(kind, name, {}, source, [note]))
     _check_names(converted, problems)
     if problems:
@@ -123,8 +126,12 @@ def _load_all(paths: list[str], problems: list[Problem]) -> list[_File]:
 
 def _referable(word: str) -> bool:
     return "/" not in word and os.path.splitext(word)[1] in (
-        ".volume", ".network", ".pod", ".image", ".build"
-    )  # fmt: skip
+        ".volume",
+        ".network",
+        ".pod",
+        ".image",
+        ".build",
+    )
 
 
 def _load(path: str, problems: list[Problem]) -> _File | None:
@@ -255,9 +262,15 @@ def _unescape(line: str, where: str) -> str:
     return line
 
 
-def _read_row(row: keys.Row, section: str, group: list[Entry], ctx: keys.Context,
-              table: dict[str, Any], problems: list[Problem],
-              origins: dict[str, tuple[str, int]]) -> None:  # fmt: skip
+def _read_row(
+    row: keys.Row,
+    section: str,
+    group: list[Entry],
+    ctx: keys.Context,
+    table: dict[str, Any],
+    problems: list[Problem],
+    origins: dict[str, tuple[str, int]],
+) -> None:
     last = group[-1]
     try:
         lines = _lines(group)
@@ -304,8 +317,13 @@ def _problem(file: _File, key: str, message: str) -> Problem:
     return Problem(where, f"[{file.section}] {key}", message, line)
 
 
-def _special(file: _File, by_base: dict[str, _File], table: dict[str, Any], ctx: keys.Context,
-             problems: list[Problem]) -> None:  # fmt: skip
+def _special(
+    file: _File,
+    by_base: dict[str, _File],
+    table: dict[str, Any],
+    ctx: keys.Context,
+    problems: list[Problem],
+) -> None:
     """What more than one Quadlet key, or a key of another file, makes."""
     if file.kind == "container":
         _container(file, by_base, table, problems)
@@ -321,8 +339,9 @@ def _special(file: _File, by_base: dict[str, _File], table: dict[str, Any], ctx:
         table["context"] = _context(file, ctx)
 
 
-def _container(file: _File, by_base: dict[str, _File], table: dict[str, Any],
-               problems: list[Problem]) -> None:  # fmt: skip
+def _container(
+    file: _File, by_base: dict[str, _File], table: dict[str, Any], problems: list[Problem]
+) -> None:
     image = table.get("image")
     if isinstance(image, str) and image.endswith((".image", ".build")):
         other = by_base.get(image)
@@ -388,8 +407,13 @@ def _context(file: _File, ctx: keys.Context) -> str:
     return ctx.directory
 
 
-def _unit_sections(file: _File, leftover: dict[str, list[Entry]], by_base: dict[str, _File],
-                   table: dict[str, Any], problems: list[Problem]) -> None:  # fmt: skip
+def _unit_sections(
+    file: _File,
+    leftover: dict[str, list[Entry]],
+    by_base: dict[str, _File],
+    table: dict[str, Any],
+    problems: list[Problem],
+) -> None:
     """[Unit], [Service], [Install] and X- sections: our keys where there are (rows), unit
     overrides for the rest; [Quadlet]'s DefaultDependencies only as true."""
     containers = {f"{f.name}.service": f.name for f in by_base.values() if f.kind == "container"}
@@ -430,8 +454,9 @@ def _unit_sections(file: _File, leftover: dict[str, list[Entry]], by_base: dict[
     if file.kind in ("container", "kube", "pod"):
         table["enabled"] = enabled
     if overrides:
-        table["unit"] = {s: {k: v[0] if len(v) == 1 else v for k, v in d.items()}
-                         for s, d in overrides.items()}  # fmt: skip
+        table["unit"] = {
+            s: {k: v[0] if len(v) == 1 else v for k, v in d.items()} for s, d in overrides.items()
+        }
 
 
 def _lifted(file: _File, entry: Entry, table: dict[str, Any], containers: dict[str, str]) -> bool:

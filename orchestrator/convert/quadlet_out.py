@@ -85,7 +85,7 @@ def _not_yet(spec: Spec) -> list[Problem]:
             display(spec.sources.get((kind, name), "")),
             f"{kind}.{name}",
             f"export quadlet does not write {kind} definitions yet",
-        )  # fmt: skip
+        )
         for kind in _LATER
         for name in getattr(spec, kind + "s", None) or {}
     ]
@@ -131,8 +131,9 @@ def _rows(model: Any, section: str, rows: tuple[keys.Row, ...], out: _Sections) 
 
 def _defaults(model: type[Any]) -> dict[str, Any]:
     """Each field's default; a nested table's (the health check's) as a table of its own."""
-    defaults = {name: f.get_default(call_default_factory=True)
-                for name, f in model.model_fields.items()}  # fmt: skip
+    defaults = {
+        name: f.get_default(call_default_factory=True) for name, f in model.model_fields.items()
+    }
     if model is Container:
         defaults["health"] = _defaults(Health)
     return defaults

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def document(kind: str, name: str, table: dict[str, Any], header: list[str],
-             notes: list[tuple[str, str]]) -> str:  # fmt: skip
+def document(
+    kind: str, name: str, table: dict[str, Any], header: list[str], notes: list[tuple[str, str]]
+) -> str:
     """[KIND.NAME] with table's keys in their order; header lines on top, each note after its key
     (a note for "" goes above the table)."""
     import tomlkit

@@ -65,8 +65,9 @@ def parse(text: str, file: str) -> Unit:
             line = line[:-1] + following  # as Quadlet joins them: no space put in
         if line.startswith("["):
             if not line.endswith("]") or len(line) < 3:
-                raise SyntaxProblem(f"expected a section header like [Container], got {line!r}",
-                                    start)  # fmt: skip
+                raise SyntaxProblem(
+                    f"expected a section header like [Container], got {line!r}", start
+                )
             section = line[1:-1]
             unit.sections.setdefault(section, [])
             continue
