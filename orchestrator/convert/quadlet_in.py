@@ -226,6 +226,11 @@ def _convert(
         if row.absent is not None and row.ours and _get(table, row.ours) is None:
             _set(table, row.ours, row.absent)
     _special(file, by_base, table, ctx, problems)
+    stem = os.path.splitext(os.path.basename(file.path))[0]
+    if file.name != stem and file.kind == "container":
+        ctx.notes.append(
+            ("", f"the unit is {file.name}.service (its name); Quadlet's was {stem}.service")
+        )
     _unit_sections(file, leftover, by_base, table, problems)
     if len(problems) > before:
         return None

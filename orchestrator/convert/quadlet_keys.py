@@ -108,7 +108,11 @@ class Bool(Codec):
 
 @dataclass(frozen=True)
 class Duration(Codec):
-    """A duration passed on to podman or systemd as written; ours holds milliseconds."""
+    """A duration passed on to podman or systemd; ours holds milliseconds. A bare number is
+    seconds, as systemd reads it."""
+
+    def one(self, value: str, ctx: Context) -> Any:
+        return f"{value}s" if value.isdigit() else value
 
     def write(self, value: Any) -> list[str]:
         return [format_duration(value)]

@@ -21,7 +21,8 @@ def document(
     for key, comment in notes:
         if not key:
             body.add(tomlkit.comment(comment))
-    for key, value in table.items():
+    first = [key for key in _FIRST if key in table]
+    for key, value in [(k, table[k]) for k in first + [k for k in table if k not in first]]:
         item = tomlkit.item(value)
         if isinstance(value, dict) and key != "unit":
             item = _inline(value) if all(not isinstance(v, dict) for v in value.values()) else item
@@ -32,6 +33,9 @@ def document(
     kinds.add(name, body)
     doc.add(kind, kinds)
     return tomlkit.dumps(doc)
+
+
+_FIRST = ("image", "build", "pod", "description")  # what a reader looks for first
 
 
 def _inline(value: dict[str, Any]) -> Any:

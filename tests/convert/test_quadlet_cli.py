@@ -52,3 +52,14 @@ def test_export_writes_quadlet_files_and_refuses_to_overwrite_others(tmp_path: P
     (out / written[0]).write_text("[Container]\nImage=other\n")
     clash = run_inline("export", "quadlet", "examples/web-stack", "--out", str(out))
     assert clash.returncode == 1 and written[0] in clash.stderr
+
+
+def test_the_quadlet_example_imports_validates_and_exports_again(tmp_path: Path) -> None:
+    defs, quadlet = tmp_path / "defs", tmp_path / "quadlet"
+    assert run_inline("import", "quadlet", "examples/quadlet", "--out", str(defs)).returncode == 0
+    web = (defs / "web.container.toml").read_text()
+    assert 'auto_update = "registry"' in web  # from the drop-in
+    assert 'depends_on = {db = "started"}' in web
+    assert run_inline("validate", str(defs)).returncode == 0
+    assert run_inline("export", "quadlet", str(defs), "--out", str(quadlet)).returncode == 0
+    assert (quadlet / "web.container").read_text().count("Requires=db.service") == 1
