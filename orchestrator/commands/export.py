@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from orchestrator.commands.common import add_json_flag, add_user_flag, load_definitions, target
+from orchestrator.commands.output import print_written
 
 NAME = "export"
 HELP = "write definitions as Quadlet files"
@@ -41,11 +41,5 @@ def run(args: argparse.Namespace) -> int:
     spec = load_definitions(where, args)
     files = export(spec, where.mode)
     written = write_new_files(args.out, files)
-    if args.json:
-        payload = {"ok": True, "out": args.out, "files": list(files), "written": written}
-        print(json.dumps(payload, indent=2))
-    else:
-        unchanged = len(files) - len(written)
-        note = f" ({unchanged} already there)" if unchanged else ""
-        print(f"wrote {len(written)} Quadlet file(s) into {args.out}{note}")
+    print_written(args, files, written, "Quadlet")
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from orchestrator.commands.common import add_json_flag
+from orchestrator.commands.output import print_written
 
 NAME = "import"
 HELP = "convert Quadlet files into definitions"
@@ -44,11 +44,5 @@ def run(args: argparse.Namespace) -> int:
     files = toml_files(converted)
     check_written(converted, files, args.out)
     written = write_new_files(args.out, files)
-    if args.json:
-        payload = {"ok": True, "out": args.out, "files": list(files), "written": written}
-        print(json.dumps(payload, indent=2))
-    else:
-        unchanged = len(files) - len(written)
-        note = f" ({unchanged} already there)" if unchanged else ""
-        print(f"wrote {len(written)} definition file(s) into {args.out}{note}")
+    print_written(args, files, written, "definition")
     return 0

@@ -184,11 +184,8 @@ def args_line(words: list[str]) -> str:
 
 
 @dataclass(frozen=True)
-class Args(Codec):
-    """Command-line words, all lines together (LookupAllArgs)."""
-
-    def read(self, lines: list[str], ctx: Context) -> Any:
-        return [w for line in lines for w in split_words(line)] or None
+class Args(Words):
+    """Command-line words, all lines together (LookupAllArgs), written as one line."""
 
     def write(self, value: Any) -> list[str]:
         return [args_line(value)]
