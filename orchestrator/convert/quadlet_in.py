@@ -145,6 +145,10 @@ def _load(path: str, problems: list[Problem]) -> _File | None:
         return None
     file = _File(path, kind, section, rows, unit)
     stem = os.path.splitext(os.path.basename(path))[0]
+    if "@" in stem:
+        message = "a template unit (NAME@.container): definitions here are not templates"
+        problems.append(Problem(display(path), message=message))
+        return None
     named = [e.value for e in unit.sections.get(section, []) if e.key == _NAME_KEYS.get(kind)]
     file.name = named[-1] if named else stem
     return file
@@ -222,6 +226,8 @@ def _convert(
                 leftover.setdefault(section, []).append(entry)
         for key, group in grouped.items():
             _read_row(rows[(section, key)], section, group, ctx, table, problems, origins)
+    for key, items in ctx.more.items():
+        table[key] = [*table.get(key, []), *items]
     for row in file.rows:
         if row.absent is not None and row.ours and _get(table, row.ours) is None:
             _set(table, row.ours, row.absent)

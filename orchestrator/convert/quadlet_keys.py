@@ -32,6 +32,7 @@ class Context:
         self._resolve = resolve
         self.notes: list[tuple[str, str]] = []  # (our key, comment)
         self.extra: list[tuple[str, str, dict[str, Any]]] = []  # implied (kind, name, table)
+        self.more: dict[str, list[Any]] = {}  # items a key of another row adds to a key of ours
 
     def ref(self, value: str, suffix: str) -> str | None:
         """The name of the resource value refers to when it names a Quadlet file of that suffix
@@ -140,7 +141,8 @@ class Each(Codec):
     """A key given once per item (Quadlet's LookupAll; an empty value empties the list)."""
 
     def read(self, lines: list[str], ctx: Context) -> Any:
-        return [self.one(line, ctx) for line in lines] or None
+        items = [self.one(line, ctx) for line in lines]
+        return [item for item in items if item is not None] or None
 
     def write(self, value: Any) -> list[str]:
         return [str(item) for item in value]
@@ -285,9 +287,10 @@ class Volumes(Each):
     def one(self, value: str, ctx: Context) -> Any:
         source, sep, rest = value.partition(":")
         if not sep:
-            raise Refused(
-                f"an anonymous volume ({value!r}) has no declared volume here: give it a name"
-            )
+            # an anonymous volume: podman's --mount makes the same of a volume without a source
+            ctx.more.setdefault("mounts", []).append(f"type=volume,destination={value}")
+            ctx.notes.append(("mounts", f"Volume={value} (an anonymous volume) is a mount here"))
+            return None
         named = ctx.ref(source, ".volume")
         if named is not None:
             source = named

@@ -69,8 +69,9 @@ DURATIONS |= {f"--health-startup-{k}" for k in ("interval", "timeout")}
 
 
 def normalised(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[str], list[str]]:
-    """The run flags as a multiset, spelled one way: -v as --volume, Quadlet's systemd-X names
-    of volumes and networks as X, capabilities as CAP_X, masks one path per option."""
+    """The run flags as a multiset, spelled one way: -v as --volume, an anonymous volume as the
+    --mount podman reads the same, Quadlet's systemd-X names of volumes and networks as X,
+    capabilities as CAP_X, durations in ms, masks one path per option."""
     flags, global_args, rest = pairs(argv)
     kept: Counter[tuple[str, str | None]] = Counter()
     for (flag, value), count in flags.items():
@@ -78,6 +79,8 @@ def normalised(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[s
             continue
         value = None if value is None else value.replace("systemd-", "")
         flag = "--volume" if flag == "-v" else flag
+        if flag == "--volume" and value and ":" not in value:  # an anonymous volume
+            flag, value = "--mount", f"type=volume,destination={value}"
         if flag in ("--cap-add", "--cap-drop") and value:
             value = (
                 value.upper()
@@ -142,6 +145,8 @@ def test_an_unknown_key_names_the_file_the_line_and_the_key(tmp_path: Path) -> N
         ('Image=busybox\nExec=echo "unbalanced', "unbalanced quote"),
         ("Image=busybox\nCgroupsMode=no-conmon", "cgroups mode"),
         ("Image=busybox\nGroup=100", "Group= needs User="),
+        ("Image=busybox\nSecret=s,uid=1", "secret option 'uid'"),
+        ("Image=busybox\nNetwork=n:ip=10.0.0.2", "network options"),
     ],
 )
 def test_what_cannot_be_expressed_is_refused_with_the_reason(
@@ -159,3 +164,10 @@ def test_drop_ins_override_the_file_in_the_order_quadlet_reads_them(tmp_path: Pa
     assert api.image == "localhost/api:2"
     assert api.environment == {"STAGE": "override"}
     assert api.labels == {"managed-by": "quadlet"}
+
+
+def test_a_template_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "web@.container").write_text("[Container]\nImage=busybox\n")
+    with pytest.raises(DefinitionError) as caught:
+        read_quadlet([str(tmp_path)])
+    assert "template" in caught.value.problems[0].message
