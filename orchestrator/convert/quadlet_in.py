@@ -86,10 +86,14 @@ def read_quadlet(paths: Sequence[str]) -> list[Converted]:
 def _find(paths: Sequence[str], problems: list[Problem]) -> list[str]:
     found: list[str] = []
     for path in paths:
-        if os.path.isdir(path):
-            for entry in sorted(os.listdir(path)):
-                if os.path.splitext(entry)[1] in keys.KINDS and not entry.startswith("."):
-                    found.append(os.path.join(path, entry))
+        if os.path.isdir(path):  # with its subdirectories, as Quadlet searches its own
+            for directory, subdirectories, entries in os.walk(path):
+                subdirectories[:] = sorted(d for d in subdirectories if not d.startswith("."))
+                found += [
+                    os.path.join(directory, entry)
+                    for entry in sorted(entries)
+                    if os.path.splitext(entry)[1] in keys.KINDS and not entry.startswith(".")
+                ]
         elif os.path.isfile(path):
             if os.path.splitext(path)[1] not in keys.KINDS:
                 known = ", ".join(keys.KINDS)

@@ -63,3 +63,13 @@ def test_the_quadlet_example_imports_validates_and_exports_again(tmp_path: Path)
     assert run_inline("validate", str(defs)).returncode == 0
     assert run_inline("export", "quadlet", str(defs), "--out", str(quadlet)).returncode == 0
     assert (quadlet / "web.container").read_text().count("Requires=db.service") == 1
+
+
+def test_a_directory_is_read_with_its_subdirectories_but_not_hidden_ones(tmp_path: Path) -> None:
+    (tmp_path / "q" / "web").mkdir(parents=True)
+    (tmp_path / "q" / ".old").mkdir()
+    (tmp_path / "q" / "web" / "web.container").write_text("[Container]\nImage=busybox\n")
+    (tmp_path / "q" / ".old" / "web.container").write_text("[Container]\nImage=busybox\n")
+    done = run_inline("import", "quadlet", str(tmp_path / "q"), "--out", str(tmp_path / "o"))
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["web.container.toml"]
