@@ -132,3 +132,21 @@ def test_export_refuses_words_quadlet_would_lose(tmp_path: Path, word: str) -> N
     with pytest.raises(DefinitionError) as caught:
         export(load([str(tmp_path / "a.toml")]))
     assert caught.value.problems[0].path == "container.a.command"
+
+
+CORPUS_CASES = [
+    p
+    for p in sorted((Path(__file__).resolve().parents[1] / "quadlet_import").iterdir())
+    if p.is_dir() and p.name != "kinds"
+]
+
+
+@pytest.mark.parametrize("case", CORPUS_CASES, ids=[p.name for p in CORPUS_CASES])
+def test_imported_corpus_exported_and_imported_again_is_unchanged(
+    case: Path, tmp_path: Path
+) -> None:
+    first = write(tmp_path / "first", toml_files(read_quadlet([str(case)])))
+    spec = load([str(first)])
+    again = round_trip(spec, tmp_path)
+    for kind in ("containers", "volumes", "networks"):
+        assert differences(getattr(again, kind), getattr(spec, kind)) == {}
