@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from orchestrator.convert import quadlet_keys as keys
-from orchestrator.convert.unitsyntax import line_value
+from orchestrator.convert.unitsyntax import SyntaxProblem, line_value
 from orchestrator.core.loader import display
 from orchestrator.core.models import Container, Health, Spec
 from orchestrator.core.quoting import quote_argv
@@ -66,6 +66,9 @@ def export(spec: Spec, mode: str = "system") -> dict[str, str]:
                     notes += _container(name, model, out, mode)
             except _Unwritable as exc:
                 problems.append(Problem(display(source), f"{kind}.{name}.{exc.key}", exc.message))
+                continue
+            except SyntaxProblem as exc:  # a value no unit-file line can hold
+                problems.append(Problem(display(source), f"{kind}.{name}", str(exc)))
                 continue
             header = [f"Exported by orchestrator from {source}.", *notes]
             files[f"{name}{keys.SUFFIX_OF[kind]}"] = out.text(header)
