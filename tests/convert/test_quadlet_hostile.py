@@ -12,9 +12,9 @@ from orchestrator.convert.quadlet_in import check_written, read_quadlet, toml_fi
 from orchestrator.convert.quadlet_keys import KINDS
 from orchestrator.errors import DefinitionError
 
-KEYS = ["Image", "Yaml", "Subnet", "Driver", "Options", "PodName", "File", "ImageTag", "Exec", "Environment", "Volume", "Network", "PublishPort", "Label", "Mount",
-        "HealthCmd", "User", "Group", "Secret", "Entrypoint", "Notify", "StopTimeout", "Pod",
-        "AddHost", "Ulimit", "Mask", "Foo"]  # fmt: skip
+KEYS = """Image Yaml Subnet Driver Options PodName File ImageTag Exec Environment Volume Network
+PublishPort Label Mount HealthCmd User Group Secret Entrypoint Notify StopTimeout Pod AddHost
+Ulimit Mask Foo""".split()
 SECTIONS = ["Container", "Unit", "Service", "Install", "Quadlet", "X-Mine", "Bogus"]
 VALUES = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\n"), max_size=30
@@ -27,8 +27,7 @@ LINES = st.one_of(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(LINES, max_size=12), st.sampled_from([".container", ".volume", ".network",
-                                                       ".pod", ".kube", ".image", ".build"]))  # fmt: skip
+@given(st.lists(LINES, max_size=12), st.sampled_from(sorted(KINDS)))
 def test_any_file_imports_or_is_refused_with_problems(lines: list[str], suffix: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"a{suffix}"
