@@ -57,10 +57,11 @@ class Context:
 
 @dataclass(frozen=True)
 class Codec:
-    """A key whose last line is its value, as it is (Quadlet's Lookup)."""
+    """A key whose last line is its value (Quadlet's Lookup, which trims double quotes from
+    both ends of it)."""
 
     def read(self, lines: list[str], ctx: Context) -> Any:
-        return self.one(lines[-1], ctx) if lines else None
+        return self.one(lines[-1].strip('"'), ctx) if lines else None
 
     def one(self, value: str, ctx: Context) -> Any:
         return value
@@ -138,14 +139,22 @@ class Path(Codec):
 
 @dataclass(frozen=True)
 class Each(Codec):
-    """A key given once per item (Quadlet's LookupAll; an empty value empties the list)."""
+    """A key given once per item, each line as it is (Quadlet's LookupAll), or with words: split
+    into words, several to a line (LookupAllStrv). An empty line empties the list."""
+
+    words: bool = False
 
     def read(self, lines: list[str], ctx: Context) -> Any:
+        if self.words:
+            lines = [word for line in lines for word in split_words(line)]
         items = [self.one(line, ctx) for line in lines]
         return [item for item in items if item is not None] or None
 
     def write(self, value: Any) -> list[str]:
-        return [str(item) for item in value]
+        return self.lines([str(item) for item in value])
+
+    def lines(self, items: list[str]) -> list[str]:
+        return [quote_word(item) for item in items] if self.words else items
 
 
 @dataclass(frozen=True)
@@ -166,11 +175,7 @@ class Modules(Each):
 class Words(Each):
     """Items as words, several to a line (LookupAllStrv)."""
 
-    def read(self, lines: list[str], ctx: Context) -> Any:
-        return [w for line in lines for w in split_words(line)] or None
-
-    def write(self, value: Any) -> list[str]:
-        return [quote_word(str(item)) for item in value]
+    words: bool = True
 
 
 def args_line(words: list[str]) -> str:
@@ -195,7 +200,10 @@ class Args(Words):
 
 @dataclass(frozen=True)
 class LastArgs(Codec):
-    """A command line given once (Exec=, LookupLastArgs)."""
+    """A command line given once (Exec=, LookupLastArgs): its quotes are the words'."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        return self.one(lines[-1], ctx) if lines else None
 
     def one(self, value: str, ctx: Context) -> Any:
         return split_words(value) or None
@@ -238,7 +246,8 @@ class ColonList(Codec):
     """Mask=: paths joined by colons, each line adding to the list."""
 
     def read(self, lines: list[str], ctx: Context) -> Any:
-        return [p for line in lines for p in line.split(":") if p] or None
+        words = [word for line in lines for word in split_words(line)]
+        return [p for word in words for p in word.split(":") if p] or None
 
     def write(self, value: Any) -> list[str]:
         return [":".join(value)]
@@ -350,7 +359,7 @@ class Mounts(Each):
                 for k, s, v in words
             ]
             lines.append(",".join(out))
-        return lines
+        return self.lines(lines)
 
 
 @dataclass(frozen=True)
@@ -503,7 +512,7 @@ _UNIT = (
 
 CONTAINER = (
     Row("AddCapability", "cap_add", Words()),
-    Row("AddDevice", "devices", Device()),
+    Row("AddDevice", "devices", Device(words=True)),
     Row("AddHost", "add_hosts", Hosts()),
     Row("Annotation", "annotations", KeyVal()),
     Row("AutoUpdate", "auto_update"),
@@ -515,11 +524,11 @@ CONTAINER = (
     Row("DropCapability", "cap_drop", Words()),
     Row("Entrypoint", "entrypoint", Entrypoint()),
     Row("Environment", "environment", KeyVal()),
-    Row("EnvironmentFile", "env_files", EachPath()),
+    Row("EnvironmentFile", "env_files", EachPath(words=True)),
     Row("EnvironmentHost", "environment_host", BOOL),
     Row("Exec", "command", LastArgs()),
     Row("ExposeHostPort", "expose", Each()),
-    Row("GIDMap", "gid_map", Each()),
+    Row("GIDMap", "gid_map", Words()),
     Row("GroupAdd", "group_add", Each()),
     Row("HealthCmd", "health.command", Health()),
     Row("HealthInterval", "health.interval", DUR),
@@ -541,9 +550,9 @@ CONTAINER = (
     Row("IP6", "ip6"),
     Row("Label", "labels", KeyVal()),
     Row("LogDriver", "log_driver"),
-    Row("LogOpt", "log_options", KeyVal(words=False)),
+    Row("LogOpt", "log_options", KeyVal()),
     Row("Mask", "mask", ColonList()),
-    Row("Mount", "mounts", Mounts()),
+    Row("Mount", "mounts", Mounts(words=True)),
     Row("Network", "networks", Networks()),
     Row("NetworkAlias", "network_aliases", Each()),
     Row("NoNewPrivileges", "no_new_privileges", BOOL),
@@ -572,7 +581,7 @@ CONTAINER = (
     Row("Sysctl", "sysctls", KeyVal()),
     Row("Timezone", "timezone"),
     Row("Tmpfs", "tmpfs", Each()),
-    Row("UIDMap", "uid_map", Each()),
+    Row("UIDMap", "uid_map", Words()),
     Row("Ulimit", "ulimits", KeyVal(words=False)),
     Row("Unmask", "unmask", Words()),
     Row("ContainerName", ""),  # the name: quadlet_in reads it
@@ -624,7 +633,7 @@ POD = (
     Row("DNS", "dns", Each()),
     Row("DNSOption", "dns_options", Each()),
     Row("DNSSearch", "dns_search", Each()),
-    Row("GIDMap", "gid_map", Each()),
+    Row("GIDMap", "gid_map", Words()),
     Row("IP", "ip"),
     Row("IP6", "ip6"),
     Row("Network", "networks", Networks()),
@@ -635,7 +644,7 @@ POD = (
     Row("ShmSize", "shm_size"),
     Row("SubGIDMap", "sub_gid_map"),
     Row("SubUIDMap", "sub_uid_map"),
-    Row("UIDMap", "uid_map", Each()),
+    Row("UIDMap", "uid_map", Words()),
     Row("UserNS", "userns"),
     Row("Volume", "volumes", Volumes()),
     *SHARED,
