@@ -39,8 +39,10 @@ INTERNAL_ERROR = 70  # EX_SOFTWARE
 def _commands() -> list[ModuleType]:
     from orchestrator.commands import (
         apply,
+        export,
         fleet,
         history,
+        import_,
         install_units,
         logs,
         plan,
@@ -56,7 +58,7 @@ def _commands() -> list[ModuleType]:
 
     return [
         validate, render, plan, apply, status, logs, history, rollback, watch,
-        fleet, pull, install_units, uninstall_units, sandbox,
+        fleet, pull, import_, export, install_units, uninstall_units, sandbox,
     ]  # fmt: skip
 
 

@@ -117,3 +117,17 @@ def _verdict(report: ApplyReport) -> str:
     summary = "; ".join(steps) or "nothing written"
     verdict = "everything runs as declared" if report.ok else "NOT everything runs as declared"
     return f"{verdict} ({summary}; {report.seconds:.2f} s)"
+
+
+def print_written(args: argparse.Namespace, files: dict[str, str], written: list[str],
+                  what: str) -> None:  # fmt: skip
+    """What a conversion (import, export) wrote into --out: JSON, or one line for people."""
+    import json
+
+    if args.json:
+        payload = {"ok": True, "out": args.out, "files": list(files), "written": written}
+        print(json.dumps(payload, indent=2))
+        return
+    unchanged = len(files) - len(written)
+    note = f" ({unchanged} already there)" if unchanged else ""
+    print(f"wrote {len(written)} {what} file(s) into {args.out}{note}")
