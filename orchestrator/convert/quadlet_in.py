@@ -215,6 +215,7 @@ def _convert(
         problems.append(Problem(shown, message=f"no [{file.section}] section"))
         return None
     rows = {(r.section or file.section, r.key): r for r in file.rows}
+    rows.update({(keys.NEWER, r.key): r for r in file.rows if r.newer})
     leftover: dict[str, list[Entry]] = {}
     origins: dict[str, tuple[str, int]] = {}
     for section, entries in sections.items():
@@ -222,7 +223,7 @@ def _convert(
         for entry in entries:
             if (section, entry.key) in rows:
                 grouped.setdefault(entry.key, []).append(entry)
-            elif section == file.section:
+            elif section in (file.section, keys.NEWER):
                 problems.append(
                     Problem(entry.file, f"[{section}] {entry.key}", "unknown key", entry.line)
                 )
@@ -242,6 +243,13 @@ def _convert(
             ("", f"the unit is {file.name}.service (its name); Quadlet's was {stem}.service")
         )
     _unit_sections(file, leftover, by_base, table, problems)
+    if file.kind == "container" and "pod" in table:
+        # a member starts with its pod unless StartWithPod=false: that is its `enabled`
+        start = _last(file, "StartWithPod")
+        try:
+            table["enabled"] = True if start is None else keys.boolean(start)
+        except keys.Refused as exc:
+            problems.append(_problem(file, "StartWithPod", str(exc)))
     if len(problems) > before:
         return None
     return Converted(file.kind, file.name, table, file.path, ctx.notes, origins), ctx.extra
@@ -340,16 +348,15 @@ def _special(
     problems: list[Problem],
 ) -> None:
     """What more than one Quadlet key, or a key of another file, makes."""
+    for word in table.pop("podman_args", []):
+        if not any(beyond.lift(word, table) for beyond in keys.BEYOND.get(file.kind, ())):
+            table.setdefault("podman_args", []).append(word)
     if file.kind == "container":
         _container(file, by_base, table, problems)
-    elif file.kind == "volume":
-        _volume(file, table, problems)
     elif file.kind == "network":
         if "dns" in table:
             table["dns"] = not table["dns"]  # DisableDNS=true is dns = false
-        for key in ("Subnet", "Gateway", "IPRange"):
-            if len(_lines(_values(file, key))) > 1:
-                problems.append(_problem(file, key, "only one subnet per network here"))
+        _subnets(file, table)
     elif file.kind == "build":
         table["context"] = _context(file, ctx)
 
@@ -369,15 +376,8 @@ def _container(
             # ImageTag= names the image pulled from an archive; containers run it by that name
             reference = _last(other, "ImageTag") or _last(other, "Image")
             table["image"] = reference if reference is not None else other.name
-    if image is None and "image" not in table and "build" not in table:
+    if image is None and not {"image", "build", "rootfs"} & set(table):
         problems.append(Problem(display(file.path), "[Container] Image", "Image= is required"))
-    args = table.pop("podman_args", [])
-    for word in args:
-        lifted = next((b.lift(word) for b in keys.BEYOND if b.lift(word)), None)
-        if lifted is None:
-            table.setdefault("podman_args", []).append(word)
-        else:
-            table[lifted[0]] = lifted[1]
     group = _last(file, "Group")
     if group is not None:
         user = table.get("user")
@@ -387,25 +387,20 @@ def _container(
             table["user"] = f"{user}:{group}"
 
 
-def _volume(file: _File, table: dict[str, Any], problems: list[Problem]) -> None:
-    options: dict[str, str] = {}
-    for key, option in (("Type", "type"), ("Device", "device")):
-        value = _last(file, key)
-        if value is not None:
-            options[option] = value
-    o = [f"uid={_last(file, 'User')}"] if _last(file, "User") else []
-    o += [f"gid={_last(file, 'Group')}"] if _last(file, "Group") else []
-    o += [v for v in [_last(file, "Options")] if v]
-    if o:
-        options["o"] = ",".join(o)
-    copy = _last(file, "Copy")
-    try:
-        if copy is not None and not keys.boolean(copy):
-            problems.append(_problem(file, "Copy", "Copy=false (nocopy) is not supported here"))
-    except keys.Refused as exc:
-        problems.append(_problem(file, "Copy", str(exc)))
-    if options:
-        table["options"] = options
+def _subnets(file: _File, table: dict[str, Any]) -> None:
+    """Subnet=, Gateway= and IPRange= lines, paired by position as podman pairs them: one subnet
+    as the keys subnet, gateway, ip_range; several as subnets."""
+    given = {
+        key: [v.strip('"') for v in _lines(_values(file, quadlet))]
+        for key, quadlet in (("subnet", "Subnet"), ("gateway", "Gateway"), ("ip_range", "IPRange"))
+    }
+    count = max(len(lines) for lines in given.values())
+    if count <= 1:
+        table.update({key: lines[0] for key, lines in given.items() if lines})
+        return
+    table["subnets"] = [
+        {key: lines[i] for key, lines in given.items() if i < len(lines)} for i in range(count)
+    ]
 
 
 def _context(file: _File, ctx: keys.Context) -> str:
@@ -461,7 +456,7 @@ def _unit_sections(
                 problems.append(_with(where, f"unknown section [{section}]"))
             elif entry.key in _OURS_ONLY:
                 problems.append(_with(where, f"{entry.key}= is orchestrator's to set"))
-            elif file.kind != "container":
+            elif file.kind in ("volume", "network"):
                 problems.append(_with(where, f"a {file.kind} here has no unit overrides"))
             else:
                 overrides.setdefault(section, {}).setdefault(entry.key, []).append(entry.value)

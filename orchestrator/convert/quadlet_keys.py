@@ -71,6 +71,14 @@ class Codec:
 
 
 @dataclass(frozen=True)
+class MountOptions(Codec):
+    """A volume's Options=: "a,b" as Quadlet passes it; ours is a list."""
+
+    def write(self, value: Any) -> list[str]:
+        return [",".join(value)]
+
+
+@dataclass(frozen=True)
 class Integer(Codec):
     def one(self, value: str, ctx: Context) -> Any:
         try:
@@ -273,17 +281,6 @@ class Entrypoint(Codec):
 
 
 @dataclass(frozen=True)
-class Device(Each):
-    """AddDevice=; Quadlet's "-" prefix (only when the device exists) is dropped, with a note."""
-
-    def one(self, value: str, ctx: Context) -> Any:
-        if value.startswith("-"):
-            ctx.notes.append(("devices", f"{value}: the device is now required to exist"))
-            return value[1:]
-        return value
-
-
-@dataclass(frozen=True)
 class Ports(Each):
     pass
 
@@ -370,17 +367,35 @@ class Networks(Each):
         name, sep, options = value.partition(":")
         if sep:
             raise Refused(f"network options ({options!r}) are not supported here yet")
-        if name.endswith(".container"):
-            raise Refused("joining another container's network (X.container) is not supported yet")
+        container = ctx.ref(name, ".container")
+        if container is not None:
+            return f"container:{container}"  # another container's network stack
         named = ctx.ref(name, ".network")
         if named is not None:
             return named
-        if name not in ("host", "none"):
+        if name not in ("host", "none", "private"):
             ctx.extra.append(("network", name, {}))
         return name
 
     def write(self, value: Any) -> list[str]:
-        return [n if n in ("host", "none") else f"{n}.network" for n in value]
+        return [_network_ref(n) for n in value]
+
+
+@dataclass(frozen=True)
+class Network(Codec):
+    """A build's one Network=: X.network, host, none or private."""
+
+    def one(self, value: str, ctx: Context) -> Any:
+        return Networks().one(value, ctx)
+
+    def write(self, value: Any) -> list[str]:
+        return [_network_ref(value)]
+
+
+def _network_ref(name: str) -> str:
+    if name.startswith("container:"):
+        return f"{name.removeprefix('container:')}.container"
+    return name if name in ("host", "none", "private") else f"{name}.network"
 
 
 @dataclass(frozen=True)
@@ -493,6 +508,12 @@ class Row:
     # where the value goes in the unit Quadlet writes: "exec" (an Exec line: %% and $$ stand for
     # % and $), "text" (a line systemd expands specifiers in: %% for %), "" (as it is)
     escaped: str = "exec"
+    # a key of a later Quadlet than 5.4, which 5.4 refuses: export writes it in NEWER, where
+    # Quadlet 5.4 passes it through untouched, and import reads it back from there
+    newer: bool = False
+
+
+NEWER = "X-Orchestrator-Keys"
 
 
 ONE, BOOL, INT, DUR = Codec(), Bool(), Integer(), Duration()
@@ -512,7 +533,7 @@ _UNIT = (
 
 CONTAINER = (
     Row("AddCapability", "cap_add", Words()),
-    Row("AddDevice", "devices", Device(words=True)),
+    Row("AddDevice", "devices", Words()),  # "-/dev/x": only if it exists, as in Quadlet
     Row("AddHost", "add_hosts", Hosts()),
     Row("Annotation", "annotations", KeyVal()),
     Row("AutoUpdate", "auto_update"),
@@ -563,7 +584,7 @@ CONTAINER = (
     Row("Pull", "pull"),
     Row("ReadOnly", "read_only", BOOL),
     Row("ReadOnlyTmpfs", "read_only_tmpfs", BOOL),
-    Row("Rootfs", "", Refuse("a container here always runs an image (Rootfs= is not supported)")),
+    Row("Rootfs", "rootfs", Path()),
     Row("RunInit", "init", BOOL),
     Row("SeccompProfile", "seccomp_profile", Path()),
     Row("Secret", "secrets", Secrets()),
@@ -573,7 +594,7 @@ CONTAINER = (
     Row("SecurityLabelNested", "security_label_nested", BOOL),
     Row("SecurityLabelType", "security_label_type"),
     Row("ShmSize", "shm_size"),
-    Row("StartWithPod", "", Refuse("a pod here starts all of its containers", _TRUE)),
+    Row("StartWithPod", ""),  # a pod member's `enabled`: quadlet_in reads it
     Row("StopSignal", "stop_signal"),
     Row("StopTimeout", "stop_timeout", Seconds()),
     Row("SubGIDMap", "sub_gid_map"),
@@ -594,42 +615,47 @@ CONTAINER = (
     *_UNIT,
 )
 
+MODULES = Row("ContainersConfModule", "containers_conf_module", Modules())
+
 VOLUME = (
+    Row("Copy", "copy", BOOL),
+    Row("Device", "device"),
     Row("Driver", "driver"),
+    Row("Group", "gid", INT),
+    Row("Image", "image"),
     Row("Label", "labels", KeyVal()),
-    # Type=, Device=, Options=, User=, Group= and Copy= become `options`: quadlet_in reads them
-    *(Row(key, "") for key in ("Type", "Device", "Options", "User", "Group", "Copy")),
+    Row("Options", "mount_options", MountOptions()),
+    Row("Type", "type"),
+    Row("User", "uid", INT),
     Row("VolumeName", ""),
-    Row("Image", "", Refuse("an image volume is not supported here")),
-    Row("ContainersConfModule", "", Refuse("a volume here has no containers.conf module")),
-    Row("GlobalArgs", "", Refuse("a volume here has no global podman options")),
-    Row("PodmanArgs", "", Refuse("a volume here has no extra podman options")),
+    MODULES,
+    *SHARED,
     Row("Description", "description", section="Unit", escaped="text"),
 )
 
 NETWORK = (
     Row("DisableDNS", "dns", Bool()),  # inverted by quadlet_in and quadlet_out
+    Row("DNS", "dns_servers", Each()),
     Row("Driver", "driver"),
-    Row("Gateway", "gateway"),
+    Row("Gateway", ""),  # with Subnet= and IPRange=: quadlet_in pairs them
     Row("Internal", "internal", BOOL),
-    Row("IPRange", "ip_range"),
+    Row("IPAMDriver", "ipam_driver"),
+    Row("IPRange", ""),
     Row("IPv6", "ipv6", BOOL),
     Row("Label", "labels", KeyVal()),
     Row("Options", "options", KeyVal(words=False)),
-    Row("Subnet", "subnet"),
+    Row("Subnet", ""),
     Row("NetworkName", ""),
-    Row("DNS", "", Refuse("a network's own DNS servers are not supported here")),
-    Row("IPAMDriver", "", Refuse("a network's IPAM driver is not supported here")),
-    Row("ContainersConfModule", "", Refuse("a network here has no containers.conf module")),
-    Row("GlobalArgs", "", Refuse("a network here has no global podman options")),
-    Row("PodmanArgs", "", Refuse("a network here has no extra podman options")),
+    MODULES,
+    *SHARED,
     Row("Description", "description", section="Unit", escaped="text"),
 )
 
-# The kinds of issue 12 (docs: /work/briefs/kinds.md shapes)
+# The kinds of issue 12
+_NO_MODULE = Refuse("ContainersConfModule= is not offered for this kind here yet")
 POD = (
     Row("AddHost", "add_hosts", Hosts()),
-    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "", _NO_MODULE),
     Row("DNS", "dns", Each()),
     Row("DNSOption", "dns_options", Each()),
     Row("DNSSearch", "dns_search", Each()),
@@ -640,7 +666,7 @@ POD = (
     Row("NetworkAlias", "network_aliases", Each()),
     Row("PodName", ""),
     Row("PublishPort", "ports", Ports()),
-    Row("ServiceName", ""),
+    Row("ServiceName", "", Refuse("the unit of a pod here is always NAME-pod.service")),
     Row("ShmSize", "shm_size"),
     Row("SubGIDMap", "sub_gid_map"),
     Row("SubUIDMap", "sub_uid_map"),
@@ -659,22 +685,23 @@ IMAGE = (
     Row("Creds", "creds"),
     Row("DecryptionKey", "decryption_key"),
     Row("Image", "image"),
-    Row("ImageTag", ""),
+    Row("ImageTag", "", Refuse("ImageTag= (an archive as the source) is not offered here")),
     Row("OS", "os"),
     Row("TLSVerify", "tls_verify", BOOL),
     Row("Variant", "variant"),
-    Row("Retry", "retry", INT),
-    Row("RetryDelay", "retry_delay", DUR),
-    Row("Policy", "policy"),
-    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
+    Row("Retry", "retry", INT, newer=True),  # Quadlet 5.5
+    Row("RetryDelay", "retry_delay", DUR, newer=True),  # Quadlet 5.5
+    Row("Policy", "policy", newer=True),  # Quadlet 5.6
+    Row("ContainersConfModule", "", _NO_MODULE),
     *SHARED,
+    Row("Description", "description", section="Unit", escaped="text"),
 )
 
 BUILD = (
     Row("Annotation", "annotations", KeyVal()),
     Row("Arch", "podman_args", AsFlag(flag="--arch")),
     Row("AuthFile", "podman_args", AsFlag(flag="--authfile")),
-    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "", _NO_MODULE),
     Row("DNS", "podman_args", AsFlag(flag="--dns", many=True)),
     Row("DNSOption", "podman_args", AsFlag(flag="--dns-option", many=True)),
     Row("DNSSearch", "podman_args", AsFlag(flag="--dns-search", many=True)),
@@ -684,21 +711,22 @@ BUILD = (
     Row("GroupAdd", "podman_args", AsFlag(flag="--group-add", many=True)),
     Row("ImageTag", "tag"),
     Row("Label", "labels", KeyVal()),
-    Row("Network", "network"),
+    Row("Network", "network", Network()),
     Row("Pull", "pull"),
     Row("Secret", "secrets", Each()),
     Row("SetWorkingDirectory", ""),  # the context: quadlet_in reads it
     Row("Target", "target"),
     Row("TLSVerify", "podman_args", AsFlag(flag="--tls-verify")),
     Row("Variant", "podman_args", AsFlag(flag="--variant")),
-    Row("Volume", "volumes", Each()),
+    Row("Volume", "volumes", Volumes()),
     *SHARED,
+    Row("Description", "description", section="Unit", escaped="text"),
 )
 
 KUBE = (
-    Row("AutoUpdate", "auto_update", Each()),
+    Row("AutoUpdate", "auto_update"),
     Row("ConfigMap", "config_maps", EachPath()),
-    Row("ContainersConfModule", "global_args", AsFlag(flag="--module", many=True)),
+    Row("ContainersConfModule", "", _NO_MODULE),
     Row("ExitCodePropagation", "exit_code_propagation"),
     Row("KubeDownForce", "", Refuse("KubeDownForce= is not supported here")),
     Row("LogDriver", "log_driver"),
@@ -729,26 +757,55 @@ UNIT_SUFFIX = {"container": "", "kube": ""}
 @dataclass(frozen=True)
 class Beyond:
     """A key of ours Quadlet has no key for, written as a podman flag in PodmanArgs= (and read
-    back from there): flag is the word for a switch, or the prefix of `--flag=VALUE`."""
+    back from there): flag is the word for a switch (value: the value of ours it stands for), or
+    the prefix of `--flag=VALUE`, or with table, of `--flag=KEY=VALUE` once per entry."""
 
     ours: str
     flag: str
-    value: Any = None  # the value of ours a switch stands for
+    value: Any = None
+    table: bool = False
 
-    def lift(self, word: str) -> tuple[str, Any] | None:
+    def lift(self, word: str, into: dict[str, Any]) -> bool:
         if self.value is not None:
-            return (self.ours, self.value) if word == self.flag else None
-        return (self.ours, word[len(self.flag) :]) if word.startswith(self.flag) else None
+            if word == self.flag:
+                into[self.ours] = self.value
+            return word == self.flag
+        if not word.startswith(self.flag):
+            return False
+        rest = word[len(self.flag) :]
+        if self.table:
+            key, sep, item = rest.partition("=")
+            if not sep:
+                return False
+            into.setdefault(self.ours, {})[key] = item
+        else:
+            into[self.ours] = rest
+        return True
 
     def words(self, value: Any) -> list[str]:
         if self.value is not None:
             return [self.flag] if value == self.value else []
+        if self.table:
+            return [f"{self.flag}{key}={item}" for key, item in (value or {}).items()]
         return [] if value is None else [f"{self.flag}{value}"]
 
 
-BEYOND = (
-    Beyond("privileged", "--privileged", True),
-    Beyond("http_proxy", "--http-proxy=false", False),
-    Beyond("mac_address", "--mac-address="),
-    Beyond("apparmor", "--security-opt=apparmor="),
-)
+# kind -> its keys beyond Quadlet's
+BEYOND: dict[str, tuple[Beyond, ...]] = {
+    "container": (
+        Beyond("privileged", "--privileged", True),
+        Beyond("http_proxy", "--http-proxy=false", False),
+        Beyond("mac_address", "--mac-address="),
+        Beyond("apparmor", "--security-opt=apparmor="),
+    ),
+    "pod": (
+        Beyond("hostname", "--hostname="),
+        Beyond("mac_address", "--mac-address="),
+        Beyond("labels", "--label=", table=True),
+    ),
+    "volume": (Beyond("options", "--opt=", table=True),),
+    "build": (
+        Beyond("args", "--build-arg=", table=True),
+        Beyond("ignore_file", "--ignorefile="),
+    ),
+}

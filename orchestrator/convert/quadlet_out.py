@@ -10,7 +10,7 @@ from typing import Any
 from orchestrator.convert import quadlet_keys as keys
 from orchestrator.convert.unitsyntax import SyntaxProblem, line_value
 from orchestrator.core.loader import display
-from orchestrator.core.models import Container, Health, Spec
+from orchestrator.core.models import Container, Health, Spec, build_tag
 from orchestrator.core.quoting import quote_argv
 from orchestrator.core.render import SH, WAIT_HEALTHY, podman
 from orchestrator.errors import DefinitionError, Problem
@@ -52,18 +52,13 @@ def export(spec: Spec, mode: str = "system") -> dict[str, str]:
     Quadlet cannot carry."""
     files: dict[str, str] = {}
     problems: list[Problem] = []
-    for kind, (section, rows) in _OURS.items():
-        for name, model in getattr(spec, kind + "s", {}).items():
+    for suffix, (kind, section, rows) in keys.KINDS.items():
+        for name, model in getattr(spec, kind + "s").items():
             source = spec.sources.get((kind, name), "")
             out = _Sections()
             out.lines = {"Unit": [], section: [], "Service": [], "Install": []}
-            name_key = _NAME_KEYS.get(kind)
-            if name_key:
-                out.add(section, name_key, name)
             try:
-                notes = _rows(model, section, rows, out)
-                if isinstance(model, Container):
-                    notes += _container(name, model, out, mode)
+                notes = _file(kind, name, model, spec, section, rows, out, mode)
             except _Unwritable as exc:
                 problems.append(Problem(display(source), f"{kind}.{name}.{exc.key}", exc.message))
                 continue
@@ -71,27 +66,10 @@ def export(spec: Spec, mode: str = "system") -> dict[str, str]:
                 problems.append(Problem(display(source), f"{kind}.{name}", str(exc)))
                 continue
             header = [f"Exported by orchestrator from {source}.", *notes]
-            files[f"{name}{keys.SUFFIX_OF[kind]}"] = out.text(header)
-    problems += _not_yet(spec)
+            files[f"{name}{suffix}"] = out.text(header)
     if problems:
         raise DefinitionError(problems)
     return dict(sorted(files.items()))
-
-
-# The kinds of issue 12, built alongside this exporter: import reads them, export not yet
-_LATER = ("pod", "image", "build", "kube")
-
-
-def _not_yet(spec: Spec) -> list[Problem]:
-    return [
-        Problem(
-            display(spec.sources.get((kind, name), "")),
-            f"{kind}.{name}",
-            f"export quadlet does not write {kind} definitions yet",
-        )
-        for kind in _LATER
-        for name in getattr(spec, kind + "s", None) or {}
-    ]
 
 
 class _Unwritable(Exception):
@@ -100,21 +78,65 @@ class _Unwritable(Exception):
         self.key, self.message = key, message
 
 
-_OURS = {
-    "container": ("Container", keys.CONTAINER),
-    "volume": ("Volume", keys.VOLUME),
-    "network": ("Network", keys.NETWORK),
+# Quadlet names podman's container, volume, network and pod systemd-X; ours are named X
+_NAME_KEYS = {
+    "container": "ContainerName",
+    "volume": "VolumeName",
+    "network": "NetworkName",
+    "pod": "PodName",
 }
-# Quadlet names podman's container, volume and network systemd-X; ours are named X
-_NAME_KEYS = {"container": "ContainerName", "volume": "VolumeName", "network": "NetworkName"}
 
 
-def _rows(model: Any, section: str, rows: tuple[keys.Row, ...], out: _Sections) -> list[str]:
-    data = model.model_dump()
-    defaults = _defaults(type(model))
-    notes: list[str] = []
+def _file(
+    kind: str,
+    name: str,
+    model: Any,
+    spec: Spec,
+    section: str,
+    rows: tuple[keys.Row, ...],
+    out: _Sections,
+    mode: str,
+) -> list[str]:
+    """One Quadlet file's lines: the name, the rows, then what code writes."""
+    if kind in _NAME_KEYS:
+        out.add(section, _NAME_KEYS[kind], name)
+    data = model.model_dump(by_alias=True)
+    if kind == "container":
+        _references(model, spec, data)
+    elif kind == "build":
+        out.add(section, "SetWorkingDirectory", data["context"])
+        data["tag"] = build_tag(name, model)
+    _rows(data, _defaults(type(model)), section, rows, out)
+    if kind == "network":
+        _subnets(data, out)
+    _podman_args(kind, model, section, out)
+    if isinstance(model, Container):
+        _container(name, model, out)
+    _unit(model, out, mode)
+    return []
+
+
+def _references(c: Container, spec: Spec, data: dict[str, Any]) -> None:
+    """A container's image as Quadlet names it: X.build for a build's, X.image for a declared
+    [image.X]'s (Quadlet then orders the container after its pull)."""
+    if c.build is not None:
+        data["image"] = f"{c.build}.build"
+        return
+    for name, image in spec.images.items():
+        if image.image == c.image:
+            data["image"] = f"{name}.image"
+            return
+
+
+def _rows(
+    data: dict[str, Any],
+    defaults: dict[str, Any],
+    section: str,
+    rows: tuple[keys.Row, ...],
+    out: _Sections,
+) -> None:
     for row in rows:
-        if not row.ours or (row.ours == "podman_args" and section == "Container"):
+        if not row.ours or row.ours == "podman_args" or isinstance(row.codec, keys.AsFlag):
             continue
         value, default = _at(data, row.ours), _at(defaults, row.ours)
         if section == "Network" and row.ours == "dns":
@@ -125,17 +147,16 @@ def _rows(model: Any, section: str, rows: tuple[keys.Row, ...], out: _Sections) 
             lines = row.codec.write(value)
         except keys.Refused as exc:
             raise _Unwritable(row.ours, str(exc)) from None
+        where = keys.NEWER if row.newer else row.section or section
         for line in lines:
-            out.add(row.section or section, row.key, _escape(line, row.escaped))
-    if section == "Volume":
-        notes += _volume_options(data.get("options") or {}, out)
-    return notes
+            out.add(where, row.key, _escape(line, row.escaped))
 
 
 def _defaults(model: type[Any]) -> dict[str, Any]:
-    """Each field's default; a nested table's (the health check's) as a table of its own."""
+    """Each field's default, by the name TOML uses; the health check's as a table of its own."""
     defaults = {
-        name: f.get_default(call_default_factory=True) for name, f in model.model_fields.items()
+        f.alias or name: f.get_default(call_default_factory=True)
+        for name, f in model.model_fields.items()
     }
     if model is Container:
         defaults["health"] = _defaults(Health)
@@ -163,43 +184,48 @@ def _escape(line: str, where: str = "exec") -> str:
     return line.replace("%", "%%") if where == "text" else line
 
 
-def _volume_options(options: dict[str, str], out: _Sections) -> list[str]:
-    notes = []
-    for option, value in options.items():
-        key = {"type": "Type", "device": "Device", "o": "Options"}.get(option)
-        if key is None:
-            notes.append(f"Not expressed: the volume option {option}={value} (Quadlet has no key).")
-        else:
-            out.add("Volume", key, value)
-    return notes
+def _subnets(data: dict[str, Any], out: _Sections) -> None:
+    """Subnet=, Gateway= and IPRange= lines, which podman pairs by position."""
+    subnets = data["subnets"] or [data] if data["subnet"] or data["subnets"] else []
+    for key, quadlet in (("subnet", "Subnet"), ("gateway", "Gateway"), ("ip_range", "IPRange")):
+        for subnet in subnets:
+            if subnet.get(key):
+                out.add("Network", quadlet, subnet[key])
 
 
-def _container(name: str, c: Container, out: _Sections, mode: str) -> list[str]:
-    """What is not a row: depends_on, flags beyond Quadlet's keys, reload, unit, enabled."""
-    for later in ("pod", "build"):
-        if getattr(c, later, None):
-            raise _Unwritable(later, f"export quadlet does not write {later} = yet")
+def _podman_args(kind: str, model: Any, section: str, out: _Sections) -> None:
+    """PodmanArgs=: the flags of the keys Quadlet lacks, then the definition's own."""
+    beyond = keys.BEYOND.get(kind, ())
+    args = [word for b in beyond for word in b.words(getattr(model, b.ours))]
+    args += getattr(model, "podman_args", [])
+    if args:
+        try:
+            out.add(section, "PodmanArgs", _escape(keys.args_line(args)))
+        except keys.Refused as exc:
+            raise _Unwritable("podman_args", str(exc)) from None
+
+
+def _container(name: str, c: Container, out: _Sections) -> None:
+    """What is not a row: depends_on, reload, a pod member's start."""
     for dep, condition in c.depends_on.items():
         out.add("Unit", "Requires", f"{dep}.service")
         out.add("Unit", "After", f"{dep}.service")
         if condition == "healthy":
             out.add("Service", "ExecStartPre", wait_healthy_line(dep))
-    args = [w for beyond in keys.BEYOND for w in beyond.words(getattr(c, beyond.ours))]
-    args += c.podman_args
-    if args:
-        try:
-            out.add("Container", "PodmanArgs", _escape(keys.args_line(args)))
-        except keys.Refused as exc:
-            raise _Unwritable("podman_args", str(exc)) from None
     reload = reload_line(name, c)
     if reload is not None:
         out.add("Service", "ExecReload", reload)
-    for section, directives in c.unit.items():
+    if c.pod is not None and not c.enabled:
+        out.add("Container", "StartWithPod", "false")
+
+
+def _unit(model: Any, out: _Sections, mode: str) -> None:
+    """The unit overrides as they are, and [Install] for what is enabled (a pod's member starts
+    with its pod instead)."""
+    for section, directives in getattr(model, "unit", {}).items():
         for key, items in directives.items():
             for value in items:
                 out.add(section, key, value)
-    if c.enabled:
-        out.add(
-            "Install", "WantedBy", "multi-user.target" if mode == "system" else "default.target"
-        )
-    return []
+    if getattr(model, "enabled", False) and getattr(model, "pod", None) is None:
+        target = "multi-user.target" if mode == "system" else "default.target"
+        out.add("Install", "WantedBy", target)

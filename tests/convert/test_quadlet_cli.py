@@ -17,7 +17,8 @@ def test_import_writes_one_definition_file_per_resource_that_validates(tmp_path:
         "app.network.toml", "db.container.toml", "pgdata.volume.toml", "web-static.volume.toml",
         "web.container.toml",
     ]  # fmt: skip
-    assert run_inline("validate", str(out)).returncode == 0
+    # Quadlet files are for podman 4.4 and later, whose keys they may use
+    assert run_inline("validate", str(out), "--podman-version", "5.4").returncode == 0
     again = run_inline("import", "quadlet", str(CORPUS / "web-stack"), "--out", str(out))
     assert again.returncode == 0 and "5 already there" in again.stdout
 
