@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from orchestrator.commands.common import add_json_flag, add_user_flag, load_definitions, target
+from orchestrator.commands.common import (
+    add_json_flag,
+    add_podman_version_flag,
+    add_user_flag,
+    load_definitions,
+    target,
+)
 from orchestrator.commands.output import print_written
 
 NAME = "export"
@@ -21,7 +27,8 @@ export quadlet PATH --out DIR
 EPILOG = """\
 examples:
   orchestrator export quadlet examples/web-stack --out ~/.config/containers/systemd --user
-  orchestrator export quadlet /etc/orchestrator --out /etc/containers/systemd"""
+  orchestrator export quadlet /etc/orchestrator --out /etc/containers/systemd
+  orchestrator export quadlet ./definitions --out ./quadlet --podman-version 5.4"""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     quadlet.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     add_user_flag(quadlet)
     add_json_flag(quadlet)
+    add_podman_version_flag(quadlet)  # the version of the host the files are for
 
 
 def run(args: argparse.Namespace) -> int:
