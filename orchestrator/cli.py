@@ -42,6 +42,7 @@ def _commands() -> list[ModuleType]:
         completion,
         doctor,
         exec,
+        export,
         fleet,
         graph,
         history,
@@ -65,7 +66,7 @@ def _commands() -> list[ModuleType]:
     return [
         doctor, validate, render, plan, graph, apply, status, logs, exec, start, stop, restart,
         history, rollback, watch,
-        fleet, pull, import_, install_units, uninstall_units, sandbox, completion,
+        fleet, pull, import_, export, install_units, uninstall_units, sandbox, completion,
     ]  # fmt: skip
 
 

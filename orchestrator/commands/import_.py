@@ -1,4 +1,4 @@
-"""`orchestrator import`: definitions from other formats (`import compose`)."""
+"""`orchestrator import`: definitions from other formats (`import compose`, `import quadlet`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import sys
 from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import add_json_flag
-from orchestrator.commands.output import JSON_SCHEMA
+from orchestrator.commands.output import JSON_SCHEMA, print_written
 
 if TYPE_CHECKING:
     from orchestrator.core.models import Spec
 
 NAME = "import"
-HELP = "turn a compose project into definitions"
+HELP = "turn a compose project or Quadlet files into definitions"
 DESCRIPTION = """\
 Read definitions written for another tool and write orchestrator's TOML files into a new
 directory: one file per service and one for the volumes and networks, with a comment wherever the
@@ -24,6 +24,7 @@ YAML key path, and then nothing is written. The written directory validates."""
 EPILOG = """\
 examples:
   orchestrator import compose compose.yaml --out ./definitions
+  orchestrator import quadlet ~/.config/containers/systemd --out ./definitions
   orchestrator import compose compose.yaml compose.prod.yaml --profile tools --out ./defs
   orchestrator import compose --project shop --env-file prod.env --out /etc/orchestrator/shop"""
 
@@ -36,17 +37,50 @@ anchors and merge keys; x- fields are ignored. Service names become definition n
 NAME prefixes them, NAME-SERVICE); volumes and networks keep the names docker compose gives them
 (PROJECT_NAME), so their data is used. Secrets become podman secrets: the commands that create
 them are printed. Exit 0 when written, 1 when refused (nothing is written)."""
+QUADLET_DESCRIPTION = """\
+Read Quadlet files (.container, .pod, .volume, .network, .image, .build, .kube) as podman's
+Quadlet 5.4 reads them: drop-ins (X.container.d/*.conf, container.d/, foo-.container.d/), line
+continuation, quoting and escapes. References to X.volume, X.network, X.pod, X.image and X.build
+resolve against the files given and their directories. [Unit], [Service] and [Install] lines
+become keys where there is one (Description=, Restart=, WantedBy=...) and unit overrides
+otherwise. Writes one TOML file per resource into DIR, with a comment wherever the translation is
+not word for word. The result is validated first: on any problem (an unknown key, a value this
+project cannot express) exit 1 naming the file, line and key, and nothing is written.
+
+Paths relative to a Quadlet file are made absolute (the TOML lives elsewhere). Quadlet names
+podman's volumes and networks systemd-X; here they are named X (or VolumeName=/NetworkName=)."""
 _DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="import_format", metavar="FORMAT", required=True)
     _add_compose(sub)
+    quadlet = sub.add_parser(
+        "quadlet",
+        help="Quadlet files (podman-systemd.unit(5))",
+        description=QUADLET_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    quadlet.add_argument("paths", nargs="+", metavar="PATH", help="Quadlet files or directories")
+    quadlet.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
+    add_json_flag(quadlet)
 
 
 def run(args: argparse.Namespace) -> int:
-    actions = {"compose": _compose}
+    actions = {"compose": _compose, "quadlet": _quadlet}
     return actions[args.import_format](args)
+
+
+def _quadlet(args: argparse.Namespace) -> int:
+    from orchestrator.convert.quadlet_in import check_written, read_quadlet, toml_files
+    from orchestrator.host.outfiles import write_new_files
+
+    converted = read_quadlet(args.paths)
+    files = toml_files(converted)
+    check_written(converted, files, args.out)
+    written = write_new_files(args.out, files)
+    print_written(args, files, written, "definition")
+    return 0
 
 
 def _add_compose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -130,3 +130,14 @@ def _verdict(report: ApplyReport) -> str:
 def print_json(payload: dict[str, Any], *, indent: int | None = 2) -> None:
     """A --json output: the payload with the schema number first (docs/json.md)."""
     print(json.dumps({"schema": JSON_SCHEMA, **payload}, indent=indent))
+
+
+def print_written(args: argparse.Namespace, files: dict[str, str], written: list[str],
+                  what: str) -> None:  # fmt: skip
+    """What a conversion (import, export) wrote into --out: JSON, or one line for people."""
+    if args.json:
+        print_json({"ok": True, "out": args.out, "files": list(files), "written": written})
+        return
+    unchanged = len(files) - len(written)
+    note = f" ({unchanged} already there)" if unchanged else ""
+    print(f"wrote {len(written)} {what} file(s) into {args.out}{note}")

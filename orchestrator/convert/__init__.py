@@ -1,2 +1,4 @@
-"""Bringing definitions in from other formats (and, later, taking them out). Pure like core: it
-reads the files it is given and returns texts; the commands write them."""
+"""Converting definitions from and to other formats (Quadlet files, compose files).
+
+Pure like the core: it reads the files it is given and returns text or data; the commands write.
+"""

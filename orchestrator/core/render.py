@@ -416,7 +416,7 @@ def _entrypoint(value: str | list[str]) -> str:
     return value if isinstance(value, str) else _json(value)
 
 
-def _health_command(value: str | list[str]) -> str:
+def health_command(value: str | list[str]) -> str:
     """Podman 4.3 runs a one-element JSON array through a shell; "CMD word" runs it directly."""
     if isinstance(value, str):
         return value
@@ -429,13 +429,13 @@ def _whole_seconds(ms: int) -> str:
 
 # The [health] table's keys, in their order on the command line.
 HEALTH_FLAGS: tuple[Flag, ...] = (
-    Flag("command", "--health-cmd", _health_command),
+    Flag("command", "--health-cmd", health_command),
     Flag("interval", "--health-interval", format_duration),
     Flag("timeout", "--health-timeout", format_duration),
     Flag("start_period", "--health-start-period", format_duration),
     Flag("retries", "--health-retries"),
     Flag("on_failure", "--health-on-failure", unless="none"),
-    Flag("startup_command", "--health-startup-cmd", _health_command, since=(4, 4)),
+    Flag("startup_command", "--health-startup-cmd", health_command, since=(4, 4)),
     Flag("startup_interval", "--health-startup-interval", format_duration, since=(4, 4)),
     Flag("startup_timeout", "--health-startup-timeout", format_duration, since=(4, 4)),
     Flag("startup_retries", "--health-startup-retries", since=(4, 4)),

@@ -20,7 +20,12 @@ from orchestrator.core.render import render
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "core" / "golden"
 SETS = sorted(
-    [p for p in (ROOT / "examples").iterdir() if p.is_dir() and not (p / "fleet.toml").exists()]
+    [
+        p
+        for p in (ROOT / "examples").iterdir()
+        # a fleet repository, and files in other formats (examples/quadlet), are not definitions
+        if p.is_dir() and not (p / "fleet.toml").exists() and any(p.rglob("*.toml"))
+    ]
     + [
         p / "input"
         for p in (ROOT / "tests" / "core" / "golden").iterdir()

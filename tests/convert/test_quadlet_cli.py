@@ -1,0 +1,76 @@
+"""`orchestrator import quadlet` and `orchestrator export quadlet` on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.support.cli import run_inline
+
+CORPUS = Path(__file__).resolve().parents[1] / "quadlet_import"
+
+
+def test_import_writes_one_definition_file_per_resource_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "defs"
+    done = run_inline("import", "quadlet", str(CORPUS / "web-stack"), "--out", str(out))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert sorted(p.name for p in out.iterdir()) == [
+        "app.network.toml", "db.container.toml", "pgdata.volume.toml", "web-static.volume.toml",
+        "web.container.toml",
+    ]  # fmt: skip
+    # Quadlet files are for podman 4.4 and later, whose keys they may use
+    assert run_inline("validate", str(out), "--podman-version", "5.4").returncode == 0
+    again = run_inline("import", "quadlet", str(CORPUS / "web-stack"), "--out", str(out))
+    assert again.returncode == 0 and "5 already there" in again.stdout
+
+
+def test_an_unknown_key_exits_1_naming_file_line_and_key_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "a.container").write_text("[Container]\nImage=busybox\nFrobnicate=1\n")
+    out = tmp_path / "defs"
+    done = run_inline("import", "quadlet", str(tmp_path / "a.container"), "--out", str(out))
+    assert done.returncode == 1
+    assert "a.container:3: [Container] Frobnicate: unknown key" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_a_file_that_is_not_a_unit_file_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "a.container").write_bytes(b"\xff\xfe[Container]\n")
+    (tmp_path / "b.container").write_text("Image=busybox\n")
+    done = run_inline("import", "quadlet", str(tmp_path), "--out", str(tmp_path / "o"))
+    assert done.returncode == 1
+    assert "a.container: not valid UTF-8" in done.stderr
+    assert "b.container:1: Image= is outside of any section" in done.stderr
+
+
+def test_export_writes_quadlet_files_and_refuses_to_overwrite_others(tmp_path: Path) -> None:
+    out = tmp_path / "quadlet"
+    done = run_inline("export", "quadlet", "examples/web-stack", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written and all(p.endswith((".container", ".volume", ".network")) for p in written)
+    (out / written[0]).write_text("[Container]\nImage=other\n")
+    clash = run_inline("export", "quadlet", "examples/web-stack", "--out", str(out))
+    assert clash.returncode == 1 and written[0] in clash.stderr
+
+
+def test_the_quadlet_example_imports_validates_and_exports_again(tmp_path: Path) -> None:
+    defs, quadlet = tmp_path / "defs", tmp_path / "quadlet"
+    assert run_inline("import", "quadlet", "examples/quadlet", "--out", str(defs)).returncode == 0
+    web = (defs / "web.container.toml").read_text()
+    assert 'auto_update = "registry"' in web  # from the drop-in
+    assert 'depends_on = {db = "started"}' in web
+    assert run_inline("validate", str(defs)).returncode == 0
+    assert run_inline("export", "quadlet", str(defs), "--out", str(quadlet)).returncode == 0
+    assert (quadlet / "web.container").read_text().count("Requires=db.service") == 1
+
+
+def test_a_directory_is_read_with_its_subdirectories_but_not_hidden_ones(tmp_path: Path) -> None:
+    (tmp_path / "q" / "web").mkdir(parents=True)
+    (tmp_path / "q" / ".old").mkdir()
+    (tmp_path / "q" / "web" / "web.container").write_text("[Container]\nImage=busybox\n")
+    (tmp_path / "q" / ".old" / "web.container").write_text("[Container]\nImage=busybox\n")
+    done = run_inline("import", "quadlet", str(tmp_path / "q"), "--out", str(tmp_path / "o"))
+    assert done.returncode == 0, done.stderr
+    assert [p.name for p in (tmp_path / "o").iterdir()] == ["web.container.toml"]

@@ -1,0 +1,164 @@
+"""import quadlet over the corpus in tests/quadlet_import (every key Quadlet 5.4 documents):
+each case imports and validates, and each container runs the podman arguments Quadlet 5.4.2's
+own generator makes of the same files (skipped when fetch-quadlet cannot provide it)."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from orchestrator.convert.quadlet_in import check_written, read_quadlet, toml_files
+from orchestrator.core.loader import load
+from orchestrator.core.render import podman_run_argv
+from orchestrator.core.values import duration_ms
+from orchestrator.errors import DefinitionError
+from tests.test_quadlet_conformance import OURS_ON_PURPOSE, _quadlet, pairs
+
+CORPUS = Path(__file__).resolve().parents[1] / "quadlet_import"
+CASES = sorted(p for p in CORPUS.iterdir() if p.is_dir())
+
+
+def imported(case: Path, tmp: Path) -> Path:
+    converted = read_quadlet([str(case)])
+    files = toml_files(converted)
+    out = tmp / "toml"
+    check_written(converted, files, str(out))
+    out.mkdir()
+    for name, text in files.items():
+        (out / name).write_text(text)
+    return out
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_case_of_the_corpus_imports_and_validates(case: Path, tmp_path: Path) -> None:
+    load([str(imported(case, tmp_path))])
+
+
+def quadlet_units(quadlet: str, case: Path) -> dict[str, str]:
+    """unit name -> text, as Quadlet's -dryrun prints them."""
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(case)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    units: dict[str, str] = {}
+    name = None
+    for line in done.stdout.splitlines():
+        if line.startswith("---") and line.endswith("---"):
+            name = line.strip("-")
+            units[name] = ""
+        elif name is not None:
+            units[name] += line + "\n"
+    return units
+
+
+DURATIONS = {f"--health-{k}" for k in ("interval", "timeout", "start-period")}
+DURATIONS |= {f"--health-startup-{k}" for k in ("interval", "timeout")}
+
+
+def normalised(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[str], list[str]]:
+    """The run flags as a multiset, spelled one way: -v as --volume, an anonymous volume as the
+    --mount podman reads the same, Quadlet's systemd-X names of volumes and networks as X,
+    capabilities as CAP_X, durations in ms, masks one path per option."""
+    flags, global_args, rest = pairs(argv)
+    kept: Counter[tuple[str, str | None]] = Counter()
+    for (flag, value), count in flags.items():
+        if flag in OURS_ON_PURPOSE - {"--sdnotify"} or flag in ("--pod", "--pod-id-file"):
+            continue  # the pod is named by its id file here, by its name in Quadlet's
+        value = None if value is None else value.replace("systemd-", "")
+        flag = "--volume" if flag == "-v" else flag
+        if flag == "--volume" and value and ":" not in value:  # an anonymous volume
+            flag, value = "--mount", f"type=volume,destination={value}"
+        if flag in ("--cap-add", "--cap-drop") and value:
+            value = (
+                value.upper()
+                if value.upper() == "ALL"
+                else "CAP_" + value.upper().removeprefix("CAP_")
+            )
+        if flag in DURATIONS and value:
+            value = f"{duration_ms(value)}ms"
+        if flag == "--security-opt" and value and value.startswith(("mask=", "unmask=")):
+            kind, _, paths = value.partition("=")
+            for path in paths.split(":"):
+                kept[(flag, f"{kind}={path}")] += count
+            continue
+        kept[(flag, value)] += count
+    return kept, global_args, rest
+
+
+def _execstart(text: str) -> list[str]:
+    line = next(x for x in text.splitlines() if x.startswith("ExecStart="))
+    text = line.removeprefix("ExecStart=")
+    return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(text)]
+
+
+CONTAINERS = [
+    pytest.param(case, f.stem, id=f"{case.name}/{f.name}")
+    for case in CASES
+    for f in sorted(case.glob("*.container"))
+]
+
+
+@pytest.mark.parametrize(("case", "unit"), CONTAINERS)
+def test_imported_containers_run_the_podman_arguments_quadlet_generates(
+    case: Path, unit: str, tmp_path: Path
+) -> None:
+    quadlet = _quadlet()
+    theirs = _execstart(quadlet_units(quadlet, case)[f"{unit}.service"])
+    spec = load([str(imported(case, tmp_path))])
+    name = next(n for n, c in spec.containers.items() if spec.sources[("container", n)].endswith(
+        f"{n}.container.toml") and (n == unit or unit == n))  # fmt: skip
+    ours = [str(w) for w in podman_run_argv(name, spec.containers[name])]
+    (our_flags, *our_rest), (their_flags, *their_rest) = normalised(ours), normalised(theirs)
+    assert (our_flags - their_flags, their_flags - our_flags) == (Counter(), Counter())
+    assert our_rest == their_rest
+
+
+def test_an_unknown_key_names_the_file_the_line_and_the_key(tmp_path: Path) -> None:
+    (tmp_path / "a.container").write_text("[Container]\nImage=busybox\n\nFrobnicate=yes\n")
+    with pytest.raises(DefinitionError) as caught:
+        read_quadlet([str(tmp_path)])
+    (problem,) = caught.value.problems
+    assert problem.file.endswith("a.container")
+    assert (problem.line, problem.path) == (4, "[Container] Frobnicate")
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        ("Image=busybox\nEnvironment=HOME=%h", "'%h'"),
+        ("Image=missing.build", "missing.build is not among the files given"),
+        ("Image=busybox\nNetwork=missing.network", "missing.network is neither"),
+        ('Image=busybox\nExec=echo "unbalanced', "unbalanced quote"),
+        ("Image=busybox\nCgroupsMode=no-conmon", "cgroups mode"),
+        ("Image=busybox\nGroup=100", "Group= needs User="),
+        ("Image=busybox\nSecret=s,uid=1", "secret option 'uid'"),
+        ("Image=busybox\nNetwork=n:ip=10.0.0.2", "network options"),
+    ],
+)
+def test_what_cannot_be_expressed_is_refused_with_the_reason(
+    tmp_path: Path, body: str, says: str
+) -> None:
+    (tmp_path / "a.container").write_text(f"[Container]\n{body}\n")
+    with pytest.raises(DefinitionError) as caught:
+        read_quadlet([str(tmp_path)])
+    assert says in str(caught.value.problems[0])
+
+
+def test_drop_ins_override_the_file_in_the_order_quadlet_reads_them(tmp_path: Path) -> None:
+    spec = load([str(imported(CORPUS / "dropins", tmp_path))])
+    api = spec.containers["api"]
+    assert api.image == "localhost/api:2"
+    assert api.environment == {"STAGE": "override"}
+    assert api.labels == {"managed-by": "quadlet"}
+
+
+def test_a_template_is_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "web@.container").write_text("[Container]\nImage=busybox\n")
+    with pytest.raises(DefinitionError) as caught:
+        read_quadlet([str(tmp_path)])
+    assert "template" in caught.value.problems[0].message
