@@ -23,7 +23,7 @@ from orchestrator.convert.compose import (
 )
 from orchestrator.convert.composefile import is_bind_source
 from orchestrator.convert.tomlout import Table
-from orchestrator.core.values import ENV_NAME_RE
+from orchestrator.core.values import ENV_NAME_RE, HOSTNAME_RE
 from orchestrator.errors import DefinitionError
 
 T = TypeVar("T")
@@ -367,11 +367,18 @@ def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
         notes.append(f"compose's containers answer to their service name too: alias {service.key}")
     given = service.data.get("container_name")
     if isinstance(given, str) and given not in (service.name, service.key):
-        aliases.append(given)
-        notes.append(
-            f"compose container_name {given}: the definition is named after the service; the "
-            f"container answers to {given} too (alias)"
-        )
+        if HOSTNAME_RE.fullmatch(given):
+            aliases.append(given)
+            notes.append(
+                f"compose container_name {given}: the definition is named after the service; "
+                f"the container answers to {given} too (alias)"
+            )
+        else:
+            notes.append(
+                f"compose container_name {given}: the definition is named after the service; "
+                f"{given} is no host name (an alias needs letters, digits, - and .), so the "
+                f"container answers to {service.key} only"
+            )
     for alias in tr.link_aliases.get(service.key, []):
         aliases.append(alias)
         notes.append(f"compose links name it {alias} too: alias {alias}")
