@@ -284,3 +284,8 @@ def test_what_this_hosts_podman_cannot_run_is_written_with_a_warning(
     assert "warning: services.es.ulimits.memlock: an unlimited (-1) ulimit needs podman 4.8" in (
         result.stderr
     )
+
+
+def test_a_project_with_builds_is_checked_as_far_as_this_version_can(tmp_path: Path) -> None:
+    text = "services:\n  web:\n    build: .\n    ports: ['eighty:80']\n"
+    assert "container.web.ports[0]" in refused(compose(tmp_path, text), tmp_path)
