@@ -109,7 +109,7 @@ def _project_name(project: Project, prefix: str | None) -> str:
     COMPOSE_PROJECT_NAME, else the directory's name, lower case, other characters dropped."""
     name = prefix or project.name or project.env.get("COMPOSE_PROJECT_NAME")
     name = name or os.path.basename(project.directory)
-    return _NAME_CHARS.sub("", name.lower()) or "default"
+    return _NAME_CHARS.sub("", name.lower()).lstrip("_-") or "default"
 
 
 def import_compose(
