@@ -83,8 +83,8 @@ def _translate(tr: Translation, service: Service) -> None:
         service.container.set(
             "restart",
             "no",
-            "compose's default: never restarted. Set "
-            '"on-failure" or "always" to have systemd restart it.',
+            "compose's default: never restarted (docker does not start it at boot either; "
+            'here it starts at boot). Set "on-failure" or "always" to have systemd restart it.',
         )
     joined = "networks" in service.container or service.key in tr.pod_of
     if not joined and data.get("network_mode") is None:
