@@ -355,13 +355,9 @@ def _networks(tr: Translation, service: Service, value: Any) -> None:
     _join(tr, service, value)
 
 
-def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
-    holder = _network_holder(tr, service)
-    names, aliases, notes = (
-        list(holder.get("networks", [])),
-        list(holder.get("network_aliases", [])),
-        [],
-    )
+def _own_aliases(tr: Translation, service: Service) -> tuple[list[str], list[str]]:
+    """The names compose's container answers to besides the definition's, with why."""
+    aliases, notes = [], []
     if service.name != service.key:
         aliases.append(service.key)
         notes.append(f"compose's containers answer to their service name too: alias {service.key}")
@@ -382,6 +378,14 @@ def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
     for alias in tr.link_aliases.get(service.key, []):
         aliases.append(alias)
         notes.append(f"compose links name it {alias} too: alias {alias}")
+    return aliases, notes
+
+
+def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
+    holder = _network_holder(tr, service)
+    names = list(holder.get("networks", []))
+    aliases, notes = _own_aliases(tr, service)
+    aliases[:0] = holder.get("network_aliases", [])
     addresses: dict[str, str] = {}
     for key, options in value.items():
         if key not in tr.project.networks and key != "default":
