@@ -94,6 +94,11 @@ class Translation:
             return key
         return f"{self.project_name}_{key}"
 
+    def shown(self, path: str) -> str:
+        """A path as the compose file wrote it: from the project's directory when inside it."""
+        inside = path.startswith(self.project.directory + os.sep)
+        return "./" + os.path.relpath(path, self.project.directory) if inside else path
+
     def network_name(self, key: str) -> str:
         if key not in self.network_names:
             self.network_names[key] = self._resource_name(key, None)

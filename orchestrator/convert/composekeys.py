@@ -225,7 +225,7 @@ def _env_file(tr: Translation, service: Service, value: Any) -> None:
             continue
         path = entry["path"]
         if entry.get("required") is False and not os.path.exists(path):
-            notes.append(f"compose env_file {path} is optional and missing: left out")
+            notes.append(f"compose env_file {tr.shown(path)} is optional and missing: left out")
             continue
         if entry.get("format") not in (None, "raw"):
             tr.fail(service, service.path("env_file", index, "format"), "unknown env_file format")
@@ -589,7 +589,7 @@ def _create_host_path(
         return
     if not all(c.isalnum() or c in "/._-" for c in spec.source):
         notes.append(
-            f"{spec.source} does not exist: docker would create it; create it before apply"
+            f"{tr.shown(spec.source)} does not exist: docker would create it; create it first"
         )
         return
     unit = service.container.get("unit") or Table()
@@ -599,7 +599,8 @@ def _create_host_path(
     unit.set("Service", section)
     service.container.set("unit", unit)
     notes.append(
-        f"{spec.source} did not exist at import: docker creates it, so the unit does (ExecStartPre)"
+        f"{tr.shown(spec.source)} did not exist at import: docker creates it, so the unit does "
+        "(ExecStartPre)"
     )
 
 
