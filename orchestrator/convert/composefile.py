@@ -77,6 +77,7 @@ class Loader:
         self.interpolate = Interpolator(env)
         self.problems: list[Problem] = []
         self.files_read = 0
+        self.including: tuple[str, ...] = ()
 
     def fail(self, file: str, path: str, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(display(file), path, message, line))
@@ -312,10 +313,13 @@ def load_project(
     files: Sequence[str],
     env: Mapping[str, str],
     profiles: Sequence[str] = (),
+    including: tuple[str, ...] = (),
 ) -> Project:
     """The merged, interpolated project of these compose files (the first one's directory is the
-    project's), with extends and include resolved and inactive profiles left out."""
+    project's), with extends and include resolved and inactive profiles left out. including:
+    the files whose `include` led here, outermost first."""
     loader = Loader(env)
+    loader.including = (*including, *(os.path.abspath(f) for f in files))
     project = Project(directory=os.path.dirname(os.path.abspath(files[0])), env=dict(env))
     merged: dict[str, Any] = {}
     for path in files:
@@ -392,12 +396,17 @@ def _include(
         env_file = os.path.join(os.path.dirname(absolute[0]), ".env")
         if os.path.isfile(env_file):
             env = {**read_env(env_file), **env}
+        loop = [p for p in absolute if p in loader.including]
+        if loop:
+            chain = " -> ".join(display(p) for p in (*loader.including, loop[0]))
+            loader.fail(file, where, f"includes itself: {chain}")
+            continue
         loader.files_read += len(absolute)
-        if loader.files_read > MAX_FILES:
+        if len(loader.including) + loader.files_read > MAX_FILES:
             loader.fail(file, where, f"more than {MAX_FILES} compose files (an include loop?)")
             return
         try:
-            included = load_project(absolute, env, profiles)
+            included = load_project(absolute, env, profiles, loader.including)
         except DefinitionError as exc:
             loader.problems.extend(exc.problems)
             continue
