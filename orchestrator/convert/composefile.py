@@ -94,6 +94,9 @@ class Loader:
                 path, "", f"more than {MAX_FILES} compose files (an extends or include loop?)"
             )
             return []
+        if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block for ever
+            self.fail(path, "", "not a regular file")
+            return []
         try:
             with open(path, encoding="utf-8") as handle:
                 text = handle.read(4 * 2**20 + 1)
@@ -424,6 +427,8 @@ def _include(
 
 def read_env(path: str, outer: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables of an env file (raises DefinitionError naming the file)."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block for ever
+        raise DefinitionError([Problem(display(path), "", "not a regular file")])
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read(2**20 + 1)

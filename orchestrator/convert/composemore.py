@@ -67,18 +67,19 @@ def _labels(tr: Translation, service: Service, value: Any) -> None:
 
 def _label_file(tr: Translation, service: Service, value: Any) -> None:
     from orchestrator.convert.composefile import read_env
+    from orchestrator.errors import DefinitionError
 
     table = service.container.get("labels") or Table()
     for path in value if isinstance(value, list) else [value]:
         try:
             found = read_env(str(path))
-        except Exception as exc:  # a DefinitionError naming the file
-            tr.fail(service, service.path("label_file"), f"cannot read {path}: {exc}")
+        except DefinitionError as exc:
+            why = "; ".join(p.message for p in exc.problems)
+            tr.fail(service, service.path("label_file"), f"{tr.shown(str(path))}: {why}")
             continue
-        for key, item in found.items():
-            table.set(
-                key, item, f"from compose label_file {path}" if key == next(iter(found)) else ""
-            )
+        for index, (key, item) in enumerate(found.items()):
+            notes = [f"from compose label_file {tr.shown(str(path))}"] if index == 0 else []
+            table.set(key, item, *notes)
     service.container.set("labels", table)
 
 

@@ -289,3 +289,24 @@ def test_what_this_hosts_podman_cannot_run_is_written_with_a_warning(
 def test_a_project_with_builds_is_checked_as_far_as_this_version_can(tmp_path: Path) -> None:
     text = "services:\n  web:\n    build: .\n    ports: ['eighty:80']\n"
     assert "container.web.ports[0]" in refused(compose(tmp_path, text), tmp_path)
+
+
+@pytest.mark.parametrize("key", ["extends: {file: ./fifo, service: x}", "label_file: ./fifo"])
+def test_a_fifo_named_by_the_compose_file_is_refused_not_waited_for(
+    tmp_path: Path, key: str
+) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    text = f"services:\n  web:\n    image: x\n    {key}\n"
+    assert "not a regular file" in refused(compose(tmp_path, text), tmp_path)
+
+
+def test_a_fifo_as_the_env_file_is_refused_not_waited_for(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    result = compose(
+        tmp_path, "services:\n  web: {image: x}\n", "--env-file", str(tmp_path / "fifo")
+    )
+    assert "not a regular file" in refused(result, tmp_path)
