@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -350,10 +351,20 @@ def load_project(
     return project
 
 
+_COMPOSE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+
 def _check_top_level(loader: Loader, path: str, document: dict[str, Any]) -> None:
     for key in document:
         if key not in TOP_LEVEL and key not in IGNORED_TOP_LEVEL and not key.startswith("x-"):
             loader.fail(path, key, "unknown top-level key of a compose file")
+    for section in TOP_LEVEL:
+        names = document.get(section)
+        for name in list(names) if isinstance(names, dict) else ():
+            # compose's own rule; the names become file names and podman names here
+            if not _COMPOSE_NAME.fullmatch(name) or name in (".", ".."):
+                loader.fail(path, f"{section}.{name}", "expected a name of letters, digits, . _ -")
+                del names[name]
     for key in TOP_LEVEL:
         section = document.get(key)
         if section is not None and not isinstance(section, dict | Reset | Override):

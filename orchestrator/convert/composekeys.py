@@ -8,6 +8,7 @@ key has no meaning here (then nothing is written).
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -605,7 +606,7 @@ def _create_host_path(
 
 
 def _anonymous(tr: Translation, service: Service, target: str, notes: list[str]) -> str:
-    slug = "-".join(part for part in target.split("/") if part)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", target).strip("-.")
     name = f"{service.name}-{slug}"[:120] if slug else f"{service.name}-anonymous"
     tr.volumes.setdefault(
         name,

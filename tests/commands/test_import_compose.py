@@ -310,3 +310,11 @@ def test_a_fifo_as_the_env_file_is_refused_not_waited_for(tmp_path: Path) -> Non
         tmp_path, "services:\n  web: {image: x}\n", "--env-file", str(tmp_path / "fifo")
     )
     assert "not a regular file" in refused(result, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../escape", "a/b", ".."])
+def test_a_name_that_would_leave_the_output_directory_is_refused(tmp_path: Path, name: str) -> None:
+    text = f"services:\n  '{name}': {{image: x}}\nconfigs:\n  '{name}': {{content: x}}\n"
+    stderr = refused(compose(tmp_path, text), tmp_path)
+    assert f"services.{name}" in stderr and f"configs.{name}" in stderr
+    assert not list(tmp_path.parent.glob("escape*"))
