@@ -75,6 +75,7 @@ class Translation:
         self.pods: dict[str, Table] = {}  # pod name -> table
         self.pod_of: dict[str, str] = {}  # service key -> pod name
         self.link_aliases: dict[str, list[str]] = {}  # service key -> names links give it
+        self.builds: dict[str, str] = {}  # a build's table, as text -> the definition that has it
 
     def fail(self, service: Service | None, path: str, message: str) -> None:
         file = service.file if service else self.project.file_of(*path.split(".")[:2])

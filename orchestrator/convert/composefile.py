@@ -119,7 +119,7 @@ class Loader:
                     path, where, f"expected a mapping of services, ..., got {_kind(document)}"
                 )
                 continue
-            document = self._interpolated(document, path, "")
+            document = typed(self._interpolated(document, path, ""))
             result.append(self._absolute(document, path, base))
         return result
 
@@ -153,6 +153,62 @@ class Loader:
                 if isinstance(entry, dict) and isinstance(entry.get("file"), str):
                     entry["file"] = _path(entry["file"], base)
         return document
+
+
+_BOOLS = {"true": True, "yes": True, "y": True, "on": True, "1": True,
+          "false": False, "no": False, "n": False, "off": False, "0": False}  # fmt: skip
+_TYPED: list[tuple[tuple[str, ...], str]] = [
+    (("services", "*", key), "bool")
+    for key in ("privileged", "read_only", "init", "tty", "stdin_open", "oom_kill_disable")
+] + [
+    (("services", "*", key), "int")
+    for key in ("pids_limit", "scale", "cpu_shares", "mem_swappiness", "oom_score_adj")
+] + [
+    (("services", "*", "cpus"), "float"),
+    (("services", "*", "healthcheck", "retries"), "int"),
+    (("services", "*", "healthcheck", "disable"), "bool"),
+    (("services", "*", "deploy", "replicas"), "int"),
+    (("services", "*", "deploy", "resources", "limits", "pids"), "int"),
+    (("services", "*", "ulimits", "*"), "int"),
+    (("services", "*", "ulimits", "*", "soft"), "int"),
+    (("services", "*", "ulimits", "*", "hard"), "int"),
+    (("services", "*", "depends_on", "*", "required"), "bool"),
+    (("services", "*", "depends_on", "*", "restart"), "bool"),
+    (("services", "*", "build", "pull"), "bool"),
+    (("services", "*", "volumes", "*", "read_only"), "bool"),
+    (("services", "*", "env_file", "*", "required"), "bool"),
+] + [
+    ((section, "*", key), "bool")
+    for section in ("networks", "volumes", "secrets", "configs")
+    for key in ("external", "internal", "attachable", "enable_ipv6")
+]  # fmt: skip
+
+
+def typed(document: Any, path: tuple[str, ...] = ()) -> Any:
+    """Strings where compose's schema has a boolean or a number (after interpolation,
+    `privileged: ${PRIV}` is the string "false") converted as docker compose converts them; what
+    does not convert is left for the translation to refuse."""
+    if isinstance(document, dict):
+        return {k: typed(v, (*path, k)) for k, v in document.items()}
+    if isinstance(document, list):
+        return [typed(v, (*path, "*")) for v in document]
+    if not isinstance(document, str):
+        return document
+    for pattern, kind in _TYPED:
+        if len(pattern) == len(path) and all(
+            p in ("*", q) for p, q in zip(pattern, path, strict=True)
+        ):
+            return _convert(document, kind)
+    return document
+
+
+def _convert(text: str, kind: str) -> Any:
+    try:
+        if kind == "bool":
+            return _BOOLS.get(text.strip().lower(), text)
+        return int(text) if kind == "int" else float(text)
+    except ValueError:
+        return text
 
 
 def _kind(value: Any) -> str:
@@ -358,12 +414,14 @@ def _check_top_level(loader: Loader, path: str, document: dict[str, Any]) -> Non
     for key in document:
         if key not in TOP_LEVEL and key not in IGNORED_TOP_LEVEL and not key.startswith("x-"):
             loader.fail(path, key, "unknown top-level key of a compose file")
-    for section in TOP_LEVEL:
-        names = document.get(section)
-        for name in list(names) if isinstance(names, dict) else ():
+    for kind in TOP_LEVEL:
+        names = document.get(kind)
+        if not isinstance(names, dict):
+            continue
+        for name in list(names):
             # compose's own rule; the names become file names and podman names here
             if not _COMPOSE_NAME.fullmatch(name) or name in (".", ".."):
-                loader.fail(path, f"{section}.{name}", "expected a name of letters, digits, . _ -")
+                loader.fail(path, f"{kind}.{name}", "expected a name of letters, digits, . _ -")
                 del names[name]
     for key in TOP_LEVEL:
         section = document.get(key)

@@ -69,7 +69,10 @@ def _translate(tr: Translation, service: Service) -> None:
     if "image" not in data and "build" not in data:
         tr.fail(service, service.path(), "needs image or build, as in docker compose")
     for key in ORDER:
-        if key in data and key in HANDLERS and data[key] is not None:  # null: nothing to say
+        # null, or a blank an unset variable left (`platform: ${PLATFORM:-}`): nothing to say,
+        # as in docker compose; a blank command or entrypoint clears the image's
+        blank = data.get(key) == "" and key not in ("command", "entrypoint")
+        if key in data and key in HANDLERS and data[key] is not None and not blank:
             _handle(tr, service, key, data[key])
     for key, value in data.items():
         if key in HANDLERS or key.startswith("x-"):
@@ -134,9 +137,17 @@ def _image(tr: Translation, service: Service, value: Any) -> None:
 def _build(tr: Translation, service: Service, value: Any) -> None:
     from orchestrator.convert.composebuild import build_table
 
-    service.build = build_table(tr, service, value)
-    if service.build is not None:
+    table = build_table(tr, service, value)
+    if table is None:
+        return
+    # services that build the same image (one x- anchor for several) share one build
+    same = repr(table.rows)
+    first = tr.builds.setdefault(same, service.name)
+    if first == service.name:
+        service.build = table
         service.container.set("build", service.name)
+    else:
+        service.container.set("build", first, f"compose builds the same image for {first}")
 
 
 def _words(tr: Translation, service: Service, key: str, value: Any) -> list[str] | None:

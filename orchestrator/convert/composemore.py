@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
 
 def _plain(key: str, convert: Any = str) -> Handler:
-    """A key that means the same here: the value, converted."""
+    """A key that means the same here: the value, converted (false, the default of every flag
+    here, is left out)."""
 
     def handler(tr: Translation, service: Service, value: Any) -> None:
-        if value is not None:
+        if convert is bool and not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        if value is not None and value is not False:
             service.container.set(key, convert(value))
 
     return handler

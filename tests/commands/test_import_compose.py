@@ -318,3 +318,28 @@ def test_a_name_that_would_leave_the_output_directory_is_refused(tmp_path: Path,
     stderr = refused(compose(tmp_path, text), tmp_path)
     assert f"services.{name}" in stderr and f"configs.{name}" in stderr
     assert not list(tmp_path.parent.glob("escape*"))
+
+
+def test_interpolated_booleans_and_numbers_are_read_as_compose_reads_them(tmp_path: Path) -> None:
+    text = (
+        "services:\n  web:\n    image: x\n    privileged: ${PRIV:-false}\n    init: 'yes'\n"
+        "    platform: ${PLATFORM:-}\n    healthcheck: {test: 'true', retries: '${R:-4}', "
+        "disable: '${OFF:-false}'}\n"
+    )
+    result = compose(tmp_path, text)
+    web = (tmp_path / "out" / "web.toml").read_text()
+    assert result.returncode == 0, result.stderr
+    assert "privileged" not in web and "init = true" in web and "retries = 4" in web
+    assert "--platform" not in web and "--no-healthcheck" not in web
+
+
+def test_services_that_build_one_image_share_one_build(tmp_path: Path) -> None:
+    text = (
+        "x-app: &app\n  build: {context: ., args: [A=1]}\n  image: localhost/app:dev\n"
+        "services:\n  web: {<<: *app, command: web}\n  worker: {<<: *app, command: work}\n"
+    )
+    result = compose(tmp_path, text)
+    assert result.returncode == 0, result.stderr
+    assert "[build.web]" in (tmp_path / "out" / "web.toml").read_text()
+    worker = (tmp_path / "out" / "worker.toml").read_text()
+    assert "[build." not in worker and 'build = "web"' in worker
