@@ -338,6 +338,7 @@ def test_services_that_build_one_image_share_one_build(tmp_path: Path) -> None:
         "x-app: &app\n  build: {context: ., args: [A=1]}\n  image: localhost/app:dev\n"
         "services:\n  web: {<<: *app, command: web}\n  worker: {<<: *app, command: work}\n"
     )
+    (tmp_path / "Containerfile").write_text("FROM scratch\n")
     result = compose(tmp_path, text)
     assert result.returncode == 0, result.stderr
     assert "[build.web]" in (tmp_path / "out" / "web.toml").read_text()
