@@ -75,6 +75,7 @@ class Translation:
         self.pods: dict[str, Table] = {}  # pod name -> table
         self.pod_of: dict[str, str] = {}  # service key -> pod name
         self.link_aliases: dict[str, list[str]] = {}  # service key -> names links give it
+        self.builds: dict[str, str] = {}  # a build's table, as text -> the definition that has it
 
     def fail(self, service: Service | None, path: str, message: str) -> None:
         file = service.file if service else self.project.file_of(*path.split(".")[:2])
@@ -94,6 +95,11 @@ class Translation:
             return key
         return f"{self.project_name}_{key}"
 
+    def shown(self, path: str) -> str:
+        """A path as the compose file wrote it: from the project's directory when inside it."""
+        inside = path.startswith(self.project.directory + os.sep)
+        return "./" + os.path.relpath(path, self.project.directory) if inside else path
+
     def network_name(self, key: str) -> str:
         if key not in self.network_names:
             self.network_names[key] = self._resource_name(key, None)
@@ -109,7 +115,7 @@ def _project_name(project: Project, prefix: str | None) -> str:
     COMPOSE_PROJECT_NAME, else the directory's name, lower case, other characters dropped."""
     name = prefix or project.name or project.env.get("COMPOSE_PROJECT_NAME")
     name = name or os.path.basename(project.directory)
-    return _NAME_CHARS.sub("", name.lower()) or "default"
+    return _NAME_CHARS.sub("", name.lower()).lstrip("_-") or "default"
 
 
 def import_compose(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,6 +78,7 @@ class Loader:
         self.interpolate = Interpolator(env)
         self.problems: list[Problem] = []
         self.files_read = 0
+        self.including: tuple[str, ...] = ()
 
     def fail(self, file: str, path: str, message: str, line: int | None = None) -> None:
         self.problems.append(Problem(display(file), path, message, line))
@@ -92,6 +94,9 @@ class Loader:
             self.fail(
                 path, "", f"more than {MAX_FILES} compose files (an extends or include loop?)"
             )
+            return []
+        if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block for ever
+            self.fail(path, "", "not a regular file")
             return []
         try:
             with open(path, encoding="utf-8") as handle:
@@ -114,7 +119,7 @@ class Loader:
                     path, where, f"expected a mapping of services, ..., got {_kind(document)}"
                 )
                 continue
-            document = self._interpolated(document, path, "")
+            document = typed(self._interpolated(document, path, ""))
             result.append(self._absolute(document, path, base))
         return result
 
@@ -148,6 +153,62 @@ class Loader:
                 if isinstance(entry, dict) and isinstance(entry.get("file"), str):
                     entry["file"] = _path(entry["file"], base)
         return document
+
+
+_BOOLS = {"true": True, "yes": True, "y": True, "on": True, "1": True,
+          "false": False, "no": False, "n": False, "off": False, "0": False}  # fmt: skip
+_TYPED: list[tuple[tuple[str, ...], str]] = [
+    (("services", "*", key), "bool")
+    for key in ("privileged", "read_only", "init", "tty", "stdin_open", "oom_kill_disable")
+] + [
+    (("services", "*", key), "int")
+    for key in ("pids_limit", "scale", "cpu_shares", "mem_swappiness", "oom_score_adj")
+] + [
+    (("services", "*", "cpus"), "float"),
+    (("services", "*", "healthcheck", "retries"), "int"),
+    (("services", "*", "healthcheck", "disable"), "bool"),
+    (("services", "*", "deploy", "replicas"), "int"),
+    (("services", "*", "deploy", "resources", "limits", "pids"), "int"),
+    (("services", "*", "ulimits", "*"), "int"),
+    (("services", "*", "ulimits", "*", "soft"), "int"),
+    (("services", "*", "ulimits", "*", "hard"), "int"),
+    (("services", "*", "depends_on", "*", "required"), "bool"),
+    (("services", "*", "depends_on", "*", "restart"), "bool"),
+    (("services", "*", "build", "pull"), "bool"),
+    (("services", "*", "volumes", "*", "read_only"), "bool"),
+    (("services", "*", "env_file", "*", "required"), "bool"),
+] + [
+    ((section, "*", key), "bool")
+    for section in ("networks", "volumes", "secrets", "configs")
+    for key in ("external", "internal", "attachable", "enable_ipv6")
+]  # fmt: skip
+
+
+def typed(document: Any, path: tuple[str, ...] = ()) -> Any:
+    """Strings where compose's schema has a boolean or a number (after interpolation,
+    `privileged: ${PRIV}` is the string "false") converted as docker compose converts them; what
+    does not convert is left for the translation to refuse."""
+    if isinstance(document, dict):
+        return {k: typed(v, (*path, k)) for k, v in document.items()}
+    if isinstance(document, list):
+        return [typed(v, (*path, "*")) for v in document]
+    if not isinstance(document, str):
+        return document
+    for pattern, kind in _TYPED:
+        if len(pattern) == len(path) and all(
+            p in ("*", q) for p, q in zip(pattern, path, strict=True)
+        ):
+            return _convert(document, kind)
+    return document
+
+
+def _convert(text: str, kind: str) -> Any:
+    try:
+        if kind == "bool":
+            return _BOOLS.get(text.strip().lower(), text)
+        return int(text) if kind == "int" else float(text)
+    except ValueError:
+        return text
 
 
 def _kind(value: Any) -> str:
@@ -312,10 +373,13 @@ def load_project(
     files: Sequence[str],
     env: Mapping[str, str],
     profiles: Sequence[str] = (),
+    including: tuple[str, ...] = (),
 ) -> Project:
     """The merged, interpolated project of these compose files (the first one's directory is the
-    project's), with extends and include resolved and inactive profiles left out."""
+    project's), with extends and include resolved and inactive profiles left out. including:
+    the files whose `include` led here, outermost first."""
     loader = Loader(env)
+    loader.including = (*including, *(os.path.abspath(f) for f in files))
     project = Project(directory=os.path.dirname(os.path.abspath(files[0])), env=dict(env))
     merged: dict[str, Any] = {}
     for path in files:
@@ -343,10 +407,22 @@ def load_project(
     return project
 
 
+_COMPOSE_NAME = re.compile(r"[a-zA-Z0-9._-]+")
+
+
 def _check_top_level(loader: Loader, path: str, document: dict[str, Any]) -> None:
     for key in document:
         if key not in TOP_LEVEL and key not in IGNORED_TOP_LEVEL and not key.startswith("x-"):
             loader.fail(path, key, "unknown top-level key of a compose file")
+    for kind in TOP_LEVEL:
+        names = document.get(kind)
+        if not isinstance(names, dict):
+            continue
+        for name in list(names):
+            # compose's own rule; the names become file names and podman names here
+            if not _COMPOSE_NAME.fullmatch(name) or name in (".", ".."):
+                loader.fail(path, f"{kind}.{name}", "expected a name of letters, digits, . _ -")
+                del names[name]
     for key in TOP_LEVEL:
         section = document.get(key)
         if section is not None and not isinstance(section, dict | Reset | Override):
@@ -392,12 +468,17 @@ def _include(
         env_file = os.path.join(os.path.dirname(absolute[0]), ".env")
         if os.path.isfile(env_file):
             env = {**read_env(env_file), **env}
+        loop = [p for p in absolute if p in loader.including]
+        if loop:
+            chain = " -> ".join(display(p) for p in (*loader.including, loop[0]))
+            loader.fail(file, where, f"includes itself: {chain}")
+            continue
         loader.files_read += len(absolute)
-        if loader.files_read > MAX_FILES:
+        if len(loader.including) + loader.files_read > MAX_FILES:
             loader.fail(file, where, f"more than {MAX_FILES} compose files (an include loop?)")
             return
         try:
-            included = load_project(absolute, env, profiles)
+            included = load_project(absolute, env, profiles, loader.including)
         except DefinitionError as exc:
             loader.problems.extend(exc.problems)
             continue
@@ -415,6 +496,8 @@ def _include(
 
 def read_env(path: str, outer: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables of an env file (raises DefinitionError naming the file)."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block for ever
+        raise DefinitionError([Problem(display(path), "", "not a regular file")])
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read(2**20 + 1)

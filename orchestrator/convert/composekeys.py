@@ -8,6 +8,7 @@ key has no meaning here (then nothing is written).
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -23,7 +24,7 @@ from orchestrator.convert.compose import (
 )
 from orchestrator.convert.composefile import is_bind_source
 from orchestrator.convert.tomlout import Table
-from orchestrator.core.values import ENV_NAME_RE
+from orchestrator.core.values import ENV_NAME_RE, HOSTNAME_RE
 from orchestrator.errors import DefinitionError
 
 T = TypeVar("T")
@@ -68,7 +69,10 @@ def _translate(tr: Translation, service: Service) -> None:
     if "image" not in data and "build" not in data:
         tr.fail(service, service.path(), "needs image or build, as in docker compose")
     for key in ORDER:
-        if key in data and key in HANDLERS and data[key] is not None:  # null: nothing to say
+        # null, or a blank an unset variable left (`platform: ${PLATFORM:-}`): nothing to say,
+        # as in docker compose; a blank command or entrypoint clears the image's
+        blank = data.get(key) == "" and key not in ("command", "entrypoint")
+        if key in data and key in HANDLERS and data[key] is not None and not blank:
             _handle(tr, service, key, data[key])
     for key, value in data.items():
         if key in HANDLERS or key.startswith("x-"):
@@ -83,8 +87,8 @@ def _translate(tr: Translation, service: Service) -> None:
         service.container.set(
             "restart",
             "no",
-            "compose's default: never restarted. Set "
-            '"on-failure" or "always" to have systemd restart it.',
+            "compose's default: never restarted (docker does not start it at boot either; "
+            'here it starts at boot). Set "on-failure" or "always" to have systemd restart it.',
         )
     joined = "networks" in service.container or service.key in tr.pod_of
     if not joined and data.get("network_mode") is None:
@@ -133,9 +137,17 @@ def _image(tr: Translation, service: Service, value: Any) -> None:
 def _build(tr: Translation, service: Service, value: Any) -> None:
     from orchestrator.convert.composebuild import build_table
 
-    service.build = build_table(tr, service, value)
-    if service.build is not None:
+    table = build_table(tr, service, value)
+    if table is None:
+        return
+    # services that build the same image (one x- anchor for several) share one build
+    same = repr(table.rows)
+    first = tr.builds.setdefault(same, service.name)
+    if first == service.name:
+        service.build = table
         service.container.set("build", service.name)
+    else:
+        service.container.set("build", first, f"compose builds the same image for {first}")
 
 
 def _words(tr: Translation, service: Service, key: str, value: Any) -> list[str] | None:
@@ -225,7 +237,7 @@ def _env_file(tr: Translation, service: Service, value: Any) -> None:
             continue
         path = entry["path"]
         if entry.get("required") is False and not os.path.exists(path):
-            notes.append(f"compose env_file {path} is optional and missing: left out")
+            notes.append(f"compose env_file {tr.shown(path)} is optional and missing: left out")
             continue
         if entry.get("format") not in (None, "raw"):
             tr.fail(service, service.path("env_file", index, "format"), "unknown env_file format")
@@ -355,26 +367,37 @@ def _networks(tr: Translation, service: Service, value: Any) -> None:
     _join(tr, service, value)
 
 
-def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
-    holder = _network_holder(tr, service)
-    names, aliases, notes = (
-        list(holder.get("networks", [])),
-        list(holder.get("network_aliases", [])),
-        [],
-    )
+def _own_aliases(tr: Translation, service: Service) -> tuple[list[str], list[str]]:
+    """The names compose's container answers to besides the definition's, with why."""
+    aliases, notes = [], []
     if service.name != service.key:
         aliases.append(service.key)
         notes.append(f"compose's containers answer to their service name too: alias {service.key}")
     given = service.data.get("container_name")
     if isinstance(given, str) and given not in (service.name, service.key):
-        aliases.append(given)
-        notes.append(
-            f"compose container_name {given}: the definition is named after the service; the "
-            f"container answers to {given} too (alias)"
-        )
+        if HOSTNAME_RE.fullmatch(given):
+            aliases.append(given)
+            notes.append(
+                f"compose container_name {given}: the definition is named after the service; "
+                f"the container answers to {given} too (alias)"
+            )
+        else:
+            notes.append(
+                f"compose container_name {given}: the definition is named after the service; "
+                f"{given} is no host name (an alias needs letters, digits, - and .), so the "
+                f"container answers to {service.key} only"
+            )
     for alias in tr.link_aliases.get(service.key, []):
         aliases.append(alias)
         notes.append(f"compose links name it {alias} too: alias {alias}")
+    return aliases, notes
+
+
+def _join(tr: Translation, service: Service, value: dict[str, Any]) -> None:
+    holder = _network_holder(tr, service)
+    names = list(holder.get("networks", []))
+    aliases, notes = _own_aliases(tr, service)
+    aliases[:0] = holder.get("network_aliases", [])
     addresses: dict[str, str] = {}
     for key, options in value.items():
         if key not in tr.project.networks and key != "default":
@@ -578,7 +601,7 @@ def _create_host_path(
         return
     if not all(c.isalnum() or c in "/._-" for c in spec.source):
         notes.append(
-            f"{spec.source} does not exist: docker would create it; create it before apply"
+            f"{tr.shown(spec.source)} does not exist: docker would create it; create it first"
         )
         return
     unit = service.container.get("unit") or Table()
@@ -588,12 +611,13 @@ def _create_host_path(
     unit.set("Service", section)
     service.container.set("unit", unit)
     notes.append(
-        f"{spec.source} did not exist at import: docker creates it, so the unit does (ExecStartPre)"
+        f"{tr.shown(spec.source)} did not exist at import: docker creates it, so the unit does "
+        "(ExecStartPre)"
     )
 
 
 def _anonymous(tr: Translation, service: Service, target: str, notes: list[str]) -> str:
-    slug = "-".join(part for part in target.split("/") if part)
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", target).strip("-.")
     name = f"{service.name}-{slug}"[:120] if slug else f"{service.name}-anonymous"
     tr.volumes.setdefault(
         name,

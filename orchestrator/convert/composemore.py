@@ -17,10 +17,13 @@ if TYPE_CHECKING:
 
 
 def _plain(key: str, convert: Any = str) -> Handler:
-    """A key that means the same here: the value, converted."""
+    """A key that means the same here: the value, converted (false, the default of every flag
+    here, is left out)."""
 
     def handler(tr: Translation, service: Service, value: Any) -> None:
-        if value is not None:
+        if convert is bool and not isinstance(value, bool):
+            raise ValueError("expected true or false")
+        if value is not None and value is not False:
             service.container.set(key, convert(value))
 
     return handler
@@ -67,18 +70,19 @@ def _labels(tr: Translation, service: Service, value: Any) -> None:
 
 def _label_file(tr: Translation, service: Service, value: Any) -> None:
     from orchestrator.convert.composefile import read_env
+    from orchestrator.errors import DefinitionError
 
     table = service.container.get("labels") or Table()
     for path in value if isinstance(value, list) else [value]:
         try:
             found = read_env(str(path))
-        except Exception as exc:  # a DefinitionError naming the file
-            tr.fail(service, service.path("label_file"), f"cannot read {path}: {exc}")
+        except DefinitionError as exc:
+            why = "; ".join(p.message for p in exc.problems)
+            tr.fail(service, service.path("label_file"), f"{tr.shown(str(path))}: {why}")
             continue
-        for key, item in found.items():
-            table.set(
-                key, item, f"from compose label_file {path}" if key == next(iter(found)) else ""
-            )
+        for index, (key, item) in enumerate(found.items()):
+            notes = [f"from compose label_file {tr.shown(str(path))}"] if index == 0 else []
+            table.set(key, item, *notes)
     service.container.set("labels", table)
 
 

@@ -284,3 +284,63 @@ def test_what_this_hosts_podman_cannot_run_is_written_with_a_warning(
     assert "warning: services.es.ulimits.memlock: an unlimited (-1) ulimit needs podman 4.8" in (
         result.stderr
     )
+
+
+def test_a_project_with_builds_is_checked_as_far_as_this_version_can(tmp_path: Path) -> None:
+    text = "services:\n  web:\n    build: .\n    ports: ['eighty:80']\n"
+    assert "container.web.ports[0]" in refused(compose(tmp_path, text), tmp_path)
+
+
+@pytest.mark.parametrize("key", ["extends: {file: ./fifo, service: x}", "label_file: ./fifo"])
+def test_a_fifo_named_by_the_compose_file_is_refused_not_waited_for(
+    tmp_path: Path, key: str
+) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    text = f"services:\n  web:\n    image: x\n    {key}\n"
+    assert "not a regular file" in refused(compose(tmp_path, text), tmp_path)
+
+
+def test_a_fifo_as_the_env_file_is_refused_not_waited_for(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    result = compose(
+        tmp_path, "services:\n  web: {image: x}\n", "--env-file", str(tmp_path / "fifo")
+    )
+    assert "not a regular file" in refused(result, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../escape", "a/b", ".."])
+def test_a_name_that_would_leave_the_output_directory_is_refused(tmp_path: Path, name: str) -> None:
+    text = f"services:\n  '{name}': {{image: x}}\nconfigs:\n  '{name}': {{content: x}}\n"
+    stderr = refused(compose(tmp_path, text), tmp_path)
+    assert f"services.{name}" in stderr and f"configs.{name}" in stderr
+    assert not list(tmp_path.parent.glob("escape*"))
+
+
+def test_interpolated_booleans_and_numbers_are_read_as_compose_reads_them(tmp_path: Path) -> None:
+    text = (
+        "services:\n  web:\n    image: x\n    privileged: ${PRIV:-false}\n    init: 'yes'\n"
+        "    platform: ${PLATFORM:-}\n    healthcheck: {test: 'true', retries: '${R:-4}', "
+        "disable: '${OFF:-false}'}\n"
+    )
+    result = compose(tmp_path, text)
+    web = (tmp_path / "out" / "web.toml").read_text()
+    assert result.returncode == 0, result.stderr
+    assert "privileged" not in web and "init = true" in web and "retries = 4" in web
+    assert "--platform" not in web and "--no-healthcheck" not in web
+
+
+def test_services_that_build_one_image_share_one_build(tmp_path: Path) -> None:
+    text = (
+        "x-app: &app\n  build: {context: ., args: [A=1]}\n  image: localhost/app:dev\n"
+        "services:\n  web: {<<: *app, command: web}\n  worker: {<<: *app, command: work}\n"
+    )
+    (tmp_path / "Containerfile").write_text("FROM scratch\n")
+    result = compose(tmp_path, text)
+    assert result.returncode == 0, result.stderr
+    assert "[build.web]" in (tmp_path / "out" / "web.toml").read_text()
+    worker = (tmp_path / "out" / "worker.toml").read_text()
+    assert "[build." not in worker and 'build = "web"' in worker

@@ -106,3 +106,11 @@ def test_x_fields_and_inactive_profiles_are_left_out(tmp_path: Path) -> None:
     project = load_project([main], {})
     assert sorted(project.services) == ["web"] and project.left_out == {"dbg": ["debug"]}
     assert sorted(load_project([main], {}, ["*"]).services) == ["dbg", "web"]
+
+
+def test_an_include_loop_is_an_error_naming_the_chain(tmp_path: Path) -> None:
+    main = write(tmp_path / "a.yaml", "include: [b.yaml]\nservices:\n  a: {image: x}\n")
+    write(tmp_path / "b.yaml", "include: [a.yaml]\nservices:\n  b: {image: y}\n")
+    with pytest.raises(DefinitionError) as error:
+        load_project([main], {})
+    assert "includes itself" in str(error.value.problems[0])
