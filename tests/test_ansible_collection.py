@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from orchestrator.core.plan import UnitChange
 from tests.support import ROOT
 
 pytest.importorskip("ansible", reason="ansible-core is not installed (scripts/setup)")
+yaml = pytest.importorskip("yaml")  # PyYAML comes with ansible-core
 
 BIN = Path(sys.executable).parent
 COLLECTION = ROOT / "ansible" / "ansible_collections" / "orchestrator" / "orchestrator"
