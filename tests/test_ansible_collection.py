@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +24,7 @@ from orchestrator.core.plan import UnitChange
 from tests.support import ROOT
 
 pytest.importorskip("ansible", reason="ansible-core is not installed (scripts/setup)")
+yaml = pytest.importorskip("yaml")  # PyYAML comes with ansible-core
 
 BIN = Path(sys.executable).parent
 COLLECTION = ROOT / "ansible" / "ansible_collections" / "orchestrator" / "orchestrator"
@@ -165,6 +165,22 @@ def test_a_failed_apply_fails_the_task_with_the_journal_and_says_it_rolled_back(
     assert result["failed"] and result["rolled_back"] and result["generation"] == 5, result
     assert "broken on purpose" in result["msg"] and "rolled back to generation 5" in result["msg"]
     assert "--rollback-on-failure" in calls(stub)[-1]
+
+
+def test_a_vault_encrypted_file_reaches_the_host_decrypted(
+    tmp_path: Path, stub: dict[str, Any]
+) -> None:
+    secret = Path(stub["task"]["orchestrator.orchestrator.apply"]["src"]) / "env" / "web.env"
+    password = tmp_path / "vault-password"
+    password.write_text("not a real secret\n")
+    argv = [str(BIN / "ansible-vault"), "encrypt", "--vault-password-file", str(password),
+            str(secret)]  # fmt: skip
+    done = subprocess.run(argv, env=ansible_env(tmp_path), capture_output=True, text=True)
+    assert done.returncode == 0 and secret.read_text().startswith("$ANSIBLE_VAULT"), done.stderr
+    result = playbook(tmp_path, stub["task"], "--vault-password-file", str(password),
+                      **stub["env"])  # fmt: skip
+    assert not result.get("failed"), result
+    assert (stub["dest"] / "env" / "web.env").read_text() == "A=1\n"
 
 
 def test_invalid_definitions_fail_the_task_and_leave_dest_as_it_was(

@@ -46,8 +46,7 @@ class ActionModule(ActionBase):
         ))
         return result
 
-    @staticmethod
-    def _directory(root):
+    def _directory(self, root):
         if not os.path.isdir(root):
             raise AnsibleActionFail("src %s: not a directory of definitions" % root)
         found, total = {}, 0
@@ -57,8 +56,7 @@ class ActionModule(ActionBase):
                 path = os.path.join(top, name)
                 if name.startswith(".") or not os.path.isfile(path):
                     continue
-                with open(path, "rb") as handle:
-                    data = handle.read()
+                data = self._read(path)
                 total += len(data)
                 if total > MAX_BYTES:
                     raise AnsibleActionFail("src %s: more than %d bytes" % (root, MAX_BYTES))
@@ -66,6 +64,15 @@ class ActionModule(ActionBase):
                 mode = os.stat(path).st_mode & 0o777
                 found[os.path.relpath(path, root)] = (data, mode)
         return found
+
+    def _read(self, path):
+        """The file's bytes, decrypted where Ansible Vault encrypted it (as copy does)."""
+        real = self._loader.get_real_file(path, decrypt=True)
+        try:
+            with open(real, "rb") as handle:
+                return handle.read()
+        finally:
+            self._loader.cleanup_tmp_file(real)
 
 
 def _fleet_files(root, host):

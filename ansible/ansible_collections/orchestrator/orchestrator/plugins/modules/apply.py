@@ -40,6 +40,8 @@ options:
     description:
       - A directory of definitions on the controller, copied to O(dest) with its sub-directories
         (files such as environment files that definitions name by relative paths come along).
+      - Files encrypted with Ansible Vault are decrypted on the controller, as
+        M(ansible.builtin.copy) does.
     type: path
   fleet:
     description:
