@@ -23,6 +23,10 @@ from hypothesis import strategies as st
 from orchestrator.core.plan import UnitChange
 from tests.support import ROOT
 
+# Each test starts ansible-playbook, ansible-doc or ansible-lint (seconds each, minutes in all):
+# scripts/test runs them after the unit part, with the integration tests.
+pytestmark = pytest.mark.tools
+
 pytest.importorskip("ansible", reason="ansible-core is not installed (scripts/setup)")
 yaml = pytest.importorskip("yaml")  # PyYAML comes with ansible-core
 
