@@ -23,6 +23,7 @@ systemd, not a daemon, then supervises, restarts, orders and boots every contain
 """
 EPILOG = """\
 examples:
+  orchestrator doctor examples/hello       # can this host run it?
   orchestrator validate examples/hello
   orchestrator plan examples/hello --unit-dir /tmp/units
   orchestrator render examples/web-stack --out /tmp/units

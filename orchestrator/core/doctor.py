@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from orchestrator.core import values
 from orchestrator.core.compat import OLDEST, Version, problems, shown
 from orchestrator.core.models import Spec, mount_source
 from orchestrator.core.target import Mode
@@ -384,19 +385,11 @@ def needed_paths(spec: Spec) -> set[str]:
 
 def published(ports: list[str]) -> list[str]:
     """Each published host port as "IP:PORT/PROTO" (IP 0.0.0.0 when none is given)."""
-    out = []
-    for value in ports:
-        text, _, proto = value.partition("/")
-        ip = "0.0.0.0"
-        if text.startswith("["):
-            ip, _, text = text[1:].partition("]:")
-        elif text.count(":") == 2:
-            ip, text = text.split(":", 1)
-        host = text.partition(":")[0]
-        low, _, high = host.partition("-")
-        for number in range(int(low), int(high or low) + 1):
-            out.append(f"{ip}:{number}/{proto or 'tcp'}")
-    return out
+    return [
+        f"{ip or '0.0.0.0'}:{number}/{proto}"
+        for value in ports
+        for ip, proto, number in values.published(value)
+    ]
 
 
 def failed(checks: list[Check]) -> bool:

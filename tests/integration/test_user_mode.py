@@ -207,3 +207,22 @@ def test_the_users_own_watcher_applies_edits(box: Sandbox) -> None:
     out = orchestrator(box, "uninstall-units", "--user").stdout
     assert "removed 5 unit file(s)" in out
     assert as_user(box, "podman", "container", "exists", "ticker", check=False).returncode == 0
+
+
+def test_doctor_user_sees_the_manager_and_fails_without_subordinate_gids(box: Sandbox) -> None:
+    def checks() -> tuple[int, dict[str, dict[str, str]]]:
+        result = orchestrator(box, "doctor", "--user", "--json", check=False)
+        return result.returncode, {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+
+    code, found = checks()
+    assert [found[n]["status"] for n in ("systemd", "subids", "linger", "tun")] == ["ok"] * 4, found
+    saved = box.run(["cat", "/etc/subgid"]).stdout  # the sandbox's private copy (add_user)
+    box.run(
+        ["sh", "-c", f"grep -v '^{USER}:' /etc/subgid > /tmp/subgid; cat /tmp/subgid > /etc/subgid"]
+    )
+    try:
+        code, found = checks()
+        assert code == 1 and found["subids"]["status"] == "fail"
+        assert f"--add-subgids 100000-165535 {USER}" in found["subids"]["fix"]
+    finally:
+        box.run(["sh", "-c", 'printf %s "$0" > /etc/subgid', saved])
