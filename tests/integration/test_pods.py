@@ -154,3 +154,10 @@ def test_stopping_the_pod_stops_its_members_and_starting_a_member_starts_the_pod
     assert active(box, "app-pod.service") == "active"
     until(lambda: "hello from web" in fetch(box, "web", "http://localhost:80/"), 20,
           "web serving again in the pod started for it")  # fmt: skip
+
+
+def test_starting_the_pod_starts_its_enabled_members(box: Sandbox) -> None:
+    box.run(["systemctl", "stop", "app-pod.service"], timeout=120)
+    box.run(["systemctl", "start", "app-pod.service"], timeout=120)
+    until(lambda: [active(box, u) for u in ("web.service", "client.service")] == ["active"] * 2,
+          30, "both members started with their pod")  # fmt: skip
