@@ -1,12 +1,13 @@
 """Unit overrides as this host's systemd reads them.
 
-A container's `unit` table is copied into its unit file as written, and systemd ignores, with no
-more than a line in its log, what it cannot read there: an unknown directive (`nice`, `Foo`), a
-value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`), a path it wants absolute. The
-container then runs without the setting. Only systemd knows every directive and its syntax, so
-`systemd-analyze verify` reads the rendered units of the containers that have overrides, and each
-complaint about a line that came from an override is a problem naming that override's key.
-Without systemd-analyze nothing is checked here (the other checks still hold).
+A container's or pod's `unit` table is copied into its unit file as written, and systemd
+ignores, with no more than a line in its log, what it cannot read there: an unknown directive
+(`nice`, `Foo`), a value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`), a path it
+wants absolute. The container then runs without the setting. Only systemd knows every directive
+and its syntax, so `systemd-analyze verify` reads the rendered units of the containers and pods
+that have overrides, and each complaint about a line that came from an override is a problem
+naming that override's key. Without systemd-analyze nothing is checked here (the other checks
+still hold).
 """
 
 from __future__ import annotations
@@ -36,27 +37,42 @@ def check(spec: Spec, where: Target) -> None:
         raise DefinitionError(problems)
 
 
+Overrides = dict[str, dict[str, list[str]]]
+
+
+def _overridden(spec: Spec) -> dict[str, tuple[str, str, Overrides]]:
+    """unit -> (kind, name, its overrides), for the containers and pods that have overrides."""
+    found = {unit_name("container", n): ("container", n, c.unit)
+             for n, c in spec.containers.items() if c.unit}  # fmt: skip
+    found.update({unit_name("pod", n): ("pod", n, p.unit) for n, p in spec.pods.items() if p.unit})
+    return found
+
+
+def _render(kind: str, name: str, spec: Spec, where: Target) -> str:
+    if kind == "pod":
+        return render.render_pod(name, spec.pods[name], spec, where.mode)
+    return render.render_container(name, spec.containers[name], spec, where.mode,
+                                   where.cgroups_v1)  # fmt: skip
+
+
 def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
-    with_overrides = [name for name, c in spec.containers.items() if c.unit]
+    with_overrides = _overridden(spec)
     analyze = shutil.which("systemd-analyze")
     if not with_overrides or analyze is None:
         return
-    texts = {
-        unit_name("container", name): render.render_container(
-            name, spec.containers[name], spec, where.mode, where.cgroups_v1
-        )
-        for name in with_overrides
-    }
+    texts = {unit: _render(kind, name, spec, where)
+             for unit, (kind, name, _) in with_overrides.items()}  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="orchestrator-verify-") as directory:
         for unit, text in texts.items():
             with open(os.path.join(directory, unit), "w", encoding="utf-8") as file:
                 file.write(text)
         output = _verify(analyze, directory, list(texts), where.mode == "user")
     for line in output.splitlines():
-        for name, loc in _placed(line, texts, spec) or _by_value(line, with_overrides, spec):
+        for unit, loc in _placed(line, texts, with_overrides) or _by_value(line, with_overrides):
+            kind, name, _ = with_overrides[unit]
             yield Problem(
-                display(spec.sources[("container", name)]),
-                key_path(("container", name, "unit", *loc)),
+                display(spec.sources[(kind, name)]),
+                key_path((kind, name, "unit", *loc)),
                 "systemd would not take this setting as written: "
                 + _short(match.group("message") if (match := _COMPLAINT.match(line)) else line),
             )
@@ -66,32 +82,34 @@ def _short(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
-def _placed(line: str, texts: dict[str, str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
-    """The override a "PATH:LINE: message" complaint is about."""
+def _placed(
+    line: str, texts: dict[str, str], overridden: dict[str, tuple[str, str, Overrides]]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The (unit, override) a "PATH:LINE: message" complaint is about."""
     match = _COMPLAINT.match(line)
     unit = os.path.basename(match.group("path")) if match else ""
     if not match or unit not in texts:
         return []
-    name = unit.removesuffix(".service")
-    loc = _override_at(texts[unit], int(match.group("line")), spec.containers[name].unit)
-    return [(name, loc)] if loc is not None else []
+    loc = _override_at(texts[unit], int(match.group("line")), overridden[unit][2])
+    return [(unit, loc)] if loc is not None else []
 
 
-def _by_value(line: str, names: list[str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
+def _by_value(
+    line: str, overridden: dict[str, tuple[str, str, Overrides]]
+) -> list[tuple[str, tuple[str, ...]]]:
     """The overrides a complaint without a line quotes as a whole word ("web.service: Command
     abc is not executable", "Accepting user/group name 'web.service', ..."): the value as
     written, or with the specifiers of the unit's name expanded."""
     if _COMPLAINT.match(line):
         return []
     found = []
-    for name in names:
-        unit = unit_name("container", name)
-        for section, directives in spec.containers[name].unit.items():
+    for unit, (_, _, overrides) in overridden.items():
+        for section, directives in overrides.items():
             for directive, items in directives.items():
                 for value in items:
                     expanded = _expand(value, unit)
                     if any(_quotes(line, text) for text in {value, expanded} if text.strip()):
-                        found.append((name, (section, directive)))
+                        found.append((unit, (section, directive)))
     return list(dict.fromkeys(found))
 
 
@@ -126,9 +144,7 @@ def _verify(analyze: str, directory: str, units: list[str], user: bool) -> str:
     return (result.stdout or "") + (result.stderr or "")
 
 
-def _override_at(
-    text: str, number: int, overrides: dict[str, dict[str, list[str]]]
-) -> tuple[str, ...] | None:
+def _override_at(text: str, number: int, overrides: Overrides) -> tuple[str, ...] | None:
     """The (section, directive) of the override written at line number of text; None for a
     line of ours. Overrides are the last lines of their section, in the order given."""
     lines = text.split("\n")

@@ -173,6 +173,22 @@ def test_a_row_writes_its_flag_for_each_value_and_nothing_when_the_key_is_absent
     assert list(row(model)) == wanted
 
 
+def test_a_pod_unit_does_not_change_when_a_member_is_added_so_its_siblings_keep_running(
+    tmp_path: Path,
+) -> None:
+    from orchestrator.core.loader import load
+    from orchestrator.core.render import render
+
+    pod = '[pod.shop]\nports = ["8080:80"]\n'
+    member = '[container.{0}]\nimage = "localhost/busybox:test"\npod = "shop"\n'
+    (tmp_path / "a.toml").write_text(pod + member.format("web"))
+    one = render(load([str(tmp_path)]))
+    (tmp_path / "b.toml").write_text(member.format("worker"))
+    two = render(load([str(tmp_path)]))
+    assert one["shop-pod.service"] == two["shop-pod.service"]
+    assert "WantedBy=multi-user.target shop-pod.service" in two["worker.service"]
+
+
 def test_the_optional_devices_step_writes_the_flags_of_the_devices_present(tmp_path: Path) -> None:
     present = tmp_path / "present"
     present.touch()

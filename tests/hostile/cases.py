@@ -98,6 +98,8 @@ def document(uid: int, container: dict[str, Any] | None = None, **extra: Any) ->
         "volume": {f"data{uid}": extra.pop("volume", {})},
         "network": {f"net{uid}": extra.pop("network", {"subnet": "10.89.0.0/24"})},
     }
+    if "pod" in extra:
+        tables["pod"] = {f"pod{uid}": extra.pop("pod")}
     tables["container"][f"db{uid}"] = extra.pop("db", {"image": IMAGE})
     return toml_document(tables).encode("utf-8", "surrogatepass")
 
@@ -122,6 +124,16 @@ def _slots() -> dict[str, StringSlot]:
 
     def n(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
         return lambda uid, value: {"network": {"subnet": "10.89.0.0/24", **_fill(keys, value, uid)}}
+
+    def p(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
+        """A pod pod{uid} with the keys, and web{uid} a member of it."""
+        return lambda uid, value: {
+            "container": base(uid, pod=f"pod{uid}"),
+            "pod": _fill(keys, value, uid),
+        }
+
+    def rootfs(uid: int, value: Any) -> dict[str, Any]:
+        return {"container": {"rootfs": value, "command": "/bin/x"}}
 
     return {
         "image": c(image=V),
@@ -272,6 +284,39 @@ def _slots() -> dict[str, StringSlot]:
         "health.startup_interval": c(
             health={"command": "true", "startup_command": "true", "startup_interval": V}
         ),
+        # rootfs, optional devices, another container's network, pods (issue 12, part 2)
+        "rootfs": rootfs,
+        "rootfs.path": lambda uid, value: rootfs(uid, _fill(Concat("/srv/", V), value, uid)),
+        "rootfs.rel": lambda uid, value: rootfs(uid, _fill(Concat("./", V), value, uid)),
+        "devices.optional": c(devices=[Concat("-/dev/", V)]),
+        "networks.container": c(networks=[Concat("container:", V)]),
+        "pod": c(pod=V),
+        "pod.ports": p(ports=[V]),
+        "pod.networks": p(networks=[V]),
+        "pod.network_aliases": p(networks=[Ref("net")], network_aliases=[V]),
+        "pod.volumes": p(volumes=[V]),
+        "pod.volumes.source": p(volumes=[{"source": Concat("/srv/", V), "target": "/d"}]),
+        "pod.hostname": p(hostname=V),
+        "pod.dns": p(dns=[V]),
+        "pod.dns_search": p(dns_search=[V]),
+        "pod.dns_options": p(dns_options=[V]),
+        "pod.add_hosts.value": p(add_hosts={"db.local": V}),
+        "pod.add_hosts.key": p(add_hosts={V: "10.0.0.1"}),
+        "pod.ip": p(ip=V),
+        "pod.ip6": p(ip6=V),
+        "pod.mac_address": p(mac_address=V),
+        "pod.userns": p(userns=V),
+        "pod.uid_map": p(uid_map=[V]),
+        "pod.sub_uid_map": p(sub_uid_map=V),
+        "pod.shm_size": p(shm_size=V),
+        "pod.labels.value": p(labels={"a": V}),
+        "pod.labels.key": p(labels={V: "x"}),
+        "pod.description": p(description=V),
+        "pod.global_args": p(global_args=[V]),
+        "pod.podman_args": p(podman_args=[V]),
+        "pod.unit.value": p(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
+        "pod.unit.directive": p(unit={"Service": {V: "1"}}),
+        "pod.enabled": p(enabled=V),
     }
 
 
@@ -323,7 +368,7 @@ def slot_case(klass: str, slot: str, value: Any, uid: int, expect: str = "any") 
     doc = document(
         uid,
         filled.get("container"),
-        **{k: filled[k] for k in ("volume", "network") if k in filled},
+        **{k: filled[k] for k in ("volume", "network", "pod") if k in filled},
     )
     return Case(klass, f"{slot}={_label(value)}", {"d/def.toml": doc}, expect, user=True)
 

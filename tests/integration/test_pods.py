@@ -31,10 +31,11 @@ SLEEP = json.dumps(["sleep", "100000"])
 ROOTFS = "/srv/rootfs"
 
 
-def definitions(client_env: str) -> dict[str, str]:
+def definitions(client_env: str, tier: str) -> dict[str, str]:
     return {
         "pod.toml": f"""[pod.app]
 ports = ["{PORT}:80"]
+labels = {{ tier = "{tier}" }}
 
 [container.web]
 image = "{DEFAULT_REF}"
@@ -67,10 +68,10 @@ devices = ["-/dev/no-such-device", "-/dev/zero:/dev/optional-zero", "/dev/full"]
     }
 
 
-def apply(box: Sandbox, client_env: str) -> str:
+def apply(box: Sandbox, client_env: str, tier: str = "web") -> str:
     defs = box.share / "defs"
     defs.mkdir(parents=True, exist_ok=True)
-    for name, text in definitions(client_env).items():
+    for name, text in definitions(client_env, tier).items():
         (defs / name).write_text(text)
     # this checkout's code, not whichever one the venv's editable install points at
     argv = ["env", f"PYTHONPATH={ROOT}", sys.executable, "-m", "orchestrator", "apply"]
@@ -142,6 +143,17 @@ def test_restarting_a_changed_member_leaves_its_sibling_and_the_pod_running(
     assert active(box, "client.service") == "active"
 
 
+def test_a_changed_pod_restarts_with_its_members_and_plan_says_so(box: Sandbox) -> None:
+    before = {name: pid(box, name) for name in ("web", "client", "app-infra", "solo")}
+    out = apply(box, "2", tier="shop")
+    assert "restart web.service: it is bound to app-pod.service, which restarts" in out, out
+    after = {name: pid(box, name) for name in before}
+    changed = {name for name in before if before[name] != after[name]}
+    assert changed == {"web", "client", "app-infra"}, (before, after, out)
+    until(lambda: "hello from web" in fetch(box, "client", "http://localhost:80/"), 20,
+          "client reaching web again in the new pod")  # fmt: skip
+
+
 def test_stopping_the_pod_stops_its_members_and_starting_a_member_starts_the_pod(
     box: Sandbox,
 ) -> None:
@@ -154,3 +166,10 @@ def test_stopping_the_pod_stops_its_members_and_starting_a_member_starts_the_pod
     assert active(box, "app-pod.service") == "active"
     until(lambda: "hello from web" in fetch(box, "web", "http://localhost:80/"), 20,
           "web serving again in the pod started for it")  # fmt: skip
+
+
+def test_starting_the_pod_starts_its_enabled_members(box: Sandbox) -> None:
+    box.run(["systemctl", "stop", "app-pod.service"], timeout=120)
+    box.run(["systemctl", "start", "app-pod.service"], timeout=120)
+    until(lambda: [active(box, u) for u in ("web.service", "client.service")] == ["active"] * 2,
+          30, "both members started with their pod")  # fmt: skip

@@ -184,6 +184,41 @@ def test_apply_user_removes_what_is_no_longer_declared(box: Sandbox) -> None:
     assert exists.returncode == 1
 
 
+POD = f"""\
+[pod.shop]
+ports = ["127.0.0.1:18190:8080"]
+
+[container.front]
+image = "{DEFAULT_REF}"
+pod = "shop"
+command = ["httpd", "-f", "-p", "8080", "-h", "/etc"]
+stop_timeout = 1
+
+[container.back]
+image = "{DEFAULT_REF}"
+pod = "shop"
+command = ["sh", "-c", "{LOOP}"]
+stop_timeout = 1
+"""
+
+
+def test_a_rootless_pod_runs_its_members_and_stops_them_with_it(box: Sandbox) -> None:
+    result = orchestrator(box, "apply", "--user", str(declare(box, POD)))
+    assert "everything runs as declared" in result.stdout, result.stdout
+    units = ("shop-pod.service", "front.service", "back.service")
+    active = as_user(box, "systemctl", "--user", "is-active", *units, check=False)
+    assert active.stdout.split() == ["active"] * 3, result.stdout
+    fetch = as_user(box, "podman", "exec", "back", "wget", "-qO-", "http://localhost:8080/hostname")
+    assert fetch.stdout.strip() == "shop"  # the pod's UTS namespace: its name as host name
+    with urllib.request.urlopen("http://127.0.0.1:18190/hostname", timeout=10) as response:
+        assert response.read().strip() == b"shop"
+    as_user(box, "systemctl", "--user", "stop", "shop-pod.service")
+    after = as_user(box, "systemctl", "--user", "is-active", *units[1:], check=False)
+    assert set(after.stdout.split()) <= {"inactive", "failed"}, after.stdout
+    result = orchestrator(box, "apply", "--user", "--allow-empty", str(declare(box, None)))
+    assert "everything runs as declared" in result.stdout, result.stdout
+
+
 def test_the_users_own_watcher_applies_edits(box: Sandbox) -> None:
     """install-units --user: orchestrator-watch.service under the user's manager."""
     with_v = DEFINITION.replace('depends_on = ["hello"]', 'environment = { V = "1" }')
