@@ -125,7 +125,7 @@ class Fleet:
 
 def generations(box: Sandbox) -> list[dict[str, Any]]:
     argv = ["env", f"PYTHONPATH={ROOT}", sys.executable, "-m", "orchestrator", "history", "--json"]
-    found: list[dict[str, Any]] = json.loads(box.run(argv).stdout)
+    found: list[dict[str, Any]] = json.loads(box.run(argv).stdout)["generations"]
     return found
 
 
