@@ -8,21 +8,30 @@ real home directory, even when the code under test catches the guard's exception
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Generator
 
 import pytest
 from hypothesis import settings
 
 from tests.support import write_guard
+from tests.support.depth import DEEP, examples
+
+# Cache compiled modules and pytest's assertion-rewritten tests in __pycache__ even when the
+# environment says PYTHONDONTWRITEBYTECODE (as the shared workstations do): without the cache every
+# xdist worker compiles and rewrites the whole suite again, some 4 s of CPU each per run.
+sys.dont_write_bytecode = False
 
 pytest_plugins = ["pytester"]  # tests/test_write_guard.py runs small suites of its own
 
 write_guard.install()
 
 # No per-example deadline: CI shares its cores (the unit part runs on every one of them), and a
-# slow example there is a busy machine, not a bug; timings belong in the benchmarks.
-settings.register_profile("suite", deadline=None)
-settings.load_profile("suite")
+# slow example there is a busy machine, not a bug; timings belong in the benchmarks. The number of
+# examples follows tests/support/depth.py: a fifth in the everyday run, the full count in the deep.
+settings.register_profile("suite", deadline=None, max_examples=examples(100))
+settings.register_profile("deep", deadline=None, max_examples=100)
+settings.load_profile("deep" if DEEP else "suite")
 
 
 def _guarded(item: pytest.Item) -> contextlib.AbstractContextManager[None]:

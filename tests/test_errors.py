@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from orchestrator.core.values import quoted, show
 from orchestrator.errors import OrchestratorError, Problem, UsageError, safe
 from orchestrator.host.runner import CommandError
+from tests.support.depth import examples
 
 # What a hostile file name or value may hold to act on a terminal or fool a reader: an OSC that
 # sets the window title, "clear screen" by ESC and by the 8-bit CSI, DEL, the bidi overrides,
@@ -52,7 +53,7 @@ def test_safe_keeps_lines_and_tabs_only_when_asked() -> None:
     assert "\n" not in safe(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.text())
 def test_safe_is_idempotent_and_leaves_no_raw_control(text: str) -> None:
     once = safe(text)

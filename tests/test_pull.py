@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -81,12 +82,19 @@ class Apply:
 
 
 class Repo:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, copy_of: Path | None = None) -> None:
+        """A new working repository and its bare origin under root, or copies of those under
+        copy_of, pointed at each other."""
         self.work, self.bare = root / "work", root / "origin.git"
-        self.work.mkdir()
-        git(root, "init", "--quiet", "--bare", str(self.bare))
-        git(self.work, "init", "--quiet", "-b", "main")
-        git(self.work, "remote", "add", "origin", str(self.bare))
+        if copy_of is None:
+            self.work.mkdir()
+            git(root, "init", "--quiet", "--bare", str(self.bare))
+            git(self.work, "init", "--quiet", "-b", "main")
+            git(self.work, "remote", "add", "origin", str(self.bare))
+            return
+        for path in (self.work, self.bare):
+            shutil.copytree(copy_of / path.name, path, symlinks=True)
+        git(self.work, "remote", "set-url", "origin", str(self.bare))
 
     def commit(self, files: dict[str, str], message: str, *sign: str) -> str:
         for name, text in files.items():
@@ -102,16 +110,24 @@ class Repo:
             f"HEAD:refs/heads/{branch}")  # fmt: skip
 
 
-@pytest.fixture
-def repo(tmp_path: Path) -> Repo:
-    r = Repo(tmp_path)
+@pytest.fixture(scope="module")
+def two_commits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fleet every test starts from, committed and pushed once: each test gets a copy (see
+    repo), which costs one git process instead of a dozen."""
+    root = tmp_path_factory.mktemp("fleet")
+    r = Repo(root)
     r.commit({"fleet.toml": FLEET, "groups/web/web.toml": WEB,
               "base/vars.toml": ""}, "first")  # fmt: skip
     (r.work / "fleet.toml").write_text(FLEET.replace('[host.web-1]', '[defaults]\nport = 80\n'
                                                      '[host.web-1]'))  # fmt: skip
     r.commit({}, "port")
     r.push()
-    return r
+    return root
+
+
+@pytest.fixture
+def repo(tmp_path: Path, two_commits: Path) -> Repo:
+    return Repo(tmp_path, copy_of=two_commits)
 
 
 def settings(tmp_path: Path, repo: Repo, host: str = "web-1", **extra: Any) -> Settings:

@@ -52,3 +52,26 @@ def test_an_inline_run_reports_argparse_exits_as_the_console_entry_does() -> Non
 
     assert usage.returncode == 1 and "unrecognized arguments" in usage.stderr
     assert version.returncode == 0 and version.stdout.startswith("orchestrator ")
+
+
+@pytest.mark.parametrize(
+    ("environ", "drawn"),
+    [({}, [20, 20, 200]), ({"HOSTILE_SECONDS": "300"}, [10, 100, 1000]),
+     ({"HYPOTHESIS_DEPTH": "deep"}, [10, 100, 1000])],
+)  # fmt: skip
+def test_property_tests_draw_a_fifth_of_their_examples_unless_the_run_is_deep(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], drawn: list[int]
+) -> None:
+    import importlib
+
+    from tests.support import depth
+
+    for name in ("HOSTILE_SECONDS", "HYPOTHESIS_DEPTH"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    try:
+        assert [importlib.reload(depth).examples(n) for n in (10, 100, 1000)] == drawn
+    finally:
+        monkeypatch.undo()
+        importlib.reload(depth)

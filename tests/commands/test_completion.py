@@ -32,6 +32,11 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return top
 
 
+# The tests that run the scripts in bash, zsh and fish are `tools` tests (run after the unit part,
+# see scripts/test): each starts a shell, and completing names starts `orchestrator` itself.
+shell = pytest.mark.tools
+
+
 def bash_complete(scripts: Path, line: str) -> list[str]:
     """What bash offers for line (completing its last word; a trailing space starts a new one)."""
     words = line.split() + ([""] if line.endswith(" ") else [])
@@ -48,6 +53,7 @@ def bash_complete(scripts: Path, line: str) -> list[str]:
     return [w for w in result.stdout.splitlines() if w]
 
 
+@shell
 @pytest.mark.parametrize(
     ("line", "expected"),
     [
@@ -68,12 +74,14 @@ def test_bash_completes_commands_options_choices_and_paths(
     assert bash_complete(scripts, line) == expected
 
 
+@shell
 def test_bash_completes_the_managed_service_names(scripts: Path) -> None:
     line = f"orchestrator logs --unit-dir {scripts / 'units'} "
     assert bash_complete(scripts, line) == ["app", "backend", "db", "db-data", "proxy"]
     assert bash_complete(scripts, line + "d") == ["db", "db-data"]
 
 
+@shell
 def test_every_command_of_the_parser_is_completed(scripts: Path) -> None:
     tree = command_tree(cli.build_parser())
     assert sorted(bash_complete(scripts, "orchestrator ")) == sorted(tree.subcommands)
@@ -87,6 +95,7 @@ def test_names_and_generations_are_printed_for_the_scripts(scripts: Path) -> Non
     assert result.returncode == 0 and result.stdout.strip() == ""
 
 
+@shell
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
 def test_zsh_runs_the_same_logic_through_bashcompinit(scripts: Path) -> None:
     program = (
@@ -103,6 +112,7 @@ def test_zsh_runs_the_same_logic_through_bashcompinit(scripts: Path) -> None:
     assert [w for w in result.stdout.splitlines() if w != "-"] == ["svg", "explain"]
 
 
+@shell
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
 def test_fish_completes_commands_options_and_names(scripts: Path) -> None:
     def fish(line: str) -> list[str]:

@@ -37,6 +37,8 @@ def test_every_command_has_a_page_listing_its_options() -> None:
     assert ".SS" in found["orchestrator.toml.5"] and "\\fBimage\\fR" in found["orchestrator.toml.5"]
 
 
+# a `tools` test (run after the unit part, see scripts/test): one man process per page and locale
+@pytest.mark.tools
 @pytest.mark.skipif(shutil.which("man") is None, reason="man is not installed")
 @pytest.mark.parametrize("locale", ["C", "C.UTF-8"])  # an ASCII terminal, and a UTF-8 one
 @pytest.mark.parametrize("name", sorted(p.name for p in MAN.iterdir()))

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from orchestrator.convert.compose import import_compose
 from orchestrator.convert.composekeys import HANDLERS
 from orchestrator.errors import DefinitionError
+from tests.support.depth import examples
 
 TEXT = st.sampled_from(
     ["", "x", "db", "web", "80:80", "127.0.0.1:8080:80/udp", "/data", "./data:/data:ro",
@@ -46,7 +47,7 @@ PROJECT = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=list(HealthCheck))
 @given(PROJECT)
 def test_any_compose_file_imports_or_is_refused_naming_a_key(project: dict[str, object]) -> None:
     from orchestrator.convert.validate import check_written, unknown_kinds

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from orchestrator.convert.quadlet_in import check_written, read_quadlet, toml_files
 from orchestrator.convert.quadlet_keys import KINDS
 from orchestrator.errors import DefinitionError
+from tests.support.depth import examples
 
 KEYS = """Image Yaml Subnet Driver Options PodName File ImageTag Exec Environment Volume Network
 PublishPort Label Mount HealthCmd User Group Secret Entrypoint Notify StopTimeout Pod AddHost
@@ -26,7 +27,7 @@ LINES = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(LINES, max_size=12), st.sampled_from(sorted(KINDS)))
 def test_any_file_imports_or_is_refused_with_problems(lines: list[str], suffix: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
@@ -43,7 +44,7 @@ def test_any_file_imports_or_is_refused_with_problems(lines: list[str], suffix: 
 TEXT = st.text(st.characters(min_codepoint=0x20, blacklist_categories=("Cs",)), max_size=12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.dictionaries(st.from_regex(r"[A-Z_][A-Z0-9_]{0,5}", fullmatch=True), TEXT, max_size=3),
     st.dictionaries(st.from_regex(r"[a-z][a-z.]{0,5}", fullmatch=True), TEXT, max_size=3),

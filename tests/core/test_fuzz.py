@@ -20,8 +20,9 @@ from orchestrator import cli
 from orchestrator.core.loader import load
 from orchestrator.core.render import render
 from tests.support.definitions import toml_document, verify_units
+from tests.support.depth import examples
 
-EXAMPLES = 100
+EXAMPLES = examples(100)
 # Resource names come from this pool, so that references resolve; each example gets them
 # renamed apart, so that the units of many examples can be verified together.
 CONTAINERS, VOLUMES, NETWORKS = ["zca", "zcb", "zcc"], ["zva"], ["zna"]

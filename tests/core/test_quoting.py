@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from orchestrator.core.quoting import Raw, escape_specifiers, quote_argv, quote_word
 from orchestrator.errors import QuotingError
+from tests.support.depth import examples
 from tests.support.systemd_words import ParseError, parse_exec_line
 from tests.support.unicode import NONCHARACTERS
 
@@ -21,7 +22,7 @@ special = st.text(alphabet=st.sampled_from(list(" \"'\\%$;{}#=-\u00e9\u00a0\U000
 argument = st.one_of(printable, special)
 
 
-@settings(max_examples=1000)
+@settings(max_examples=examples(1000))
 @given(st.lists(argument, min_size=1, max_size=8))
 @example([""])
 @example([";"])
