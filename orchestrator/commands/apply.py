@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from orchestrator.commands.common import (
     add_json_flag,
+    add_timeout_flag,
     add_user_flag,
     apply_options,
     end_progress,
@@ -74,13 +75,7 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-diff", action="store_true", help="do not print the diffs of changed units"
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=300,
-        metavar="S",
-        help="seconds to wait for the jobs and for units to come up (default 300)",
-    )
+    add_timeout_flag(parser, 300, "for the jobs and for units to come up")
     parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
     parser.add_argument("--state-dir", metavar="DIR", help=argparse.SUPPRESS)
     add_user_flag(parser)

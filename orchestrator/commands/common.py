@@ -28,6 +28,16 @@ def add_user_flag(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_timeout_flag(parser: argparse.ArgumentParser, default: float, what: str) -> None:
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=default,
+        metavar="S",
+        help=f"seconds to wait {what} (default {default:g})",
+    )
+
+
 def add_json_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
 
@@ -206,13 +216,7 @@ def add_names_argument(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument(
         "names", nargs="+", metavar="NAME", help=f"the services to {verb} (declared or unit names)"
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=90,
-        metavar="S",
-        help="seconds to wait for systemd's jobs (default 90)",
-    )
+    add_timeout_flag(parser, 90, "for systemd's jobs")
     parser.add_argument("--unit-dir", metavar="DIR", help=argparse.SUPPRESS)
     add_user_flag(parser)
 

@@ -55,15 +55,19 @@ _DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="import_format", metavar="FORMAT", required=True)
     _add_compose(sub)
-    quadlet = sub.add_parser(
-        "quadlet",
-        help="Quadlet files (podman-systemd.unit(5))",
-        description=QUADLET_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    quadlet = _format(sub, "quadlet", "Quadlet files (podman-systemd.unit(5))", QUADLET_DESCRIPTION)
     quadlet.add_argument("paths", nargs="+", metavar="PATH", help="Quadlet files or directories")
     quadlet.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     add_json_flag(quadlet)
+
+
+def _format(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, what: str, text: str
+) -> argparse.ArgumentParser:
+    """The sub-verb of one format, its description kept as written."""
+    return sub.add_parser(
+        name, help=what, description=text, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,12 +88,8 @@ def _quadlet(args: argparse.Namespace) -> int:
 
 
 def _add_compose(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    compose = sub.add_parser(
-        "compose",
-        help="a compose project (compose.yaml, docker-compose.yml)",
-        description=COMPOSE_DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    what = "a compose project (compose.yaml, docker-compose.yml)"
+    compose = _format(sub, "compose", what, COMPOSE_DESCRIPTION)
     compose.add_argument("files", nargs="*", metavar="FILE", help="compose files, merged in order")
     compose.add_argument("--out", required=True, metavar="DIR", help="a new (or empty) directory")
     compose.add_argument("--project", metavar="NAME", help="prefix for the definitions' names")

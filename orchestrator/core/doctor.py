@@ -141,63 +141,55 @@ def _runtime(f: HostFacts) -> Check:
     return Check("cgroups", "ok", detail)
 
 
+def _verdict(name: str, good: bool, ok: str, status: Status, bad: str, fix: str) -> Check:
+    """ok when good, else the status with what is wrong and the command that fixes it."""
+    return Check(name, "ok", ok) if good else Check(name, status, bad, fix)
+
+
 def _catatonit(f: HostFacts) -> Check:
-    if f.catatonit:
-        return Check("init", "ok", f"catatonit for init = true: {f.catatonit}")
-    return Check(
-        "init",
-        "warn",
-        "no catatonit: a container with init = true cannot start",
+    return _verdict(
+        "init", bool(f.catatonit), f"catatonit for init = true: {f.catatonit}",
+        "warn", "no catatonit: a container with init = true cannot start",
         "apt-get install catatonit",
-    )
+    )  # fmt: skip
 
 
 def _subids(f: HostFacts) -> Check:
     missing = [n for n, ok in (("/etc/subuid", f.subuid), ("/etc/subgid", f.subgid)) if not ok]
-    if missing:
-        return Check(
-            "subids",
-            "fail",
-            f"no subordinate ids for {f.user} in {' and '.join(missing)}: rootless podman "
-            "cannot map a container's users",
-            f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {f.user}",
-        )
-    return Check("subids", "ok", f"{f.user} has subordinate uids and gids")
+    return _verdict(
+        "subids", not missing, f"{f.user} has subordinate uids and gids",
+        "fail", f"no subordinate ids for {f.user} in {' and '.join(missing)}: rootless podman "
+        "cannot map a container's users",
+        f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {f.user}",
+    )  # fmt: skip
 
 
 def _linger(f: HostFacts) -> Check:
-    if not f.linger:
-        return Check(
-            "linger",
-            "warn",
-            f"lingering is off for {f.user}: the units stop at logout and do not start at boot",
-            f"loginctl enable-linger {f.user}",
-        )
-    return Check("linger", "ok", f"{f.user}'s manager runs without a login")
+    return _verdict(
+        "linger", f.linger, f"{f.user}'s manager runs without a login",
+        "warn", f"lingering is off for {f.user}: the units stop at logout and do not start at "
+        "boot",
+        f"loginctl enable-linger {f.user}",
+    )  # fmt: skip
 
 
 def _tun(f: HostFacts) -> Check:
-    if not f.tun:
-        return Check(
-            "tun",
-            "fail",
-            "/dev/net/tun is missing: rootless networking (pasta, slirp4netns) cannot start",
-            "modprobe tun (and give containers of containers the device)",
-        )
-    return Check("tun", "ok", "/dev/net/tun is there for rootless networking")
+    return _verdict(
+        "tun", f.tun, "/dev/net/tun is there for rootless networking",
+        "fail", "/dev/net/tun is missing: rootless networking (pasta, slirp4netns) cannot start",
+        "modprobe tun (and give containers of containers the device)",
+    )  # fmt: skip
 
 
 def _network_online(f: HostFacts) -> Check:
-    if not f.network_online:
-        return Check(
-            "network-online",
-            "warn",
-            "no enabled unit provides network-online.target: containers start before the "
-            "network is up (After=network-online.target does not wait)",
-            "systemctl enable systemd-networkd-wait-online.service "
-            "(or NetworkManager-wait-online.service)",
-        )
-    return Check("network-online", "ok", "provided by " + ", ".join(f.network_online))
+    return _verdict(
+        "network-online", bool(f.network_online),
+        "provided by " + ", ".join(f.network_online),
+        "warn", "no enabled unit provides network-online.target: containers start before the "
+        "network is up (After=network-online.target does not wait)",
+        "systemctl enable systemd-networkd-wait-online.service "
+        "(or NetworkManager-wait-online.service)",
+    )  # fmt: skip
 
 
 def _registries(f: HostFacts) -> Check:

@@ -235,6 +235,15 @@ class Mount(Model):
         return f"{text}:{','.join(self.options)}" if self.options else text
 
 
+def _string_or_table(value: Any, key: str, expected: str) -> Any:
+    """A table, or the short form: a string that is the table's one required key."""
+    if isinstance(value, str):
+        return {key: value}
+    if isinstance(value, dict):
+        return value
+    raise ValueError(f"expected {expected}, got {values.show(value)}")
+
+
 class Secret(Model):
     name: Name
     type: Literal["mount", "env"] = "mount"
@@ -243,13 +252,7 @@ class Secret(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"name": value}
-        if isinstance(value, dict):
-            return value
-        raise ValueError(
-            f"expected a secret name or a table {{ name, type, target }}, got {values.show(value)}"
-        )
+        return _string_or_table(value, "name", "a secret name or a table { name, type, target }")
 
     @model_validator(mode="after")
     def _target(self) -> "Secret":
@@ -885,14 +888,8 @@ class Subnet(Model):
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return {"subnet": value}
-        if isinstance(value, dict):
-            return value
-        raise ValueError(
-            "expected a subnet in CIDR form or a table { subnet, gateway, ip_range }, "
-            f"got {values.show(value)}"
-        )
+        expected = "a subnet in CIDR form or a table { subnet, gateway, ip_range }"
+        return _string_or_table(value, "subnet", expected)
 
     @model_validator(mode="after")
     def _inside(self) -> "Subnet":
