@@ -503,8 +503,11 @@ class Sandbox:
         namespace, ends every process in it (a graceful stop would only delay the removal of
         its state)."""
         if self.pid is not None:
-            with contextlib.suppress(OrchestratorError):
-                self.run(["podman", "rm", "--force", "--time=0", "--all"], check=False, timeout=30)
+            # pods first: a pod publishes its ports on its infra container, removed only with it
+            for what in (["pod"], []):
+                remove = ["podman", *what, "rm", "--force", "--time=0", "--all"]
+                with contextlib.suppress(OrchestratorError):
+                    self.run(remove, check=False, timeout=30)
         return self._stop(graceful=False, timeout=0)
 
     def _stop(self, *, graceful: bool, timeout: float) -> float:

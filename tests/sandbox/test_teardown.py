@@ -34,7 +34,10 @@ def test_destroying_a_sandbox_removes_its_containers_at_once_and_kills_it(
     try:
         assert box.pid == process.pid
         box.destroy()
-        assert asked == [["podman", "rm", "--force", "--time=0", "--all"]], (
+        assert asked == [
+            ["podman", "pod", "rm", "--force", "--time=0", "--all"],
+            ["podman", "rm", "--force", "--time=0", "--all"],
+        ], (
             "no graceful poweroff through the sandbox's systemd; containers removed at once, "
             "so that podman takes their port forwarding out of the host's firewall"
         )
