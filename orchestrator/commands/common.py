@@ -84,10 +84,12 @@ def load_definitions(where: Target, args: argparse.Namespace | None = None) -> S
 
     spec = load(list(where.definitions))
     version = getattr(args, "podman_version", None)
-    if version is None and compat.problems(spec, compat.OLDEST):
+    needs_newer = bool(compat.problems(spec, compat.OLDEST))
+    if version is None and needs_newer:
         # only then is the installed podman asked: a process start that most runs do not need
         version = facts.podman_version()
-    compat.check(spec, version or compat.OLDEST)
+    if needs_newer or (version is not None and version < compat.OLDEST):
+        compat.check(spec, version or compat.OLDEST)  # (what podman 4.3 has, every podman has)
     overrides.check(spec, where)  # what systemd would ignore in a unit override
     return spec
 

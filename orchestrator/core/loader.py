@@ -235,14 +235,20 @@ def checked_spec(documents: list[tuple[str, Document]], problems: list[Problem])
 
 def _load_file(file: str, shown: str, problems: list[Problem]) -> Document | None:
     """Parse and validate one file; problems name it as shown."""
-    data = read_toml(file, shown, problems)
-    if data is None:
+    text = _read_text(file, shown, problems)
+    data = None if text is None else _parse_shallow(text, shown, problems)
+    if text is None or data is None:
         return None
-    return validate_document(data, file, shown, problems)
+    return validate_document(data, file, shown, problems, printable=_printable(text))
 
 
 def read_toml(file: str, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
     """One definition file's TOML, or None with its problems (named as shown) added."""
+    text = _read_text(file, shown, problems)
+    return None if text is None else _parse_shallow(text, shown, problems)
+
+
+def _read_text(file: str, shown: str, problems: list[Problem]) -> str | None:
     try:
         raw = read_definition(file)
     except _Unreadable as exc:
@@ -254,20 +260,39 @@ def read_toml(file: str, shown: str, problems: list[Problem]) -> dict[str, Any] 
         at_line = raw[: exc.start].count(b"\n") + 1
         problems.append(Problem(shown, message="not valid UTF-8", line=at_line))
         return None
+    return text
+
+
+def _parse_shallow(text: str, shown: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """The TOML document, refused when it nests deeper than MAX_DEPTH."""
     data = _parse(text, shown, problems)
-    if data is None:
-        return None
+    # Every level below the first is opened by a "[", a "{" or a dot: a text with few of them
+    # cannot nest deep, and the walk over all of its values is spared.
+    if data is None or 1 + text.count("[") + text.count("{") + text.count(".") <= MAX_DEPTH:
+        return data
     before = len(problems)
     _check_depth(shown, data, problems)
     return data if len(problems) == before else None
 
 
+def _printable(text: str) -> bool:
+    """True when no key or string of this TOML text can hold a character check_printable
+    refuses: ASCII without escapes (backslash), tabs or multi-line strings, TOML allows no
+    other control character in a key or a string."""
+    return (
+        text.isascii() and "\\" not in text and "\t" not in text
+        and '"""' not in text and "'''" not in text
+    )  # fmt: skip
+
+
 def validate_document(
-    data: dict[str, Any], file: str, shown: str, problems: list[Problem]
+    data: dict[str, Any], file: str, shown: str, problems: list[Problem], *, printable: bool = False
 ) -> Document | None:
-    """Validate one file's tables; relative paths in them are relative to file's directory."""
+    """Validate one file's tables; relative paths in them are relative to file's directory.
+    printable: its text can hold no character a unit file cannot carry (see _printable)."""
     before = len(problems)
-    _check_text(shown, data, (), problems)
+    if not printable:
+        _check_text(shown, data, (), problems)
     _check_names(shown, data, problems)
     if len(problems) > before:
         return None

@@ -497,9 +497,17 @@ class Sandbox:
         return self._stop(graceful=True, timeout=timeout)
 
     def kill(self) -> float:
-        """Stop the sandbox at once, for a sandbox about to be removed: SIGKILL to its systemd,
-        PID 1 of its namespace, ends every process in it, containers included, without waiting
-        out their stop timeouts (a graceful stop would only delay the removal of its state)."""
+        """Stop the sandbox at once, for a sandbox about to be removed: its containers are
+        removed without a stop timeout (podman takes their port forwarding out of the host's
+        firewall, which the sandbox shares), then SIGKILL to its systemd, PID 1 of its
+        namespace, ends every process in it (a graceful stop would only delay the removal of
+        its state)."""
+        if self.pid is not None:
+            # pods first: a pod publishes its ports on its infra container, removed only with it
+            for what in (["pod"], []):
+                remove = ["podman", *what, "rm", "--force", "--time=0", "--all"]
+                with contextlib.suppress(OrchestratorError):
+                    self.run(remove, check=False, timeout=30)
         return self._stop(graceful=False, timeout=0)
 
     def _stop(self, *, graceful: bool, timeout: float) -> float:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
+from tests.support.host_snapshot import (
+    ACCOUNTS,
+    cgroup_dirs,
+    host_cgroups,
+    port_forwards,
+    systemd_processes,
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,4 +33,5 @@ def host_before() -> dict[str, object]:
         "sandbox_cgroups": set(cgroup_dirs()),  # sandboxes of others, running before we started
         "accounts": accounts,
         "tun": os.stat("/dev/net/tun").st_mode if os.path.exists("/dev/net/tun") else None,
+        "port_forwards": port_forwards(),
     }

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.host_snapshot import ACCOUNTS, cgroup_dirs, host_cgroups, systemd_processes
+from tests.support.host_snapshot import (
+    ACCOUNTS,
+    cgroup_dirs,
+    host_cgroups,
+    port_forwards,
+    systemd_processes,
+)
 from tests.support.sandboxes import STATE
 
 pytestmark = [
@@ -42,5 +48,8 @@ def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
     for name in ACCOUNTS:
         if name in accounts:
             assert Path("/etc", name).read_bytes() == accounts[name], f"/etc/{name} changed"
+    forwards = host_before["port_forwards"]
+    assert isinstance(forwards, set)
+    assert not port_forwards() - forwards, "port forwarding of sandbox containers left behind"
     if host_before["tun"] is not None:
         assert os.stat("/dev/net/tun").st_mode == host_before["tun"], "/dev/net/tun changed"

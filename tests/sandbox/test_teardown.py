@@ -23,7 +23,7 @@ def _stubborn_init(box: machine.Sandbox) -> subprocess.Popen[bytes]:
     return process
 
 
-def test_destroying_a_sandbox_kills_it_at_once_and_asks_nothing_of_its_systemd(
+def test_destroying_a_sandbox_removes_its_containers_at_once_and_kills_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(machine, "HIDDEN_INSIDE", ())  # state in pytest's /tmp: never booted
@@ -34,7 +34,13 @@ def test_destroying_a_sandbox_kills_it_at_once_and_asks_nothing_of_its_systemd(
     try:
         assert box.pid == process.pid
         box.destroy()
-        assert asked == [], "no graceful poweroff through the sandbox's systemd"
+        assert asked == [
+            ["podman", "pod", "rm", "--force", "--time=0", "--all"],
+            ["podman", "rm", "--force", "--time=0", "--all"],
+        ], (
+            "no graceful poweroff through the sandbox's systemd; containers removed at once, "
+            "so that podman takes their port forwarding out of the host's firewall"
+        )
         assert not machine._alive(process.pid), "killed, although it ignores SIGTERM"
         assert not box.root.exists()
     finally:

@@ -1,10 +1,12 @@
 """What the integration tests compare before and after: sandbox cgroups, every process's cgroups,
-the account files."""
+the account files, the port forwarding podman wrote into the host's firewall."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 from orchestrator.sandbox.machine import CGROUP_PREFIX
@@ -47,3 +49,12 @@ def _cmdline(pid: int) -> bytes:
 
 
 ACCOUNTS = ("passwd", "group", "shadow", "gshadow", "subuid", "subgid")
+
+
+def port_forwards() -> set[str]:
+    """The port forwarding rules podman (netavark) keeps in the host's firewall, which sandboxes
+    share: one per published container, removed when podman removes the container."""
+    if shutil.which("iptables") is None:
+        return set()
+    listed = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True)
+    return {line for line in listed.stdout.splitlines() if "dnat name:" in line}
