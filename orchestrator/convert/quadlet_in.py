@@ -351,6 +351,8 @@ def _special(
     for word in table.pop("podman_args", []):
         if not any(beyond.lift(word, table) for beyond in keys.BEYOND.get(file.kind, ())):
             table.setdefault("podman_args", []).append(word)
+    if file.kind in ("container", "pod", "kube"):
+        _remap(file, table, problems)
     if file.kind == "container":
         _container(file, by_base, table, problems)
     elif file.kind == "network":
@@ -378,6 +380,13 @@ def _container(
             table["image"] = reference if reference is not None else other.name
     if image is None and not {"image", "build", "rootfs"} & set(table):
         problems.append(Problem(display(file.path), "[Container] Image", "Image= is required"))
+    volatile = _last(file, "VolatileTmp")
+    try:
+        if volatile is not None and keys.boolean(volatile) and not table.get("read_only"):
+            # Quadlet's tmpfs on /tmp (a read-only container has one from podman already)
+            table["tmpfs"] = [*table.get("tmpfs", []), "/tmp:rw,size=512M,mode=1777"]
+    except keys.Refused as exc:
+        problems.append(_problem(file, "VolatileTmp", str(exc)))
     group = _last(file, "Group")
     if group is not None:
         user = table.get("user")
@@ -385,6 +394,38 @@ def _container(
             problems.append(_problem(file, "Group", "Group= needs User="))
         else:
             table["user"] = f"{user}:{group}"
+
+
+def _remap(file: _File, table: dict[str, Any], problems: list[Problem]) -> None:
+    """RemapUsers= with RemapUid=, RemapGid= and RemapUidSize=, as Quadlet 5.4 makes flags of
+    them: auto and keep-id are a userns with options, manual the uid and gid maps."""
+    how = _last(file, "RemapUsers")
+    uids, gids = (
+        [w for line in _lines(_values(file, key)) for w in split_words(line)]
+        for key in ("RemapUid", "RemapGid")
+    )
+    if how is None:
+        if uids or gids:
+            key = "RemapUid" if uids else "RemapGid"
+            problems.append(_problem(file, key, "RemapUid= and RemapGid= need RemapUsers="))
+        return
+    if {"userns", "uid_map", "gid_map", "sub_uid_map", "sub_gid_map"} & set(table):
+        why = "RemapUsers= is the deprecated spelling of UserNS=, UIDMap= and GIDMap=: give one"
+        problems.append(_problem(file, "RemapUsers", why))
+        return
+    size = _last(file, "RemapUidSize")
+    if how == "manual" and file.kind != "kube":
+        table.update({k: v for k, v in (("uid_map", uids), ("gid_map", gids)) if v})
+    elif how == "auto":
+        options = [f"uidmapping={u}" for u in uids] + [f"gidmapping={g}" for g in gids]
+        options += [f"size={size}"] if size not in (None, "0") else []
+        table["userns"] = ":".join(["auto", ",".join(options)] if options else ["auto"])
+    elif how == "keep-id" and len(uids) <= 1 and len(gids) <= 1:
+        options = [f"uid={u}" for u in uids] + [f"gid={g}" for g in gids]
+        table["userns"] = ":".join(["keep-id", ",".join(options)] if options else ["keep-id"])
+    else:
+        why = f"Quadlet 5.4 takes no RemapUsers={how} with these RemapUid=/RemapGid= here"
+        problems.append(_problem(file, "RemapUsers", why))
 
 
 def _subnets(file: _File, table: dict[str, Any]) -> None:

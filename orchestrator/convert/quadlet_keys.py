@@ -146,6 +146,14 @@ class Path(Codec):
 
 
 @dataclass(frozen=True)
+class Seccomp(Codec):
+    """SeccompProfile=: a path, or podman's word "unconfined" (no filter), which is no file."""
+
+    def one(self, value: str, ctx: Context) -> Any:
+        return value if value == "unconfined" else ctx.path(value)
+
+
+@dataclass(frozen=True)
 class Each(Codec):
     """A key given once per item, each line as it is (Quadlet's LookupAll), or with words: split
     into words, several to a line (LookupAllStrv). An empty line empties the list."""
@@ -531,6 +539,15 @@ _UNIT = (
     Row("TasksMax", "tasks_max", IntOrText(), section="Service", escaped=""),
 )
 
+# Quadlet's older spelling of the user namespace (podman-systemd.unit(5) keeps it, deprecated):
+# quadlet_in turns it into userns, uid_map and gid_map as Quadlet 5.4 turns it into flags
+REMAP = (
+    Row("RemapUsers", ""),
+    Row("RemapUid", ""),
+    Row("RemapGid", ""),
+    Row("RemapUidSize", ""),
+)
+
 CONTAINER = (
     Row("AddCapability", "cap_add", Words()),
     Row("AddDevice", "devices", Words()),  # "-/dev/x": only if it exists, as in Quadlet
@@ -584,9 +601,10 @@ CONTAINER = (
     Row("Pull", "pull"),
     Row("ReadOnly", "read_only", BOOL),
     Row("ReadOnlyTmpfs", "read_only_tmpfs", BOOL),
+    *REMAP,
     Row("Rootfs", "rootfs", Path()),
     Row("RunInit", "init", BOOL),
-    Row("SeccompProfile", "seccomp_profile", Path()),
+    Row("SeccompProfile", "seccomp_profile", Seccomp()),
     Row("Secret", "secrets", Secrets()),
     Row("SecurityLabelDisable", "security_label_disable", BOOL),
     Row("SecurityLabelFileType", "security_label_file_type"),
@@ -609,6 +627,7 @@ CONTAINER = (
     Row("User", "user"),  # with Group=: quadlet_in joins them
     Row("Group", ""),
     Row("UserNS", "userns"),
+    Row("VolatileTmp", ""),  # a tmpfs on /tmp: quadlet_in reads it
     Row("Volume", "volumes", Volumes()),
     Row("WorkingDir", "workdir"),
     *SHARED,
@@ -667,6 +686,7 @@ POD = (
     Row("NetworkAlias", "network_aliases", Each()),
     Row("PodName", ""),
     Row("PublishPort", "ports", Ports()),
+    *REMAP,
     Row("ServiceName", "", Refuse("the unit of a pod here is always NAME-pod.service")),
     Row("ShmSize", "shm_size"),
     Row("SubGIDMap", "sub_gid_map"),
@@ -733,6 +753,7 @@ KUBE = (
     Row("LogDriver", "log_driver"),
     Row("Network", "networks", Networks()),
     Row("PublishPort", "ports", Ports()),
+    *REMAP,
     Row("SetWorkingDirectory", "set_working_directory"),
     Row("UserNS", "userns"),
     Row("Yaml", "yaml", Path()),

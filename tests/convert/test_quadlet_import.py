@@ -138,6 +138,9 @@ def test_an_unknown_key_names_the_file_the_line_and_the_key(tmp_path: Path) -> N
         ("Image=busybox\nGroup=100", "Group= needs User="),
         ("Image=busybox\nSecret=s,uid=1", "secret option 'uid'"),
         ("Image=busybox\nNetwork=n:ip=10.0.0.2", "network options"),
+        ("Image=busybox\nRemapUsers=auto\nUserNS=host", "deprecated spelling of UserNS="),
+        ("Image=busybox\nRemapUid=0:1:2", "need RemapUsers="),
+        ("Image=busybox\nRemapUsers=keep-id\nRemapUid=1\nRemapUid=2", "RemapUsers=keep-id"),
     ],
 )
 def test_what_cannot_be_expressed_is_refused_with_the_reason(
