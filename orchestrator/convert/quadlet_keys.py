@@ -8,8 +8,10 @@ added here is understood both ways.
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +90,26 @@ class Integer(Codec):
 
 
 @dataclass(frozen=True)
+class Owner(Codec):
+    """A volume's User= or Group=: a number, or a name Quadlet looks up on the machine that
+    generates the unit; here on the machine that imports, with a comment saying so."""
+
+    group: bool = False
+
+    def one(self, value: str, ctx: Context) -> Any:
+        if value.isdigit():
+            return int(value)
+        try:
+            number = grp.getgrnam(value).gr_gid if self.group else pwd.getpwnam(value).pw_uid
+        except KeyError:
+            kind = "group" if self.group else "user"
+            why = f"expected a number, or a {kind} of this machine, got {value!r}"
+            raise Refused(why) from None
+        ctx.notes.append(("gid" if self.group else "uid", f"{value} is {number} on this machine"))
+        return number
+
+
+@dataclass(frozen=True)
 class IntOrText(Codec):
     """A number where the key of ours takes one (TasksMax=256), else the text (infinity)."""
 
@@ -151,6 +173,19 @@ class Seccomp(Codec):
 
     def one(self, value: str, ctx: Context) -> Any:
         return value if value == "unconfined" else ctx.path(value)
+
+
+@dataclass(frozen=True)
+class Tags(Codec):
+    """A build's ImageTag= lines: the first is the tag containers run (as in Quadlet); podman
+    also gives the image the others, passed on as --tag flags."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        tags = [line.strip('"') for line in lines]
+        if len(tags) > 1:
+            ctx.more.setdefault("podman_args", []).extend(f"--tag={t}" for t in tags[1:])
+            ctx.notes.append(("tag", "the other ImageTag= lines are --tag flags in podman_args"))
+        return tags[0] if tags else None
 
 
 @dataclass(frozen=True)
@@ -640,12 +675,12 @@ VOLUME = (
     Row("Copy", "copy", BOOL),
     Row("Device", "device"),
     Row("Driver", "driver"),
-    Row("Group", "gid", INT),
+    Row("Group", "gid", Owner(group=True)),
     Row("Image", "image"),
     Row("Label", "labels", KeyVal()),
     Row("Options", "mount_options", MountOptions()),
     Row("Type", "type"),
-    Row("User", "uid", INT),
+    Row("User", "uid", Owner()),
     Row("VolumeName", ""),
     MODULES,
     *SHARED,
@@ -730,7 +765,7 @@ BUILD = (
     Row("File", "file"),
     Row("ForceRM", "podman_args", AsFlag(flag="--force-rm")),
     Row("GroupAdd", "podman_args", AsFlag(flag="--group-add", many=True)),
-    Row("ImageTag", "tag"),
+    Row("ImageTag", "tag", Tags()),
     Row("Label", "labels", KeyVal()),
     Row("Network", "network", Network()),
     Row("Pull", "pull"),
