@@ -786,6 +786,7 @@ KUBE = (
     Row("ExitCodePropagation", "exit_code_propagation"),
     Row("KubeDownForce", "", Refuse("KubeDownForce= is not supported here")),
     Row("LogDriver", "log_driver"),
+    Row("LogOpt", "log_options", KeyVal()),
     Row("Network", "networks", Networks()),
     Row("PublishPort", "ports", Ports()),
     *REMAP,

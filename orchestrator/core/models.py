@@ -1134,6 +1134,7 @@ class Kube(Model):
     auto_update: Literal["registry", "local"] | None = None
     set_working_directory: Literal["yaml", "unit"] | None = None
     log_driver: Literal["journald", "k8s-file", "none", "passthrough"] | None = None
+    log_options: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
     description: Description | None = None
     enabled: bool = True
     global_args: GlobalArgs = Field(default_factory=list)
