@@ -324,6 +324,21 @@ class Entrypoint(Codec):
 
 
 @dataclass(frozen=True)
+class Program(Entrypoint):
+    """Entrypoint=: podman runs a value that is no JSON array as one program, spaces and all;
+    a string of ours is split into words as a shell would, which the comment says."""
+
+    def one(self, value: str, ctx: Context) -> Any:
+        words = super().one(value, ctx)
+        if isinstance(words, str) and any(c.isspace() for c in words):
+            ctx.notes.append(
+                ("entrypoint", f"podman would run {words!r} as one program of that name; here it "
+                 "is split into words as a shell would: a program and its arguments")
+            )  # fmt: skip
+        return words
+
+
+@dataclass(frozen=True)
 class Ports(Each):
     pass
 
@@ -595,7 +610,7 @@ CONTAINER = (
     Row("DNSOption", "dns_options", Each()),
     Row("DNSSearch", "dns_search", Each()),
     Row("DropCapability", "cap_drop", Words()),
-    Row("Entrypoint", "entrypoint", Entrypoint()),
+    Row("Entrypoint", "entrypoint", Program()),
     Row("Environment", "environment", KeyVal()),
     Row("EnvironmentFile", "env_files", EachPath(words=True)),
     Row("EnvironmentHost", "environment_host", BOOL),

@@ -165,3 +165,9 @@ def test_a_template_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as caught:
         read_quadlet([str(tmp_path)])
     assert "template" in caught.value.problems[0].message
+
+
+def test_an_entrypoint_with_spaces_says_podman_would_run_it_as_one_program(tmp_path: Path) -> None:
+    (tmp_path / "a.container").write_text("[Container]\nImage=busybox\nEntrypoint=top -b\n")
+    (text,) = toml_files(read_quadlet([str(tmp_path)])).values()
+    assert "podman would run 'top -b' as one program" in text
