@@ -361,6 +361,13 @@ def _special(
         _subnets(file, table)
     elif file.kind == "build":
         table["context"] = _context(file, ctx)
+    elif file.kind == "volume" and "image" in table:
+        if table.get("driver") == "image":
+            del table["driver"]  # an image volume here is one of podman's image driver
+        else:  # Quadlet 5.4 passes the image on only to podman's image driver
+            del table["image"]
+            note = "Image= without Driver=image, which Quadlet 5.4 ignores: left out"
+            ctx.notes.append(("", note))
 
 
 def _container(

@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from orchestrator.convert.quadlet_in import check_written, read_quadlet, toml_files
+from orchestrator.convert.quadlet_keys import NEWER
 from orchestrator.core.loader import load
-from orchestrator.core.render import podman_run_argv
+from orchestrator.core.models import Spec
+from orchestrator.core.render import (
+    oneshot_argv,
+    podman_build_argv,
+    podman_kube_argv,
+    podman_pod_create_argv,
+    podman_pull_argv,
+    podman_run_argv,
+)
 from orchestrator.core.values import duration_ms
 from orchestrator.errors import DefinitionError
 from tests.test_quadlet_conformance import OURS_ON_PURPOSE, _quadlet, pairs
@@ -90,9 +99,9 @@ def normalised(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[s
     return kept, global_args, rest
 
 
-def _execstart(text: str) -> list[str]:
-    line = next(x for x in text.splitlines() if x.startswith("ExecStart="))
-    text = line.removeprefix("ExecStart=")
+def _execstart(text: str, key: str = "ExecStart") -> list[str]:
+    line = next(x for x in text.splitlines() if x.startswith(f"{key}="))
+    text = line.removeprefix(f"{key}=")
     return [w.replace("%%", "%").replace("$$", "$") for w in shlex.split(text)]
 
 
@@ -116,6 +125,83 @@ def test_imported_containers_run_the_podman_arguments_quadlet_generates(
     (our_flags, *our_rest), (their_flags, *their_rest) = normalised(ours), normalised(theirs)
     assert (our_flags - their_flags, their_flags - our_flags) == (Counter(), Counter())
     assert our_rest == their_rest
+
+
+# the command of each kind's unit and the line of Quadlet's unit that holds it
+VERBS = {
+    "pod": (("pod", "create"), "ExecStartPre"),
+    "volume": (("volume", "create"), "ExecStart"),
+    "network": (("network", "create"), "ExecStart"),
+    "image": (("image", "pull"), "ExecStart"),
+    "build": (("build",), "ExecStart"),
+    "kube": (("kube", "play"), "ExecStart"),
+}
+# what each side adds on purpose: names, id files, how a pod ends, --ignore where Quadlet uses it
+# (a volume or network unit here checks that it exists first), --file where it is the default
+OTHERS_ON_PURPOSE = {
+    "--name", "--infra-name", "--pod-id-file", "--infra-conmon-pidfile", "--exit-policy",
+    "--replace", "--ignore", "--service-container", "--file",
+}  # fmt: skip
+LONG_OTHERS = {"-v": "--volume"}
+# flags Quadlet writes with their default value, which leaving them out means as well
+DEFAULTS = {("--all-tags", "false")}
+
+
+def _flags(argv: list[str], verb: tuple[str, ...]) -> tuple[Counter[tuple[str, str]], list[str]]:
+    """The command's flags as a multiset of (flag, value), `--flag value` and `--flag=value`
+    alike, and its positional arguments; Quadlet's systemd-X names as X."""
+    start = next(i for i in range(len(argv)) if tuple(argv[i : i + len(verb)]) == verb)
+    flags: Counter[tuple[str, str]] = Counter()
+    i, rest = start + len(verb), []
+    while i < len(argv):
+        word, value = argv[i], "true"  # a switch: --internal is --internal=true
+        if not word.startswith("-"):
+            rest.append(word.removeprefix("systemd-"))
+        elif "=" in word:
+            word, _, value = word.partition("=")
+        elif i + 1 < len(argv) - (verb != ("pod", "create")) and not argv[i + 1].startswith("-"):
+            i, value = i + 1, argv[i + 1]  # the last word is the name, YAML, image or context
+        word = LONG_OTHERS.get(word, word)
+        pair = (word, value.replace("systemd-", ""))
+        if word.startswith("-") and word not in OTHERS_ON_PURPOSE and pair not in DEFAULTS:
+            flags[pair] += 1
+        i += 1
+    return flags, rest
+
+
+def _ours(kind: str, name: str, spec: Spec) -> list[str]:
+    if kind in ("volume", "network"):
+        _, _, script, named, *args = oneshot_argv(kind, name, getattr(spec, f"{kind}s")[name])
+        return [*shlex.split(script.split(" || ")[0])[:-3], kind, "create", *args, named]
+    if kind == "pod":
+        return podman_pod_create_argv(name, spec.pods[name])
+    if kind == "image":
+        return podman_pull_argv(spec.images[name])
+    if kind == "build":
+        return podman_build_argv(name, spec.builds[name], spec.inputs[name])
+    return podman_kube_argv(spec.kubes[name])
+
+
+OTHERS = [
+    pytest.param(case, f, id=f"{case.name}/{f.name}")
+    for case in CASES
+    for f in sorted(case.iterdir())
+    # keys of a later Quadlet (in their own section) are what 5.4 would not pass on
+    if f.suffix[1:] in VERBS and f"[{NEWER}]" not in f.read_text() and case.name != "newer"
+]
+
+
+@pytest.mark.parametrize(("case", "file"), OTHERS)
+def test_the_other_kinds_run_the_podman_arguments_quadlet_generates(
+    case: Path, file: Path, tmp_path: Path
+) -> None:
+    kind = file.suffix[1:]
+    verb, line = VERBS[kind]
+    unit = f"{file.stem}{'' if kind == 'kube' else '-' + kind}.service"
+    theirs = _execstart(quadlet_units(_quadlet(), case)[unit], line)
+    converted = next(c for c in read_quadlet([str(case)]) if c.source == str(file))
+    spec = load([str(imported(case, tmp_path))])
+    assert _flags(_ours(kind, converted.name, spec), verb) == _flags(theirs, verb)
 
 
 def test_an_unknown_key_names_the_file_the_line_and_the_key(tmp_path: Path) -> None:
