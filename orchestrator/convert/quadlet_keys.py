@@ -474,20 +474,27 @@ class Ref(Codec):
 
 @dataclass(frozen=True)
 class Secrets(Each):
-    """Secret=NAME[,type=...,target=...]; ours is a name or a table."""
+    """Secret=NAME[,type=...,target=...,uid=...,gid=...,mode=...] (or source=NAME); ours is a
+    name or a table."""
 
     def read(self, lines: list[str], ctx: Context) -> Any:
         return [self.one(w, ctx) for line in lines for w in split_words(line)] or None
 
     def one(self, value: str, ctx: Context) -> Any:
-        name, *options = value.split(",")
-        table: dict[str, str] = {"name": name}
-        for option in options:
-            key, _, item = option.partition("=")
-            if key not in ("type", "target"):
-                raise Refused(f"secret option {key!r} is not supported here (only type, target)")
-            table[key] = item
-        return name if len(table) == 1 else table
+        table: dict[str, Any] = {}
+        for option in value.split(","):
+            key, sep, item = option.partition("=")
+            if not sep:  # the secret's name, as podman reads a word without "="
+                key, item = "source", option
+            if key not in ("source", "type", "target", "uid", "gid", "mode"):
+                raise Refused(
+                    f"secret option {key!r} is not supported here (only source, type, target, "
+                    "uid, gid, mode)"
+                )
+            table["name" if key == "source" else key] = (
+                int(item) if key in ("uid", "gid") and item.isdigit() else item
+            )
+        return table["name"] if list(table) == ["name"] else table
 
     def write(self, value: Any) -> list[str]:
         lines = []
@@ -497,6 +504,9 @@ class Secrets(Each):
                 text += f",type={secret['type']}"
             if secret["target"] is not None:
                 text += f",target={secret['target']}"
+            for key in ("uid", "gid", "mode"):
+                if secret.get(key) is not None:
+                    text += f",{key}={secret[key]}"
             lines.append(quote_word(text))
         return lines
 

@@ -239,6 +239,10 @@ class Secret(Model):
     name: Name
     type: Literal["mount", "env"] = "mount"
     target: str | None = None
+    # the owner and mode of the file of a mounted secret (podman's uid=, gid=, mode=)
+    uid: Annotated[int, Field(ge=0)] | None = None
+    gid: Annotated[int, Field(ge=0)] | None = None
+    mode: Annotated[str, Field(pattern=r"^[0-7]{3,4}$")] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -248,11 +252,14 @@ class Secret(Model):
         if isinstance(value, dict):
             return value
         raise ValueError(
-            f"expected a secret name or a table {{ name, type, target }}, got {values.show(value)}"
+            "expected a secret name or a table { name, type, target, uid, gid, mode }, got "
+            f"{values.show(value)}"
         )
 
     @model_validator(mode="after")
     def _target(self) -> "Secret":
+        if self.type == "env" and (self.uid, self.gid, self.mode) != (None, None, None):
+            raise ValueError("uid, gid and mode are of a mounted secret's file, not of type env")
         if self.target is None:
             return self
         if self.type == "env":
@@ -269,6 +276,9 @@ class Secret(Model):
             text += f",type={self.type}"
         if self.target is not None:
             text += f",target={self.target}"
+        for key in ("uid", "gid", "mode"):
+            if getattr(self, key) is not None:
+                text += f",{key}={getattr(self, key)}"
         return text
 
 

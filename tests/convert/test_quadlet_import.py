@@ -90,6 +90,8 @@ def normalised(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[s
             )
         if flag in DURATIONS and value:
             value = f"{duration_ms(value)}ms"
+        if flag == "--secret" and value:
+            value = _secret(value)
         if flag == "--security-opt" and value and value.startswith(("mask=", "unmask=")):
             kind, _, paths = value.partition("=")
             for path in paths.split(":"):
@@ -97,6 +99,14 @@ def normalised(argv: list[str]) -> tuple[Counter[tuple[str, str | None]], list[s
             continue
         kept[(flag, value)] += count
     return kept, global_args, rest
+
+
+def _secret(value: str) -> str:
+    """A --secret value spelled one way: the name first (source=NAME is the name), the default
+    type=mount left out, the other options in order."""
+    options = dict(o.partition("=")[::2] if "=" in o else ("source", o) for o in value.split(","))
+    options.pop("type") if options.get("type") == "mount" else None
+    return ",".join([options.pop("source"), *(f"{k}={v}" for k, v in sorted(options.items()))])
 
 
 def _execstart(text: str, key: str = "ExecStart") -> list[str]:
@@ -222,7 +232,7 @@ def test_an_unknown_key_names_the_file_the_line_and_the_key(tmp_path: Path) -> N
         ('Image=busybox\nExec=echo "unbalanced', "unbalanced quote"),
         ("Image=busybox\nCgroupsMode=no-conmon", "cgroups mode"),
         ("Image=busybox\nGroup=100", "Group= needs User="),
-        ("Image=busybox\nSecret=s,uid=1", "secret option 'uid'"),
+        ("Image=busybox\nSecret=s,nodes=1", "secret option 'nodes'"),
         ("Image=busybox\nNetwork=n:ip=10.0.0.2", "network options"),
         ("Image=busybox\nRemapUsers=auto\nUserNS=host", "deprecated spelling of UserNS="),
         ("Image=busybox\nRemapUid=0:1:2", "need RemapUsers="),
