@@ -285,6 +285,38 @@ class KeyVal(Codec):
 
 
 @dataclass(frozen=True)
+class Environment(KeyVal):
+    """Environment=: KEY=VALUE words; Quadlet 5.4 passes no bare NAME on to podman (it keeps
+    the words with "="), so neither does the import, saying so in a comment."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        words = [word for line in lines for word in split_words(line)]
+        bare = [word for word in words if "=" not in word]
+        if bare:
+            ctx.notes.append(("environment", f"{', '.join(bare)}: without a value, which "
+                              "Quadlet 5.4 does not pass on to podman: left out"))  # fmt: skip
+        return super().read([join_words([word]) for word in words if "=" in word], ctx)
+
+
+@dataclass(frozen=True)
+class AutoUpdates(Codec):
+    """A kube's AutoUpdate= lines: registry or local for every container, or CONTAINER/POLICY
+    for one, which is podman's annotation io.containers.autoupdate/CONTAINER (podman_args)."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        everyone = None
+        for line in lines:
+            for word in split_words(line):
+                container, sep, policy = word.rpartition("/")
+                if sep:
+                    flag = f"--annotation=io.containers.autoupdate/{container}={policy}"
+                    ctx.more.setdefault("podman_args", []).append(flag)
+                else:
+                    everyone = word
+        return everyone
+
+
+@dataclass(frozen=True)
 class Hosts(Each):
     """AddHost=NAME:IP; ours is a table."""
 
@@ -621,7 +653,7 @@ CONTAINER = (
     Row("DNSSearch", "dns_search", Each()),
     Row("DropCapability", "cap_drop", Words()),
     Row("Entrypoint", "entrypoint", Program()),
-    Row("Environment", "environment", KeyVal()),
+    Row("Environment", "environment", Environment()),
     Row("EnvironmentFile", "env_files", EachPath(words=True)),
     Row("EnvironmentHost", "environment_host", BOOL),
     Row("Exec", "command", LastArgs()),
@@ -805,7 +837,7 @@ BUILD = (
 )
 
 KUBE = (
-    Row("AutoUpdate", "auto_update"),
+    Row("AutoUpdate", "auto_update", AutoUpdates()),
     Row("ConfigMap", "config_maps", EachPath()),
     Row("ContainersConfModule", "", _NO_MODULE),
     Row("ExitCodePropagation", "exit_code_propagation"),
