@@ -392,7 +392,6 @@ def published(ports: list[str]) -> list[str]:
             ip, _, text = text[1:].partition("]:")
         elif text.count(":") == 2:
             ip, text = text.split(":", 1)
-            ip = ip or "0.0.0.0"
         host = text.partition(":")[0]
         low, _, high = host.partition("-")
         for number in range(int(low), int(high or low) + 1):
