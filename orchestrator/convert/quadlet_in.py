@@ -362,6 +362,8 @@ def _special(
     elif file.kind == "build":
         table["context"] = _context(file, ctx)
     elif file.kind == "volume" and "image" in table:
+        if table["image"].endswith(".image"):
+            table["image"] = _image_reference(file, "Image", table["image"], by_base, problems)
         if table.get("driver") == "image":
             del table["driver"]  # an image volume here is one of podman's image driver
         else:  # Quadlet 5.4 passes the image on only to podman's image driver
@@ -374,17 +376,15 @@ def _container(
     file: _File, by_base: dict[str, _File], table: dict[str, Any], problems: list[Problem]
 ) -> None:
     image = table.get("image")
-    if isinstance(image, str) and image.endswith((".image", ".build")):
+    if isinstance(image, str) and image.endswith(".build"):
         other = by_base.get(image)
         if other is None:
             problems.append(_problem(file, "Image", f"{image} is not among the files given"))
-        elif image.endswith(".build"):
+        else:
             del table["image"]
             table["build"] = other.name
-        else:
-            # ImageTag= names the image pulled from an archive; containers run it by that name
-            reference = _last(other, "ImageTag") or _last(other, "Image")
-            table["image"] = reference if reference is not None else other.name
+    elif isinstance(image, str) and image.endswith(".image"):
+        table["image"] = _image_reference(file, "Image", image, by_base, problems)
     if image is None and not {"image", "build", "rootfs"} & set(table):
         problems.append(Problem(display(file.path), "[Container] Image", "Image= is required"))
     volatile = _last(file, "VolatileTmp")
@@ -401,6 +401,19 @@ def _container(
             problems.append(_problem(file, "Group", "Group= needs User="))
         else:
             table["user"] = f"{user}:{group}"
+
+
+def _image_reference(
+    file: _File, key: str, image: str, by_base: dict[str, _File], problems: list[Problem]
+) -> str:
+    """The reference an X.image file pulls, which is what Quadlet puts in its place."""
+    other = by_base.get(image)
+    if other is None:
+        problems.append(_problem(file, key, f"{image} is not among the files given"))
+        return image
+    # ImageTag= names the image pulled from an archive; it is used by that name
+    reference = _last(other, "ImageTag") or _last(other, "Image")
+    return reference if reference is not None else other.name
 
 
 def _remap(file: _File, table: dict[str, Any], problems: list[Problem]) -> None:

@@ -337,6 +337,19 @@ class ColonList(Codec):
 
 
 @dataclass(frozen=True)
+class Unmask(ColonList):
+    """Unmask=: paths joined by colons, or ALL (podman's word, which Quadlet passes in any
+    case), one item each here."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        paths = super().read(lines, ctx)
+        return None if paths is None else ["ALL" if p.upper() == "ALL" else p for p in paths]
+
+    def write(self, value: Any) -> list[str]:
+        return [":".join(value)]
+
+
+@dataclass(frozen=True)
 class Entrypoint(Codec):
     """A program, or a JSON array of words (as podman's --entrypoint takes it)."""
 
@@ -714,7 +727,7 @@ CONTAINER = (
     Row("Tmpfs", "tmpfs", Each()),
     Row("UIDMap", "uid_map", Words()),
     Row("Ulimit", "ulimits", KeyVal(words=False)),
-    Row("Unmask", "unmask", Words()),
+    Row("Unmask", "unmask", Unmask()),
     Row("ContainerName", ""),  # the name: quadlet_in reads it
     Row("User", "user"),  # with Group=: quadlet_in joins them
     Row("Group", ""),

@@ -267,3 +267,10 @@ def test_an_entrypoint_with_spaces_says_podman_would_run_it_as_one_program(tmp_p
     (tmp_path / "a.container").write_text("[Container]\nImage=busybox\nEntrypoint=top -b\n")
     (text,) = toml_files(read_quadlet([str(tmp_path)])).values()
     assert "podman would run 'top -b' as one program" in text
+
+
+def test_unmask_all_in_any_case_is_all_here(tmp_path: Path) -> None:
+    body = "[Container]\nImage=busybox\nUnmask=/proc/kcore\nUnmask=all\n"
+    (tmp_path / "a.container").write_text(body)
+    (converted,) = read_quadlet([str(tmp_path)])
+    assert converted.table["unmask"] == ["/proc/kcore", "ALL"]
