@@ -1,6 +1,7 @@
 """import quadlet over the corpus in tests/quadlet_import (every key Quadlet 5.4 documents):
-each case imports and validates, and each container runs the podman arguments Quadlet 5.4.2's
-own generator makes of the same files (skipped when fetch-quadlet cannot provide it)."""
+each case imports and validates, and each container, pod, volume, network, image, build and kube
+runs the podman arguments Quadlet 5.4.2's own generator makes of the same files (skipped when
+fetch-quadlet cannot provide it)."""
 
 from __future__ import annotations
 
