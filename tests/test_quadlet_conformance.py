@@ -270,14 +270,15 @@ NetworkAlias=www""",
         """cap_add = ["CAP_NET_ADMIN", "net_raw"]
 cap_drop = ["all"]
 devices = ["/dev/fuse", "/dev/sda:/dev/xvda:rwm"]
-secrets = ["cert", { name = "token", type = "env", target = "TOKEN" }, { name = "key", target = "/run/key" }]""",  # noqa: E501
+secrets = ["cert", { name = "token", type = "env", target = "TOKEN" }, { name = "key", target = "/run/key" }, { name = "tls", uid = 101, gid = 102, mode = "0440" }]""",  # noqa: E501
         """AddCapability=CAP_NET_ADMIN net_raw
 DropCapability=all
 AddDevice=/dev/fuse
 AddDevice=/dev/sda:/dev/xvda:rwm
 Secret=cert
 Secret=token,type=env,target=TOKEN
-Secret=key,target=/run/key""",
+Secret=key,target=/run/key
+Secret=tls,uid=101,gid=102,mode=0440""",
     ),
     (
         "global-args",

@@ -167,6 +167,7 @@ userns = "auto"
 exit_code_propagation = "any"
 auto_update = "registry"
 log_driver = "journald"
+log_options = { tag = "app", max-size = "10m" }
 global_args = ["--log-level=debug"]
 podman_args = ["--quiet"]""",
         """Yaml={tmp}/app.yaml
@@ -177,6 +178,8 @@ UserNS=auto
 ExitCodePropagation=any
 AutoUpdate=registry
 LogDriver=journald
+LogOpt=tag=app
+LogOpt=max-size=10m
 GlobalArgs=--log-level=debug
 PodmanArgs=--quiet""",
     ),

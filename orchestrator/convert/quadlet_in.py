@@ -351,6 +351,8 @@ def _special(
     for word in table.pop("podman_args", []):
         if not any(beyond.lift(word, table) for beyond in keys.BEYOND.get(file.kind, ())):
             table.setdefault("podman_args", []).append(word)
+    if file.kind in ("container", "pod", "kube"):
+        _remap(file, table, problems)
     if file.kind == "container":
         _container(file, by_base, table, problems)
     elif file.kind == "network":
@@ -359,25 +361,39 @@ def _special(
         _subnets(file, table)
     elif file.kind == "build":
         table["context"] = _context(file, ctx)
+    elif file.kind == "volume" and "image" in table:
+        if table["image"].endswith(".image"):
+            table["image"] = _image_reference(file, "Image", table["image"], by_base, problems)
+        if table.get("driver") == "image":
+            del table["driver"]  # an image volume here is one of podman's image driver
+        else:  # Quadlet 5.4 passes the image on only to podman's image driver
+            del table["image"]
+            note = "Image= without Driver=image, which Quadlet 5.4 ignores: left out"
+            ctx.notes.append(("", note))
 
 
 def _container(
     file: _File, by_base: dict[str, _File], table: dict[str, Any], problems: list[Problem]
 ) -> None:
     image = table.get("image")
-    if isinstance(image, str) and image.endswith((".image", ".build")):
+    if isinstance(image, str) and image.endswith(".build"):
         other = by_base.get(image)
         if other is None:
             problems.append(_problem(file, "Image", f"{image} is not among the files given"))
-        elif image.endswith(".build"):
+        else:
             del table["image"]
             table["build"] = other.name
-        else:
-            # ImageTag= names the image pulled from an archive; containers run it by that name
-            reference = _last(other, "ImageTag") or _last(other, "Image")
-            table["image"] = reference if reference is not None else other.name
+    elif isinstance(image, str) and image.endswith(".image"):
+        table["image"] = _image_reference(file, "Image", image, by_base, problems)
     if image is None and not {"image", "build", "rootfs"} & set(table):
         problems.append(Problem(display(file.path), "[Container] Image", "Image= is required"))
+    volatile = _last(file, "VolatileTmp")
+    try:
+        if volatile is not None and keys.boolean(volatile) and not table.get("read_only"):
+            # Quadlet's tmpfs on /tmp (a read-only container has one from podman already)
+            table["tmpfs"] = [*table.get("tmpfs", []), "/tmp:rw,size=512M,mode=1777"]
+    except keys.Refused as exc:
+        problems.append(_problem(file, "VolatileTmp", str(exc)))
     group = _last(file, "Group")
     if group is not None:
         user = table.get("user")
@@ -385,6 +401,51 @@ def _container(
             problems.append(_problem(file, "Group", "Group= needs User="))
         else:
             table["user"] = f"{user}:{group}"
+
+
+def _image_reference(
+    file: _File, key: str, image: str, by_base: dict[str, _File], problems: list[Problem]
+) -> str:
+    """The reference an X.image file pulls, which is what Quadlet puts in its place."""
+    other = by_base.get(image)
+    if other is None:
+        problems.append(_problem(file, key, f"{image} is not among the files given"))
+        return image
+    # ImageTag= names the image pulled from an archive; it is used by that name
+    reference = _last(other, "ImageTag") or _last(other, "Image")
+    return reference if reference is not None else other.name
+
+
+def _remap(file: _File, table: dict[str, Any], problems: list[Problem]) -> None:
+    """RemapUsers= with RemapUid=, RemapGid= and RemapUidSize=, as Quadlet 5.4 makes flags of
+    them: auto and keep-id are a userns with options, manual the uid and gid maps."""
+    how = _last(file, "RemapUsers")
+    uids, gids = (
+        [w for line in _lines(_values(file, key)) for w in split_words(line)]
+        for key in ("RemapUid", "RemapGid")
+    )
+    if how is None:
+        if uids or gids:
+            key = "RemapUid" if uids else "RemapGid"
+            problems.append(_problem(file, key, "RemapUid= and RemapGid= need RemapUsers="))
+        return
+    if {"userns", "uid_map", "gid_map", "sub_uid_map", "sub_gid_map"} & set(table):
+        why = "RemapUsers= is the deprecated spelling of UserNS=, UIDMap= and GIDMap=: give one"
+        problems.append(_problem(file, "RemapUsers", why))
+        return
+    size = _last(file, "RemapUidSize")
+    if how == "manual" and file.kind != "kube":
+        table.update({k: v for k, v in (("uid_map", uids), ("gid_map", gids)) if v})
+    elif how == "auto":
+        options = [f"uidmapping={u}" for u in uids] + [f"gidmapping={g}" for g in gids]
+        options += [f"size={size}"] if size not in (None, "0") else []
+        table["userns"] = ":".join(["auto", ",".join(options)] if options else ["auto"])
+    elif how == "keep-id" and len(uids) <= 1 and len(gids) <= 1:
+        options = [f"uid={u}" for u in uids] + [f"gid={g}" for g in gids]
+        table["userns"] = ":".join(["keep-id", ",".join(options)] if options else ["keep-id"])
+    else:
+        why = f"Quadlet 5.4 takes no RemapUsers={how} with these RemapUid=/RemapGid= here"
+        problems.append(_problem(file, "RemapUsers", why))
 
 
 def _subnets(file: _File, table: dict[str, Any]) -> None:

@@ -8,8 +8,10 @@ added here is understood both ways.
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +90,26 @@ class Integer(Codec):
 
 
 @dataclass(frozen=True)
+class Owner(Codec):
+    """A volume's User= or Group=: a number, or a name Quadlet looks up on the machine that
+    generates the unit; here on the machine that imports, with a comment saying so."""
+
+    group: bool = False
+
+    def one(self, value: str, ctx: Context) -> Any:
+        if value.isdigit():
+            return int(value)
+        try:
+            number = grp.getgrnam(value).gr_gid if self.group else pwd.getpwnam(value).pw_uid
+        except KeyError:
+            kind = "group" if self.group else "user"
+            why = f"expected a number, or a {kind} of this machine, got {value!r}"
+            raise Refused(why) from None
+        ctx.notes.append(("gid" if self.group else "uid", f"{value} is {number} on this machine"))
+        return number
+
+
+@dataclass(frozen=True)
 class IntOrText(Codec):
     """A number where the key of ours takes one (TasksMax=256), else the text (infinity)."""
 
@@ -143,6 +165,27 @@ class Seconds(Codec):
 class Path(Codec):
     def one(self, value: str, ctx: Context) -> Any:
         return ctx.path(value)
+
+
+@dataclass(frozen=True)
+class Seccomp(Codec):
+    """SeccompProfile=: a path, or podman's word "unconfined" (no filter), which is no file."""
+
+    def one(self, value: str, ctx: Context) -> Any:
+        return value if value == "unconfined" else ctx.path(value)
+
+
+@dataclass(frozen=True)
+class Tags(Codec):
+    """A build's ImageTag= lines: the first is the tag containers run (as in Quadlet); podman
+    also gives the image the others, passed on as --tag flags."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        tags = [line.strip('"') for line in lines]
+        if len(tags) > 1:
+            ctx.more.setdefault("podman_args", []).extend(f"--tag={t}" for t in tags[1:])
+            ctx.notes.append(("tag", "the other ImageTag= lines are --tag flags in podman_args"))
+        return tags[0] if tags else None
 
 
 @dataclass(frozen=True)
@@ -242,6 +285,38 @@ class KeyVal(Codec):
 
 
 @dataclass(frozen=True)
+class Environment(KeyVal):
+    """Environment=: KEY=VALUE words; Quadlet 5.4 passes no bare NAME on to podman (it keeps
+    the words with "="), so neither does the import, saying so in a comment."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        words = [word for line in lines for word in split_words(line)]
+        bare = [word for word in words if "=" not in word]
+        if bare:
+            ctx.notes.append(("environment", f"{', '.join(bare)}: without a value, which "
+                              "Quadlet 5.4 does not pass on to podman: left out"))  # fmt: skip
+        return super().read([join_words([word]) for word in words if "=" in word], ctx)
+
+
+@dataclass(frozen=True)
+class AutoUpdates(Codec):
+    """A kube's AutoUpdate= lines: registry or local for every container, or CONTAINER/POLICY
+    for one, which is podman's annotation io.containers.autoupdate/CONTAINER (podman_args)."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        everyone = None
+        for line in lines:
+            for word in split_words(line):
+                container, sep, policy = word.rpartition("/")
+                if sep:
+                    flag = f"--annotation=io.containers.autoupdate/{container}={policy}"
+                    ctx.more.setdefault("podman_args", []).append(flag)
+                else:
+                    everyone = word
+        return everyone
+
+
+@dataclass(frozen=True)
 class Hosts(Each):
     """AddHost=NAME:IP; ours is a table."""
 
@@ -256,6 +331,19 @@ class ColonList(Codec):
     def read(self, lines: list[str], ctx: Context) -> Any:
         words = [word for line in lines for word in split_words(line)]
         return [p for word in words for p in word.split(":") if p] or None
+
+    def write(self, value: Any) -> list[str]:
+        return [":".join(value)]
+
+
+@dataclass(frozen=True)
+class Unmask(ColonList):
+    """Unmask=: paths joined by colons, or ALL (podman's word, which Quadlet passes in any
+    case), one item each here."""
+
+    def read(self, lines: list[str], ctx: Context) -> Any:
+        paths = super().read(lines, ctx)
+        return None if paths is None else ["ALL" if p.upper() == "ALL" else p for p in paths]
 
     def write(self, value: Any) -> list[str]:
         return [":".join(value)]
@@ -278,6 +366,21 @@ class Entrypoint(Codec):
         if isinstance(value, str):
             return [value]
         return [json.dumps(value, ensure_ascii=False, separators=(",", ":"))]
+
+
+@dataclass(frozen=True)
+class Program(Entrypoint):
+    """Entrypoint=: podman runs a value that is no JSON array as one program, spaces and all;
+    a string of ours is split into words as a shell would, which the comment says."""
+
+    def one(self, value: str, ctx: Context) -> Any:
+        words = super().one(value, ctx)
+        if isinstance(words, str) and any(c.isspace() for c in words):
+            ctx.notes.append(
+                ("entrypoint", f"podman would run {words!r} as one program of that name; here it "
+                 "is split into words as a shell would: a program and its arguments")
+            )  # fmt: skip
+        return words
 
 
 @dataclass(frozen=True)
@@ -416,20 +519,27 @@ class Ref(Codec):
 
 @dataclass(frozen=True)
 class Secrets(Each):
-    """Secret=NAME[,type=...,target=...]; ours is a name or a table."""
+    """Secret=NAME[,type=...,target=...,uid=...,gid=...,mode=...] (or source=NAME); ours is a
+    name or a table."""
 
     def read(self, lines: list[str], ctx: Context) -> Any:
         return [self.one(w, ctx) for line in lines for w in split_words(line)] or None
 
     def one(self, value: str, ctx: Context) -> Any:
-        name, *options = value.split(",")
-        table: dict[str, str] = {"name": name}
-        for option in options:
-            key, _, item = option.partition("=")
-            if key not in ("type", "target"):
-                raise Refused(f"secret option {key!r} is not supported here (only type, target)")
-            table[key] = item
-        return name if len(table) == 1 else table
+        table: dict[str, Any] = {}
+        for option in value.split(","):
+            key, sep, item = option.partition("=")
+            if not sep:  # the secret's name, as podman reads a word without "="
+                key, item = "source", option
+            if key not in ("source", "type", "target", "uid", "gid", "mode"):
+                raise Refused(
+                    f"secret option {key!r} is not supported here (only source, type, target, "
+                    "uid, gid, mode)"
+                )
+            table["name" if key == "source" else key] = (
+                int(item) if key in ("uid", "gid") and item.isdigit() else item
+            )
+        return table["name"] if list(table) == ["name"] else table
 
     def write(self, value: Any) -> list[str]:
         lines = []
@@ -439,6 +549,9 @@ class Secrets(Each):
                 text += f",type={secret['type']}"
             if secret["target"] is not None:
                 text += f",target={secret['target']}"
+            for key in ("uid", "gid", "mode"):
+                if secret.get(key) is not None:
+                    text += f",{key}={secret[key]}"
             lines.append(quote_word(text))
         return lines
 
@@ -531,6 +644,15 @@ _UNIT = (
     Row("TasksMax", "tasks_max", IntOrText(), section="Service", escaped=""),
 )
 
+# Quadlet's older spelling of the user namespace (podman-systemd.unit(5) keeps it, deprecated):
+# quadlet_in turns it into userns, uid_map and gid_map as Quadlet 5.4 turns it into flags
+REMAP = (
+    Row("RemapUsers", ""),
+    Row("RemapUid", ""),
+    Row("RemapGid", ""),
+    Row("RemapUidSize", ""),
+)
+
 CONTAINER = (
     Row("AddCapability", "cap_add", Words()),
     Row("AddDevice", "devices", Words()),  # "-/dev/x": only if it exists, as in Quadlet
@@ -543,8 +665,8 @@ CONTAINER = (
     Row("DNSOption", "dns_options", Each()),
     Row("DNSSearch", "dns_search", Each()),
     Row("DropCapability", "cap_drop", Words()),
-    Row("Entrypoint", "entrypoint", Entrypoint()),
-    Row("Environment", "environment", KeyVal()),
+    Row("Entrypoint", "entrypoint", Program()),
+    Row("Environment", "environment", Environment()),
     Row("EnvironmentFile", "env_files", EachPath(words=True)),
     Row("EnvironmentHost", "environment_host", BOOL),
     Row("Exec", "command", LastArgs()),
@@ -584,9 +706,10 @@ CONTAINER = (
     Row("Pull", "pull"),
     Row("ReadOnly", "read_only", BOOL),
     Row("ReadOnlyTmpfs", "read_only_tmpfs", BOOL),
+    *REMAP,
     Row("Rootfs", "rootfs", Path()),
     Row("RunInit", "init", BOOL),
-    Row("SeccompProfile", "seccomp_profile", Path()),
+    Row("SeccompProfile", "seccomp_profile", Seccomp()),
     Row("Secret", "secrets", Secrets()),
     Row("SecurityLabelDisable", "security_label_disable", BOOL),
     Row("SecurityLabelFileType", "security_label_file_type"),
@@ -604,11 +727,12 @@ CONTAINER = (
     Row("Tmpfs", "tmpfs", Each()),
     Row("UIDMap", "uid_map", Words()),
     Row("Ulimit", "ulimits", KeyVal(words=False)),
-    Row("Unmask", "unmask", Words()),
+    Row("Unmask", "unmask", Unmask()),
     Row("ContainerName", ""),  # the name: quadlet_in reads it
     Row("User", "user"),  # with Group=: quadlet_in joins them
     Row("Group", ""),
     Row("UserNS", "userns"),
+    Row("VolatileTmp", ""),  # a tmpfs on /tmp: quadlet_in reads it
     Row("Volume", "volumes", Volumes()),
     Row("WorkingDir", "workdir"),
     *SHARED,
@@ -621,12 +745,12 @@ VOLUME = (
     Row("Copy", "copy", BOOL),
     Row("Device", "device"),
     Row("Driver", "driver"),
-    Row("Group", "gid", INT),
+    Row("Group", "gid", Owner(group=True)),
     Row("Image", "image"),
     Row("Label", "labels", KeyVal()),
     Row("Options", "mount_options", MountOptions()),
     Row("Type", "type"),
-    Row("User", "uid", INT),
+    Row("User", "uid", Owner()),
     Row("VolumeName", ""),
     MODULES,
     *SHARED,
@@ -667,6 +791,7 @@ POD = (
     Row("NetworkAlias", "network_aliases", Each()),
     Row("PodName", ""),
     Row("PublishPort", "ports", Ports()),
+    *REMAP,
     Row("ServiceName", "", Refuse("the unit of a pod here is always NAME-pod.service")),
     Row("ShmSize", "shm_size"),
     Row("SubGIDMap", "sub_gid_map"),
@@ -710,7 +835,7 @@ BUILD = (
     Row("File", "file"),
     Row("ForceRM", "podman_args", AsFlag(flag="--force-rm")),
     Row("GroupAdd", "podman_args", AsFlag(flag="--group-add", many=True)),
-    Row("ImageTag", "tag"),
+    Row("ImageTag", "tag", Tags()),
     Row("Label", "labels", KeyVal()),
     Row("Network", "network", Network()),
     Row("Pull", "pull"),
@@ -725,14 +850,16 @@ BUILD = (
 )
 
 KUBE = (
-    Row("AutoUpdate", "auto_update"),
+    Row("AutoUpdate", "auto_update", AutoUpdates()),
     Row("ConfigMap", "config_maps", EachPath()),
     Row("ContainersConfModule", "", _NO_MODULE),
     Row("ExitCodePropagation", "exit_code_propagation"),
     Row("KubeDownForce", "", Refuse("KubeDownForce= is not supported here")),
     Row("LogDriver", "log_driver"),
+    Row("LogOpt", "log_options", KeyVal()),
     Row("Network", "networks", Networks()),
     Row("PublishPort", "ports", Ports()),
+    *REMAP,
     Row("SetWorkingDirectory", "set_working_directory"),
     Row("UserNS", "userns"),
     Row("Yaml", "yaml", Path()),

@@ -106,6 +106,8 @@ def _file(
     elif kind == "build":
         out.add(section, "SetWorkingDirectory", data["context"])
         data["tag"] = build_tag(name, model)
+    elif kind == "volume" and data.get("image") is not None and not data.get("driver"):
+        data["driver"] = "image"  # Quadlet 5.4 ignores Image= without it
     _rows(data, _defaults(type(model)), section, rows, out)
     if kind == "network":
         _subnets(data, out)

@@ -248,14 +248,21 @@ class Secret(Model):
     name: Name
     type: Literal["mount", "env"] = "mount"
     target: str | None = None
+    # the owner and mode of the file of a mounted secret (podman's uid=, gid=, mode=)
+    uid: Annotated[int, Field(ge=0)] | None = None
+    gid: Annotated[int, Field(ge=0)] | None = None
+    mode: Annotated[str, Field(pattern=r"^[0-7]{3,4}$")] | None = None
 
     @model_validator(mode="before")
     @classmethod
     def _from_string(cls, value: Any) -> Any:
-        return _string_or_table(value, "name", "a secret name or a table { name, type, target }")
+        expected = "a secret name or a table { name, type, target, uid, gid, mode }"
+        return _string_or_table(value, "name", expected)
 
     @model_validator(mode="after")
     def _target(self) -> "Secret":
+        if self.type == "env" and (self.uid, self.gid, self.mode) != (None, None, None):
+            raise ValueError("uid, gid and mode are of a mounted secret's file, not of type env")
         if self.target is None:
             return self
         if self.type == "env":
@@ -272,6 +279,9 @@ class Secret(Model):
             text += f",type={self.type}"
         if self.target is not None:
             text += f",target={self.target}"
+        for key in ("uid", "gid", "mode"):
+            if getattr(self, key) is not None:
+                text += f",{key}={getattr(self, key)}"
         return text
 
 
@@ -1131,6 +1141,7 @@ class Kube(Model):
     auto_update: Literal["registry", "local"] | None = None
     set_working_directory: Literal["yaml", "unit"] | None = None
     log_driver: Literal["journald", "k8s-file", "none", "passthrough"] | None = None
+    log_options: dict[LabelKey, CommaFreeScalar] = Field(default_factory=dict)
     description: Description | None = None
     enabled: bool = True
     global_args: GlobalArgs = Field(default_factory=list)

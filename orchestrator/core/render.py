@@ -908,6 +908,7 @@ def render_build(name: str, b: Build, spec: Spec, mode: Mode) -> str:
 KUBE_FLAGS: tuple[Flag, ...] = (
     Flag("exit_code_propagation", "--service-exit-code-propagation", since=(4, 6)),
     Flag("log_driver", "--log-driver"),
+    Pairs("log_options", "--log-opt"),
     Flag("userns", "--userns"),
     Each("networks", "--network"),
     Flag("auto_update", "--annotation=io.containers.autoupdate"),

@@ -318,7 +318,8 @@ def port(value: str) -> str:
         _check_ip(ip, value, version=6)
     elif text.count(":") == 2:
         ip, text = text.split(":", 1)
-        _check_ip(ip, value, version=4)
+        if ip:  # ":80:92" binds every address, as no IP does
+            _check_ip(ip, value, version=4)
     host, sep, container = text.partition(":")
     if not sep:
         raise _fail(expected, value)
@@ -559,8 +560,11 @@ def dns_search(value: str) -> str:
     return value if value == "." else hostname(value)
 
 
+# resolv.conf(5) options: a name, or NAME:VALUE; podman writes them as they are, and the
+# resolver ignores the names it does not know
 dns_option = _matching(
-    re.compile(r"[A-Za-z0-9_-]+(?::[0-9]+)?"), 'a resolver option like "ndots:2" or "edns0"'
+    re.compile(r"[A-Za-z0-9_.-]+(?::[A-Za-z0-9_.-]+)?"),
+    'a resolver option like "ndots:2" or "edns0"',
 )
 MAC_RE = re.compile(r"[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}")
 mac_address = _matching(MAC_RE, 'a MAC address like "92:d0:c6:0a:29:33"')
