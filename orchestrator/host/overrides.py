@@ -1,6 +1,6 @@
 """Unit overrides as this host's systemd reads them.
 
-A container's `unit` table is copied into its unit file as written, and systemd ignores, with no
+A resource's `unit` table is copied into its unit file as written, and systemd ignores, with no
 more than a line in its log, what it cannot read there: an unknown directive (`nice`, `Foo`), a
 value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`), a path it wants absolute. The
 container then runs without the setting. Only systemd knows every directive and its syntax, so
@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from orchestrator.core import render
 from orchestrator.core.loader import display, key_path
-from orchestrator.core.models import Spec, unit_name
+from orchestrator.core.models import KINDS, Spec, unit_name
 from orchestrator.core.target import Target
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.host import runner
@@ -36,16 +36,22 @@ def check(spec: Spec, where: Target) -> None:
         raise DefinitionError(problems)
 
 
+Owners = dict[str, tuple[str, str]]
+
+
 def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
-    with_overrides = [name for name, c in spec.containers.items() if c.unit]
+    owners: Owners = {  # unit -> (kind, name) of every resource with overrides
+        unit_name(kind, name): (kind, name)
+        for kind in KINDS
+        for name, resource in getattr(spec, kind + "s").items()
+        if getattr(resource, "unit", None)
+    }
     analyze = shutil.which("systemd-analyze")
-    if not with_overrides or analyze is None:
+    if not owners or analyze is None:
         return
     texts = {
-        unit_name("container", name): render.render_container(
-            name, spec.containers[name], spec, where.mode, where.cgroups_v1
-        )
-        for name in with_overrides
+        unit: render.render_one(kind, name, spec, where.mode, where.cgroups_v1)
+        for unit, (kind, name) in owners.items()
     }
     with tempfile.TemporaryDirectory(prefix="orchestrator-verify-") as directory:
         for unit, text in texts.items():
@@ -53,45 +59,51 @@ def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
                 file.write(text)
         output = _verify(analyze, directory, list(texts), where.mode == "user")
     for line in output.splitlines():
-        for name, loc in _placed(line, texts, spec) or _by_value(line, with_overrides, spec):
+        for unit, loc in _placed(line, texts, spec, owners) or _by_value(line, spec, owners):
+            kind, name = owners[unit]
             yield Problem(
-                display(spec.sources[("container", name)]),
-                key_path(("container", name, "unit", *loc)),
+                display(spec.sources[(kind, name)]),
+                key_path((kind, name, "unit", *loc)),
                 "systemd would not take this setting as written: "
                 + _short(match.group("message") if (match := _COMPLAINT.match(line)) else line),
             )
+
+
+def _overrides(spec: Spec, owner: tuple[str, str]) -> dict[str, dict[str, list[str]]]:
+    kind, name = owner
+    return getattr(spec, kind + "s")[name].unit  # type: ignore[no-any-return]
 
 
 def _short(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
-def _placed(line: str, texts: dict[str, str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
-    """The override a "PATH:LINE: message" complaint is about."""
+def _placed(
+    line: str, texts: dict[str, str], spec: Spec, owners: Owners
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The (unit, override) a "PATH:LINE: message" complaint is about."""
     match = _COMPLAINT.match(line)
     unit = os.path.basename(match.group("path")) if match else ""
     if not match or unit not in texts:
         return []
-    name = unit.removesuffix(".service")
-    loc = _override_at(texts[unit], int(match.group("line")), spec.containers[name].unit)
-    return [(name, loc)] if loc is not None else []
+    loc = _override_at(texts[unit], int(match.group("line")), _overrides(spec, owners[unit]))
+    return [(unit, loc)] if loc is not None else []
 
 
-def _by_value(line: str, names: list[str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
+def _by_value(line: str, spec: Spec, owners: Owners) -> list[tuple[str, tuple[str, ...]]]:
     """The overrides a complaint without a line quotes as a whole word ("web.service: Command
     abc is not executable", "Accepting user/group name 'web.service', ..."): the value as
     written, or with the specifiers of the unit's name expanded."""
     if _COMPLAINT.match(line):
         return []
     found = []
-    for name in names:
-        unit = unit_name("container", name)
-        for section, directives in spec.containers[name].unit.items():
+    for unit, owner in owners.items():
+        for section, directives in _overrides(spec, owner).items():
             for directive, items in directives.items():
                 for value in items:
                     expanded = _expand(value, unit)
                     if any(_quotes(line, text) for text in {value, expanded} if text.strip()):
-                        found.append((name, (section, directive)))
+                        found.append((unit, (section, directive)))
     return list(dict.fromkeys(found))
 
 
