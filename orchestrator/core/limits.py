@@ -53,7 +53,17 @@ def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
 
 def _render(kind: str, name: str, resource: Any, spec: Spec) -> str:
     # user mode on cgroup v1 writes the longest podman command line
-    return render.render_one(kind, name, spec, "user", True)
+    if kind == "container":
+        return render.render_container(name, resource, spec, "user", True)
+    if kind == "volume":
+        return render.render_volume(name, resource, spec.sources[(kind, name)])
+    if kind == "network":
+        return render.render_network(name, resource, spec.sources[(kind, name)])
+    if kind == "image":
+        return render.render_image(name, resource, spec, "user")
+    if kind == "build":
+        return render.render_build(name, resource, spec, "user")
+    return render.render_kube(name, resource, spec, "user")
 
 
 def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from orchestrator.core.buildctx import Inputs
 from orchestrator.core.models import (
-    KINDS,
     Build,
     Container,
     Image,
@@ -55,27 +54,25 @@ CREATE_NETWORK = f'{PODMAN} network exists "$0" || exec {PODMAN} network create 
 def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> dict[str, str]:
     """Every unit file the spec asks for, keyed by unit name, sorted by name. cgroups_v1: the
     host has a v1 (or hybrid) cgroup layout, which changes how user-mode units run podman."""
-    units = {
-        unit_name(kind, name): render_one(kind, name, spec, mode, cgroups_v1)
-        for kind in KINDS
-        for name in getattr(spec, kind + "s")
-    }
+    units: dict[str, str] = {}
+    for name, container in spec.containers.items():
+        units[unit_name("container", name)] = render_container(
+            name, container, spec, mode, cgroups_v1
+        )
+    for name, volume in spec.volumes.items():
+        units[unit_name("volume", name)] = render_volume(
+            name, volume, spec.sources[("volume", name)]
+        )
+    for name, network in spec.networks.items():
+        source = spec.sources[("network", name)]
+        units[unit_name("network", name)] = render_network(name, network, source)
+    for name, image in spec.images.items():
+        units[unit_name("image", name)] = render_image(name, image, spec, mode)
+    for name, build in spec.builds.items():
+        units[unit_name("build", name)] = render_build(name, build, spec, mode)
+    for name, kube in spec.kubes.items():
+        units[unit_name("kube", name)] = render_kube(name, kube, spec, mode)
     return dict(sorted(units.items()))
-
-
-def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = False) -> str:
-    """The unit of one resource of the spec."""
-    if kind == "container":
-        return render_container(name, spec.containers[name], spec, mode, cgroups_v1)
-    if kind == "volume":
-        return render_volume(name, spec.volumes[name], spec.sources[(kind, name)])
-    if kind == "network":
-        return render_network(name, spec.networks[name], spec.sources[(kind, name)])
-    if kind == "image":
-        return render_image(name, spec.images[name], spec, mode)
-    if kind == "build":
-        return render_build(name, spec.builds[name], spec, mode)
-    return render_kube(name, spec.kubes[name], spec, mode)
 
 
 def _common_unit(unit: UnitFile, description: str) -> None:
@@ -780,3 +777,18 @@ def render_kube(name: str, k: Kube, spec: Spec, mode: Mode) -> str:
     _overrides(unit, k)
     _mark(unit, "kube", name)
     return unit.text()
+
+
+def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = False) -> str:
+    """The unit of one resource of the spec (the override check renders those with overrides)."""
+    if kind == "container":
+        return render_container(name, spec.containers[name], spec, mode, cgroups_v1)
+    if kind == "volume":
+        return render_volume(name, spec.volumes[name], spec.sources[(kind, name)])
+    if kind == "network":
+        return render_network(name, spec.networks[name], spec.sources[(kind, name)])
+    if kind == "image":
+        return render_image(name, spec.images[name], spec, mode)
+    if kind == "build":
+        return render_build(name, spec.builds[name], spec, mode)
+    return render_kube(name, spec.kubes[name], spec, mode)
