@@ -779,6 +779,10 @@ def render_kube(name: str, k: Kube, spec: Spec, mode: Mode) -> str:
     return unit.text()
 
 
+# The kinds render_one renders (a kind added later joins here to have its overrides checked).
+RENDER_ONE_KINDS = ("container", "volume", "network", "image", "build", "kube")
+
+
 def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = False) -> str:
     """The unit of one resource of the spec (the override check renders those with overrides)."""
     if kind == "container":
@@ -791,4 +795,6 @@ def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = 
         return render_image(name, spec.images[name], spec, mode)
     if kind == "build":
         return render_build(name, spec.builds[name], spec, mode)
-    return render_kube(name, spec.kubes[name], spec, mode)
+    if kind == "kube":
+        return render_kube(name, spec.kubes[name], spec, mode)
+    raise ValueError(f"render_one has no renderer for {kind!r}; add it to RENDER_ONE_KINDS")

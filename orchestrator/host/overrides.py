@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 from orchestrator.core import render
 from orchestrator.core.loader import display, key_path
-from orchestrator.core.models import KINDS, Spec, unit_name
+from orchestrator.core.models import Spec, unit_name
 from orchestrator.core.target import Target
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.host import runner
@@ -42,7 +42,7 @@ Owners = dict[str, tuple[str, str]]
 def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
     owners: Owners = {  # unit -> (kind, name) of every resource with overrides
         unit_name(kind, name): (kind, name)
-        for kind in KINDS
+        for kind in render.RENDER_ONE_KINDS
         for name, resource in getattr(spec, kind + "s").items()
         if getattr(resource, "unit", None)
     }

@@ -115,3 +115,10 @@ def test_an_override_of_an_image_or_kube_systemd_would_ignore_is_refused(
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{unit}.unit.Service.nice: systemd would not take this setting" in result.stderr
+
+
+def test_every_kind_is_rendered_for_the_override_check() -> None:
+    from orchestrator.core.models import KINDS
+    from orchestrator.core.render import RENDER_ONE_KINDS
+
+    assert set(RENDER_ONE_KINDS) == set(KINDS), "a kind whose overrides nothing checks"
