@@ -37,6 +37,7 @@ class Watcher:
     allow_empty: bool = False  # as apply: declaring nothing while units exist is refused
     applies: int = 0
     loaded: Fingerprint | None = None  # the files as the last apply read them
+    contexts: tuple[str, ...] = ()  # the build contexts of the last definitions loaded
 
     def __post_init__(self) -> None:
         if is_dataclass(self.options):  # (tests replace apply, and its options with it)
@@ -69,6 +70,7 @@ class Watcher:
     def _load_and_apply(self) -> tuple[bool, str]:
         try:
             spec = load(self.paths)
+            self.contexts = tuple(build.context for build in spec.builds.values())
             compat.check(spec, facts.podman_version())
         except DefinitionError as exc:
             problems = "; ".join(str(p) for p in exc.problems)
@@ -134,7 +136,7 @@ class Watcher:
 
         changes = watchfiles.watch(
             *roots,
-            watch_filter=_definition_filter(self.paths),
+            watch_filter=_definition_filter(self.paths, lambda: self.contexts),
             step=self.step_ms,
             debounce=self.max_group_ms,
             stop_event=stop,
@@ -198,13 +200,18 @@ def _roots(paths: list[str]) -> list[str]:
     return sorted(set(roots))
 
 
-def _definition_filter(paths: list[str]) -> Callable[[Any, str], bool]:
+def _definition_filter(
+    paths: list[str], contexts: Callable[[], tuple[str, ...]] = tuple
+) -> Callable[[Any, str], bool]:
+    """Changes of definition files, and of any file in a build's context (contexts() gives
+    them as last loaded) below a watched directory: the build's inputs, whose change is a
+    rebuild."""
     files = {os.path.abspath(p) for p in paths if not os.path.isdir(p)}
     dirs = [os.path.abspath(p) for p in paths if os.path.isdir(p)]
 
     def wanted(change: Any, path: str) -> bool:
         full = os.path.abspath(path)
-        if full in files:
+        if full in files or any(full.startswith(c + os.sep) for c in contexts()):
             return True
         for root in dirs:
             if full == root or not full.startswith(root + os.sep):

@@ -27,6 +27,18 @@ def test_changes_under_a_hidden_parent_directory_count(tmp_path: Path) -> None:
     assert not wanted(Change.modified, str(tmp_path / "elsewhere.toml"))
 
 
+def test_any_change_in_a_build_context_below_a_watched_directory_counts(tmp_path: Path) -> None:
+    root = tmp_path / "defs"
+    (root / "site").mkdir(parents=True)
+    contexts: tuple[str, ...] = ()
+    wanted = _definition_filter([str(root)], lambda: contexts)
+    assert not wanted(Change.modified, str(root / "site" / "index.html"))
+    contexts = (str(root / "site"),)  # as the watcher learns them from the definitions
+    assert wanted(Change.modified, str(root / "site" / "index.html"))
+    assert wanted(Change.modified, str(root / "site" / ".containerignore"))
+    assert not wanted(Change.modified, str(root / "other" / "index.html"))
+
+
 def test_a_single_definition_file_is_watched_through_its_directory(tmp_path: Path) -> None:
     hidden = tmp_path / ".deploy"
     hidden.mkdir()

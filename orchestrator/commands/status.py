@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     where = target(args)
     managed, _ = read_unit_dir(where.unit_dir)
     containers = {u: mark_fields(t) for u, t in managed.items()}
-    containers = {u: f for u, f in containers.items() if f.get("Kind") == "container"}
+    # the services: containers, and the pods of Kubernetes YAML
+    containers = {u: f for u, f in containers.items() if f.get("Kind") in ("container", "kube")}
     with Systemd(where.user) as systemd:
         states = systemd.units(sorted(containers))
     now_us = time.time_ns() // 1000

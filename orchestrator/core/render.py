@@ -961,3 +961,26 @@ def render_kube(name: str, k: Kube, spec: Spec, mode: Mode) -> str:
     _overrides(unit, k.unit)
     _mark(unit, "kube", name)
     return unit.text()
+
+
+# The kinds render_one renders (a kind added later joins here to have its overrides checked).
+RENDER_ONE_KINDS = ("container", "volume", "network", "pod", "image", "build", "kube")
+
+
+def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = False) -> str:
+    """The unit of one resource of the spec (the override check renders those with overrides)."""
+    if kind == "container":
+        return render_container(name, spec.containers[name], spec, mode, cgroups_v1)
+    if kind == "volume":
+        return render_volume(name, spec.volumes[name], spec.sources[(kind, name)])
+    if kind == "network":
+        return render_network(name, spec.networks[name], spec.sources[(kind, name)])
+    if kind == "pod":
+        return render_pod(name, spec.pods[name], spec, mode)
+    if kind == "image":
+        return render_image(name, spec.images[name], spec, mode)
+    if kind == "build":
+        return render_build(name, spec.builds[name], spec, mode)
+    if kind == "kube":
+        return render_kube(name, spec.kubes[name], spec, mode)
+    raise ValueError(f"render_one has no renderer for {kind!r}; add it to RENDER_ONE_KINDS")

@@ -1,13 +1,12 @@
 """Unit overrides as this host's systemd reads them.
 
-A container's or pod's `unit` table is copied into its unit file as written, and systemd
-ignores, with no more than a line in its log, what it cannot read there: an unknown directive
-(`nice`, `Foo`), a value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`), a path it
-wants absolute. The container then runs without the setting. Only systemd knows every directive
-and its syntax, so `systemd-analyze verify` reads the rendered units of the containers and pods
-that have overrides, and each complaint about a line that came from an override is a problem
-naming that override's key. Without systemd-analyze nothing is checked here (the other checks
-still hold).
+A resource's `unit` table is copied into its unit file as written, and systemd ignores, with no
+more than a line in its log, what it cannot read there: an unknown directive (`nice`, `Foo`), a
+value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`), a path it wants absolute. The
+container then runs without the setting. Only systemd knows every directive and its syntax, so
+`systemd-analyze verify` reads the rendered units of the containers that have overrides, and each
+complaint about a line that came from an override is a problem naming that override's key.
+Without systemd-analyze nothing is checked here (the other checks still hold).
 """
 
 from __future__ import annotations
@@ -37,39 +36,32 @@ def check(spec: Spec, where: Target) -> None:
         raise DefinitionError(problems)
 
 
+Owners = dict[str, tuple[str, str]]
 Overrides = dict[str, dict[str, list[str]]]
 
 
-def _overridden(spec: Spec) -> dict[str, tuple[str, str, Overrides]]:
-    """unit -> (kind, name, its overrides), for the containers and pods that have overrides."""
-    found = {unit_name("container", n): ("container", n, c.unit)
-             for n, c in spec.containers.items() if c.unit}  # fmt: skip
-    found.update({unit_name("pod", n): ("pod", n, p.unit) for n, p in spec.pods.items() if p.unit})
-    return found
-
-
-def _render(kind: str, name: str, spec: Spec, where: Target) -> str:
-    if kind == "pod":
-        return render.render_pod(name, spec.pods[name], spec, where.mode)
-    return render.render_container(name, spec.containers[name], spec, where.mode,
-                                   where.cgroups_v1)  # fmt: skip
-
-
 def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
-    with_overrides = _overridden(spec)
+    owners: Owners = {  # unit -> (kind, name) of every resource with overrides
+        unit_name(kind, name): (kind, name)
+        for kind in render.RENDER_ONE_KINDS
+        for name, resource in getattr(spec, kind + "s").items()
+        if getattr(resource, "unit", None)
+    }
     analyze = shutil.which("systemd-analyze")
-    if not with_overrides or analyze is None:
+    if not owners or analyze is None:
         return
-    texts = {unit: _render(kind, name, spec, where)
-             for unit, (kind, name, _) in with_overrides.items()}  # fmt: skip
+    texts = {
+        unit: render.render_one(kind, name, spec, where.mode, where.cgroups_v1)
+        for unit, (kind, name) in owners.items()
+    }
     with tempfile.TemporaryDirectory(prefix="orchestrator-verify-") as directory:
         for unit, text in texts.items():
             with open(os.path.join(directory, unit), "w", encoding="utf-8") as file:
                 file.write(text)
         output = _verify(analyze, directory, list(texts), where.mode == "user")
     for line in output.splitlines():
-        for unit, loc in _placed(line, texts, with_overrides) or _by_value(line, with_overrides):
-            kind, name, _ = with_overrides[unit]
+        for unit, loc in _placed(line, texts, spec, owners) or _by_value(line, spec, owners):
+            kind, name = owners[unit]
             yield Problem(
                 display(spec.sources[(kind, name)]),
                 key_path((kind, name, "unit", *loc)),
@@ -78,33 +70,36 @@ def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
             )
 
 
+def _overrides(spec: Spec, owner: tuple[str, str]) -> Overrides:
+    kind, name = owner
+    return getattr(spec, kind + "s")[name].unit  # type: ignore[no-any-return]
+
+
 def _short(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
 def _placed(
-    line: str, texts: dict[str, str], overridden: dict[str, tuple[str, str, Overrides]]
+    line: str, texts: dict[str, str], spec: Spec, owners: Owners
 ) -> list[tuple[str, tuple[str, ...]]]:
     """The (unit, override) a "PATH:LINE: message" complaint is about."""
     match = _COMPLAINT.match(line)
     unit = os.path.basename(match.group("path")) if match else ""
     if not match or unit not in texts:
         return []
-    loc = _override_at(texts[unit], int(match.group("line")), overridden[unit][2])
+    loc = _override_at(texts[unit], int(match.group("line")), _overrides(spec, owners[unit]))
     return [(unit, loc)] if loc is not None else []
 
 
-def _by_value(
-    line: str, overridden: dict[str, tuple[str, str, Overrides]]
-) -> list[tuple[str, tuple[str, ...]]]:
+def _by_value(line: str, spec: Spec, owners: Owners) -> list[tuple[str, tuple[str, ...]]]:
     """The overrides a complaint without a line quotes as a whole word ("web.service: Command
     abc is not executable", "Accepting user/group name 'web.service', ..."): the value as
     written, or with the specifiers of the unit's name expanded."""
     if _COMPLAINT.match(line):
         return []
     found = []
-    for unit, (_, _, overrides) in overridden.items():
-        for section, directives in overrides.items():
+    for unit, owner in owners.items():
+        for section, directives in _overrides(spec, owner).items():
             for directive, items in directives.items():
                 for value in items:
                     expanded = _expand(value, unit)

@@ -96,3 +96,29 @@ def test_a_complaint_systemd_cut_short_is_placed_by_the_start_of_the_value(tmp_p
 
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {definitions}: container.web.unit.Service.User: ")
+
+
+@pytest.mark.parametrize(
+    ("table", "unit"),
+    [
+        ('[image.proxy]\nimage = "docker.io/library/nginx:1.27"\n', "image.proxy"),
+        ('[kube.demo]\nyaml = "./web.toml"\n', "kube.demo"),
+    ],
+)
+def test_an_override_of_an_image_or_kube_systemd_would_ignore_is_refused(
+    table: str, unit: str, tmp_path: Path
+) -> None:
+    definitions = tmp_path / "web.toml"
+    definitions.write_text(table + "[" + unit + ".unit.Service]\nnice = 5\n")
+
+    result = run_inline("validate", str(definitions))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{unit}.unit.Service.nice: systemd would not take this setting" in result.stderr
+
+
+def test_every_kind_is_rendered_for_the_override_check() -> None:
+    from orchestrator.core.models import KINDS
+    from orchestrator.core.render import RENDER_ONE_KINDS
+
+    assert set(RENDER_ONE_KINDS) == set(KINDS), "a kind whose overrides nothing checks"

@@ -87,8 +87,8 @@ LONG = [
 
 
 def base(uid: int, **keys: Any) -> dict[str, Any]:
-    """A valid container table, with keys added or replaced."""
-    return {"image": IMAGE, **keys}
+    """A valid container table, with keys added or replaced (None: left out)."""
+    return {k: v for k, v in {"image": IMAGE, **keys}.items() if v is not None}
 
 
 def document(uid: int, container: dict[str, Any] | None = None, **extra: Any) -> bytes:
@@ -101,6 +101,9 @@ def document(uid: int, container: dict[str, Any] | None = None, **extra: Any) ->
     if "pod" in extra:
         tables["pod"] = {f"pod{uid}": extra.pop("pod")}
     tables["container"][f"db{uid}"] = extra.pop("db", {"image": IMAGE})
+    for kind in ("image", "build", "kube"):  # issue 12's kinds, each its own unit
+        if kind in extra:
+            tables[kind] = {f"{kind}{uid}": extra.pop(kind)}
     return toml_document(tables).encode("utf-8", "surrogatepass")
 
 
@@ -134,6 +137,18 @@ def _slots() -> dict[str, StringSlot]:
 
     def rootfs(uid: int, value: Any) -> dict[str, Any]:
         return {"container": {"rootfs": value, "command": "/bin/x"}}
+
+    def kind(name: str, required: dict[str, Any], **keys: Any) -> StringSlot:
+        return lambda uid, value: {name: {**required, **_fill(keys, value, uid)}}
+
+    def i(**keys: Any) -> StringSlot:
+        return kind("image", {"image": IMAGE}, **keys)
+
+    def b(**keys: Any) -> StringSlot:
+        return kind("build", {"context": "./ctx"}, **keys)
+
+    def k(**keys: Any) -> StringSlot:
+        return kind("kube", {"yaml": "./app.yaml"}, **keys)
 
     return {
         "image": c(image=V),
@@ -317,6 +332,51 @@ def _slots() -> dict[str, StringSlot]:
         "pod.unit.value": p(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
         "pod.unit.directive": p(unit={"Service": {V: "1"}}),
         "pod.enabled": p(enabled=V),
+        # images, builds and kube files (issue 12)
+        "build": c(image=None, build=V),
+        "image.image": i(image=V),
+        "image.arch": i(arch=V),
+        "image.auth_file": i(auth_file=Concat("./", V)),
+        "image.creds": i(creds=V),
+        "image.decryption_key": i(decryption_key=V),
+        "image.tls_verify": i(tls_verify=V),
+        "image.retry_delay": i(retry_delay=V),
+        "image.policy": i(policy=V),
+        "image.global_args": i(global_args=[V]),
+        "image.podman_args": i(podman_args=[V]),
+        "image.description": i(description=V),
+        "image.unit.value": i(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
+        "build.context": kind("build", {}, context=V),
+        "build.context.rel": kind("build", {}, context=Concat("./", V)),
+        "build.file": b(file=V),
+        "build.tag": b(tag=V),
+        "build.args.value": b(args={"A": V}),
+        "build.args.key": b(args={V: "1"}),
+        "build.target": b(target=V),
+        "build.pull": b(pull=V),
+        "build.labels.value": b(labels={"a": V}),
+        "build.annotations.value": b(annotations={"a": V}),
+        "build.secrets": b(secrets=[V]),
+        "build.secrets.src": b(secrets=[Concat("id=s,src=./", V)]),
+        "build.network": b(network=V),
+        "build.volumes": b(volumes=[V]),
+        "build.ignore_file": b(ignore_file=V),
+        "build.podman_args": b(podman_args=[V]),
+        "build.description": b(description=V),
+        "kube.yaml": kind("kube", {}, yaml=V),
+        "kube.yaml.rel": kind("kube", {}, yaml=Concat("./", V)),
+        "kube.config_maps": k(config_maps=[Concat("./", V)]),
+        "kube.networks": k(networks=[V]),
+        "kube.ports": k(ports=[V]),
+        "kube.userns": k(userns=V),
+        "kube.exit_code_propagation": k(exit_code_propagation=V),
+        "kube.auto_update": k(auto_update=V),
+        "kube.set_working_directory": k(set_working_directory=V),
+        "kube.log_driver": k(log_driver=V),
+        "kube.global_args": k(global_args=[V]),
+        "kube.podman_args": k(podman_args=[V]),
+        "kube.description": k(description=V),
+        "kube.unit.env": k(unit={"Service": {"Environment": Concat("A=", V)}}),
     }
 
 
@@ -363,14 +423,28 @@ def _fill(template: Any, value: Any, uid: int) -> Any:
 SLOTS = _slots()
 
 
+# What a build's context and a kube's YAML hold in every slot case (they must exist).
+SIDE_FILES: dict[str, Entry] = {
+    "d/ctx/Containerfile": f"FROM {IMAGE}\n".encode(),
+    "d/app.yaml": b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n",
+}
+
+
 def slot_case(klass: str, slot: str, value: Any, uid: int, expect: str = "any") -> Case:
     filled = SLOTS[slot](uid, value)
     doc = document(
         uid,
         filled.get("container"),
-        **{k: filled[k] for k in ("volume", "network", "pod") if k in filled},
+        **{
+            k: filled[k]
+            for k in ("volume", "network", "pod", "image", "build", "kube")
+            if k in filled
+        },
     )
-    return Case(klass, f"{slot}={_label(value)}", {"d/def.toml": doc}, expect, user=True)
+    files: dict[str, Entry] = {"d/def.toml": doc}
+    if {"build", "kube"} & set(filled):
+        files.update(SIDE_FILES)
+    return Case(klass, f"{slot}={_label(value)}", files, expect, user=True)
 
 
 def _label(value: Any) -> str:

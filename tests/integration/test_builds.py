@@ -40,6 +40,9 @@ ports = ["127.0.0.1:{SITE_PORT}:8080"]
 image = "{DEFAULT_REF}"
 command = ["sleep", "100000"]
 init = true
+
+[image.base]
+image = "{DEFAULT_REF}"
 """
 CONTAINERFILE = f"FROM {DEFAULT_REF}\nCOPY msg /www/msg\n"
 POD = f"""apiVersion: v1
@@ -106,12 +109,20 @@ def invocation(box: Sandbox, unit: str) -> str:
 
 
 def units(box: Sandbox) -> dict[str, str]:
-    names = ["site-build.service", "site.service", "bystander.service", "demo.service"]
+    names = ["site-build.service", "site.service", "bystander.service", "demo.service",
+             "base-image.service"]  # fmt: skip
     return {unit: invocation(box, unit) for unit in names}
 
 
 def test_the_container_serves_the_file_its_build_copied(box: Sandbox) -> None:
     until(lambda: answer(SITE_PORT, "msg") == "one", 30, "the built site answers one")
+
+
+def test_an_image_unit_holds_the_image_its_container_requires(box: Sandbox) -> None:
+    show = ["systemctl", "show", "-pActiveState", "-pRequires", "bystander.service"]
+    assert "base-image.service" in box.run(show).stdout
+    state = box.run(["systemctl", "is-active", "base-image.service"], check=False)
+    assert state.stdout.strip() == "active"
 
 
 def test_an_apply_with_nothing_changed_rebuilds_and_restarts_nothing(box: Sandbox) -> None:
@@ -140,12 +151,16 @@ def test_a_changed_context_file_is_rebuilt_and_only_its_container_restarts(
     after = units(box)
     assert after["bystander.service"] == before["bystander.service"]
     assert after["demo.service"] == before["demo.service"]
+    assert after["base-image.service"] == before["base-image.service"]
     assert after["site.service"] != before["site.service"]
 
 
 def test_kube_play_runs_the_pod_and_stopping_the_unit_removes_it(box: Sandbox) -> None:
     until(lambda: answer(POD_PORT, "hostname") != "", 30, "the pod of demo.yaml answers")
     assert box.run(["podman", "pod", "exists", "demo"], check=False).returncode == 0
+    argv = ["env", f"PYTHONPATH={ROOT}", sys.executable, "-m", "orchestrator", "status", "--json"]
+    services = json.loads(box.run(argv).stdout)["services"]
+    assert {row["name"]: row["ok"] for row in services}.get("demo") is True, services
     box.run(["systemctl", "stop", "demo.service"], timeout=120)
     assert box.run(["podman", "pod", "exists", "demo"], check=False).returncode == 1
     assert answer(POD_PORT, "hostname") == ""
