@@ -1,11 +1,12 @@
 """Unit overrides as this host's systemd reads them.
 
-A container's `unit` table is copied into its unit file as written, and systemd ignores, with no
-more than a line in its log, what it cannot read there: an unknown directive (`nice`, `Foo`), a
-value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`), a path it wants absolute. The
-container then runs without the setting. Only systemd knows every directive and its syntax, so
-`systemd-analyze verify` reads the rendered units of the containers that have overrides, and each
-complaint about a line that came from an override is a problem naming that override's key.
+A `unit` table (of a container, pod, image, build or kube) is copied into its unit file as
+written, and systemd ignores, with no more than a line in its log, what it cannot read there: an
+unknown directive (`nice`, `Foo`), a value it cannot parse (`Nice = "abc"`, `MemoryMax = "101%%"`),
+a path it wants absolute. The unit then runs without the setting. Only systemd knows every
+directive and its syntax, so `systemd-analyze verify` reads the rendered units of the resources
+that have overrides, and each complaint about a line that came from an override is a problem
+naming that override's key.
 Without systemd-analyze nothing is checked here (the other checks still hold).
 """
 
@@ -15,12 +16,13 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from orchestrator.core import render
 from orchestrator.core.loader import display, key_path
 from orchestrator.core.models import Spec, unit_name
-from orchestrator.core.target import Target
+from orchestrator.core.target import Mode, Target
 from orchestrator.errors import DefinitionError, Problem
 from orchestrator.host import runner
 
@@ -36,62 +38,89 @@ def check(spec: Spec, where: Target) -> None:
         raise DefinitionError(problems)
 
 
+# unit name -> (kind, name, its unit table): the resources whose units carry overrides
+Owners = dict[str, tuple[str, str, dict[str, dict[str, list[str]]]]]
+
+
 def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
-    with_overrides = [name for name, c in spec.containers.items() if c.unit]
+    owners: Owners = {}
+    texts: dict[str, str] = {}
+    for kind, resources in _kinds(spec).items():
+        for name, resource in resources.items():
+            if resource.unit:
+                unit = unit_name(kind, name)
+                owners[unit] = (kind, name, resource.unit)
+                texts[unit] = _render_one(kind, name, resource, spec, where)
     analyze = shutil.which("systemd-analyze")
-    if not with_overrides or analyze is None:
+    if not owners or analyze is None:
         return
-    texts = {
-        unit_name("container", name): render.render_container(
-            name, spec.containers[name], spec, where.mode, where.cgroups_v1
-        )
-        for name in with_overrides
-    }
     with tempfile.TemporaryDirectory(prefix="orchestrator-verify-") as directory:
         for unit, text in texts.items():
             with open(os.path.join(directory, unit), "w", encoding="utf-8") as file:
                 file.write(text)
         output = _verify(analyze, directory, list(texts), where.mode == "user")
     for line in output.splitlines():
-        for name, loc in _placed(line, texts, spec) or _by_value(line, with_overrides, spec):
+        for unit, loc in _placed(line, texts, owners) or _by_value(line, owners):
+            kind, name, _ = owners[unit]
             yield Problem(
-                display(spec.sources[("container", name)]),
-                key_path(("container", name, "unit", *loc)),
+                display(spec.sources[(kind, name)]),
+                key_path((kind, name, "unit", *loc)),
                 "systemd would not take this setting as written: "
                 + _short(match.group("message") if (match := _COMPLAINT.match(line)) else line),
             )
+
+
+def _kinds(spec: Spec) -> dict[str, dict[str, Any]]:
+    """Every kind whose table has a `unit` of overrides (volumes and networks have none)."""
+    return {
+        "container": spec.containers,
+        "pod": spec.pods,
+        "image": spec.images,
+        "build": spec.builds,
+        "kube": spec.kubes,
+    }
+
+
+def _render_one(kind: str, name: str, resource: Any, spec: Spec, where: Target) -> str:
+    if kind == "container":
+        return render.render_container(name, resource, spec, where.mode, where.cgroups_v1)
+    renderers: dict[str, Callable[[str, Any, Spec, Mode], str]] = {
+        "pod": render.render_pod,
+        "image": render.render_image,
+        "build": render.render_build,
+        "kube": render.render_kube,
+    }
+    return renderers[kind](name, resource, spec, where.mode)
 
 
 def _short(message: str) -> str:
     return message if len(message) <= 300 else message[:297] + "..."
 
 
-def _placed(line: str, texts: dict[str, str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
+def _placed(line: str, texts: dict[str, str], owners: Owners) -> list[tuple[str, tuple[str, ...]]]:
     """The override a "PATH:LINE: message" complaint is about."""
     match = _COMPLAINT.match(line)
     unit = os.path.basename(match.group("path")) if match else ""
     if not match or unit not in texts:
         return []
-    name = unit.removesuffix(".service")
-    loc = _override_at(texts[unit], int(match.group("line")), spec.containers[name].unit)
-    return [(name, loc)] if loc is not None else []
+    loc = _override_at(texts[unit], int(match.group("line")), owners[unit][2])
+    return [(unit, loc)] if loc is not None else []
 
 
-def _by_value(line: str, names: list[str], spec: Spec) -> list[tuple[str, tuple[str, ...]]]:
+def _by_value(line: str, owners: Owners) -> list[tuple[str, tuple[str, ...]]]:
     """The overrides a complaint without a line quotes as a whole word ("web.service: Command
     abc is not executable", "Accepting user/group name 'web.service', ..."): the value as
     written, or with the specifiers of the unit's name expanded."""
     if _COMPLAINT.match(line):
         return []
     found = []
-    for name in names:
-        unit = unit_name("container", name)
-        for section, directives in spec.containers[name].unit.items():
+    for unit, (_, _, overrides) in owners.items():
+        for section, directives in overrides.items():
             for directive, items in directives.items():
                 for value in items:
                     expanded = _expand(value, unit)
                     if any(_quotes(line, text) for text in {value, expanded} if text.strip()):
-                        found.append((name, (section, directive)))
+                        found.append((unit, (section, directive)))
     return list(dict.fromkeys(found))
 
 
