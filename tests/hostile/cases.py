@@ -92,14 +92,26 @@ def base(uid: int, **keys: Any) -> dict[str, Any]:
 
 
 def document(uid: int, container: dict[str, Any] | None = None, **extra: Any) -> bytes:
-    """One file: the container web{uid}, a volume data{uid}, a network net{uid}, a db{uid}."""
+    """One file: the container web{uid}, a volume data{uid}, a network net{uid}, a db{uid},
+    and the pod p{uid}, image i{uid}, build b{uid} or kube k{uid} given as extra tables."""
     tables: dict[str, dict[str, dict[str, Any]]] = {
         "container": {f"web{uid}": container if container is not None else base(uid)},
         "volume": {f"data{uid}": extra.pop("volume", {})},
         "network": {f"net{uid}": extra.pop("network", {"subnet": "10.89.0.0/24"})},
     }
     tables["container"][f"db{uid}"] = extra.pop("db", {"image": IMAGE})
+    for kind, prefix in KIND_PREFIX.items():
+        if kind in extra:
+            tables[kind] = {f"{prefix}{uid}": extra.pop(kind)}
     return toml_document(tables).encode("utf-8", "surrogatepass")
+
+
+# the kinds of issue 12 in a slot's document, by the prefix of their name
+KIND_PREFIX = {"pod": "p", "image": "i", "build": "b", "kube": "k"}
+# what a build's context and a kube's YAML are, beside the definitions directory d/
+CONTEXT = {"ctx/Containerfile": b"FROM docker.io/library/nginx:1.27\n", "ctx/msg": b"hi\n"}
+KUBE_YAML = {"k.yaml": b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: kp\nspec:\n  containers:\n"
+             b"  - name: c\n    image: docker.io/library/nginx:1.27\n"}  # fmt: skip
 
 
 Maker = Callable[[int], Case]
@@ -123,7 +135,29 @@ def _slots() -> dict[str, StringSlot]:
     def n(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
         return lambda uid, value: {"network": {"subnet": "10.89.0.0/24", **_fill(keys, value, uid)}}
 
+    def kind(name: str, required: dict[str, Any], member: dict[str, Any]) -> Any:
+        """A slot in a [pod.X], [image.X], [build.X] or [kube.X] table: the table's required
+        keys plus the slot's; the container web joins the resource with `member` (its name)."""
+
+        def maker(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
+            def make(uid: int, value: Any) -> dict[str, Any]:
+                joined = {k: f"{KIND_PREFIX[name]}{uid}" for k in member}
+                container = {**base(uid), **joined}
+                if "build" in joined:
+                    del container["image"]
+                table = {**required, **_fill(keys, value, uid)}
+                return {name: table, "container": container}
+
+            return make
+
+        return maker
+
+    pod = kind("pod", {}, {"pod": True})
+    img = kind("image", {"image": "docker.io/library/nginx:1.27"}, {})
+    bld = kind("build", {"context": "../ctx"}, {"build": True})
+    kub = kind("kube", {"yaml": "../k.yaml"}, {})
     return {
+        **_new_kind_slots(pod, img, bld, kub),
         "image": c(image=V),
         "command.str": c(command=V),
         "command.item": c(command=["/bin/x", V]),
@@ -275,6 +309,112 @@ def _slots() -> dict[str, StringSlot]:
     }
 
 
+def _new_kind_slots(pod: Any, img: Any, bld: Any, kub: Any) -> dict[str, StringSlot]:
+    """Every key of [pod.X], [image.X], [build.X] and [kube.X], and the container keys that
+    name them (issue 12), as slots."""
+
+    def c(**keys: Any) -> StringSlot:
+        return lambda uid, value: {"container": base(uid, **_fill(keys, value, uid))}
+
+    return {
+        "container.pod": lambda uid, value: {"container": base(uid, pod=value), "pod": {}},
+        "container.build": lambda uid, value: {
+            "container": {"build": value},
+            "build": {"context": "../ctx"},
+        },
+        "container.rootfs": lambda uid, value: {"container": {"rootfs": value, "command": ["/x"]}},
+        "container.rootfs.rel": lambda uid, value: {
+            "container": {"rootfs": _fill(Concat("./", V), value, uid), "command": ["/x"]}
+        },
+        "networks.container": c(networks=[Concat("container:", V)]),
+        "devices.optional": c(devices=[Concat("-/dev/", V)]),
+        "pod.ports": pod(ports=[V]),
+        "pod.networks": pod(networks=[V]),
+        "pod.network_aliases": pod(networks=[Ref("net")], network_aliases=[V]),
+        "pod.volumes.str": pod(volumes=[V]),
+        "pod.volumes.source": pod(volumes=[{"source": Concat("/srv/", V), "target": "/d"}]),
+        "pod.volumes.relsource": pod(volumes=[{"source": Concat("./", V), "target": "/d"}]),
+        "pod.hostname": pod(hostname=V),
+        "pod.dns": pod(dns=[V]),
+        "pod.dns_search": pod(dns_search=[V]),
+        "pod.dns_options": pod(dns_options=[V]),
+        "pod.add_hosts.key": pod(add_hosts={V: "10.0.0.1"}),
+        "pod.add_hosts.value": pod(add_hosts={"db.local": V}),
+        "pod.ip": pod(ip=V),
+        "pod.ip6": pod(ip6=V),
+        "pod.mac_address": pod(mac_address=V),
+        "pod.userns": pod(userns=V),
+        "pod.uid_map": pod(uid_map=[V]),
+        "pod.gid_map": pod(gid_map=[V]),
+        "pod.sub_uid_map": pod(sub_uid_map=V),
+        "pod.sub_gid_map": pod(sub_gid_map=V),
+        "pod.shm_size": pod(shm_size=V),
+        "pod.labels.key": pod(labels={V: "x"}),
+        "pod.labels.value": pod(labels={"a": V}),
+        "pod.description": pod(description=V),
+        "pod.global_args": pod(global_args=[V]),
+        "pod.podman_args": pod(podman_args=[V]),
+        "pod.unit.value": pod(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
+        "pod.unit.directive": pod(unit={"Service": {V: "1"}}),
+        "pod.enabled": pod(enabled=V),
+        "image.image": img(image=V),
+        "image.arch": img(arch=V),
+        "image.os": img(os=V),
+        "image.variant": img(variant=V),
+        "image.all_tags": img(all_tags=V),
+        "image.auth_file": img(auth_file=V),
+        "image.auth_file.rel": img(auth_file=Concat("./", V)),
+        "image.cert_dir": img(cert_dir=Concat("/etc/", V)),
+        "image.creds": img(creds=V),
+        "image.decryption_key": img(decryption_key=V),
+        "image.tls_verify": img(tls_verify=V),
+        "image.retry": img(retry=V),
+        "image.retry_delay": img(retry_delay=V),
+        "image.policy": img(policy=V),
+        "image.description": img(description=V),
+        "image.global_args": img(global_args=[V]),
+        "image.podman_args": img(podman_args=[V]),
+        "image.unit.value": img(unit={"X-Mine": {"Note": V}}),
+        "build.context": bld(context=V),
+        "build.context.rel": bld(context=Concat("./", V)),
+        "build.file": bld(file=V),
+        "build.tag": bld(tag=V),
+        "build.args.key": bld(args={V: "x"}),
+        "build.args.value": bld(args={"A": V}),
+        "build.target": bld(target=V),
+        "build.pull": bld(pull=V),
+        "build.labels.key": bld(labels={V: "x"}),
+        "build.labels.value": bld(labels={"a": V}),
+        "build.annotations.key": bld(annotations={V: "x"}),
+        "build.annotations.value": bld(annotations={"a": V}),
+        "build.secrets": bld(secrets=[V]),
+        "build.secrets.src": bld(secrets=[Concat("id=s,src=/run/", V)]),
+        "build.network": bld(network=V),
+        "build.volumes.str": bld(volumes=[V]),
+        "build.volumes.source": bld(volumes=[{"source": Concat("/srv/", V), "target": "/d"}]),
+        "build.ignore_file": bld(ignore_file=V),
+        "build.description": bld(description=V),
+        "build.global_args": bld(global_args=[V]),
+        "build.podman_args": bld(podman_args=[V]),
+        "build.unit.value": bld(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
+        "kube.yaml": kub(yaml=V),
+        "kube.yaml.rel": kub(yaml=Concat("./", V)),
+        "kube.config_maps": kub(config_maps=[V]),
+        "kube.networks": kub(networks=[V]),
+        "kube.ports": kub(ports=[V]),
+        "kube.userns": kub(userns=V),
+        "kube.exit_code_propagation": kub(exit_code_propagation=V),
+        "kube.auto_update": kub(auto_update=V),
+        "kube.set_working_directory": kub(set_working_directory=V),
+        "kube.log_driver": kub(log_driver=V),
+        "kube.description": kub(description=V),
+        "kube.enabled": kub(enabled=V),
+        "kube.global_args": kub(global_args=[V]),
+        "kube.podman_args": kub(podman_args=[V]),
+        "kube.unit.value": kub(unit={"X-Mine": {"Note": V}}),
+    }
+
+
 class _Value:
     """The place of the value in a slot's template."""
 
@@ -323,9 +463,14 @@ def slot_case(klass: str, slot: str, value: Any, uid: int, expect: str = "any") 
     doc = document(
         uid,
         filled.get("container"),
-        **{k: filled[k] for k in ("volume", "network") if k in filled},
+        **{k: filled[k] for k in ("volume", "network", *KIND_PREFIX) if k in filled},
     )
-    return Case(klass, f"{slot}={_label(value)}", {"d/def.toml": doc}, expect, user=True)
+    files: dict[str, Entry] = {"d/def.toml": doc}
+    if "build" in filled:
+        files.update(CONTEXT)
+    if "kube" in filled:
+        files.update(KUBE_YAML)
+    return Case(klass, f"{slot}={_label(value)}", files, expect, user=True)
 
 
 def _label(value: Any) -> str:
