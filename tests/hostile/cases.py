@@ -672,6 +672,11 @@ LIMITS: dict[str, list[Any]] = {
     "start_timeout": [0, "0", "infinity", "1s", "100years", -5],
     "health.interval": [0, 1, "1s", "999ms", "0.5s", "100years", "1h"],
     "health.retries": [0, 1, -1, 2**31, 2**63 - 1, "3"],
+    "pod.shm_size": [0, 1, -1, "0", "1", "64m", "64M", "1g", "1.5g", "1t", "9" * 30, "64 m", "m"],
+    "image.retry": [0, 1, 1000, 1001, -1, 2**63 - 1, "3"],
+    "image.retry_delay": [0, 1, "1s", "999ms", "1.5s", "1min", "100years", -1, "0"],
+    "pod.ports": ["0:80", "65535:65535", "65536:80", "8000-8001:80-81", "8001-8000:81-80", "80"],
+    "kube.ports": ["0:80", "65535:65535", "65536:80", "8000-8001:80-81", "[::1]:80:80", "80"],
     "ports": [
         "0:80",
         "1:1",
@@ -842,6 +847,18 @@ def paths(full: bool, counter: Iterator[int]) -> Iterator[Case]:
         rel = [f"./v{i}:/v{i}" for i in range(count)]
         doc = document(uid, base(uid, volumes=rel, env_files=[f"./e{i}" for i in range(count)]))
         yield Case("paths", f"long base x{count}", {f"d/{deep}/def.toml": doc})
+    # the paths a build and a kube read, named with every hazard (issue 12)
+    for part in PATH_PARTS:
+        if len(part.encode("utf-8", "surrogateescape")) > 250:
+            continue
+        for slot in ("build.context.rel", "kube.yaml.rel", "image.auth_file.rel"):
+            uid = next(counter)
+            case = slot_case("paths", slot, part, uid)
+            if slot == "build.context.rel":  # the context exists, under that name
+                case.files[f"d/{part}/Containerfile"] = CONTEXT["ctx/Containerfile"]
+            elif slot == "kube.yaml.rel":
+                case.files[f"d/{part}"] = KUBE_YAML["k.yaml"]
+            yield case
     for workdir in ["/", "/a/../b", "//x", "/a b", "a", "./a", "/" + "n" * 4095, "/" + "n" * 256]:
         yield slot_case("paths", "workdir", workdir, next(counter))
         yield slot_case("paths", "tmpfs", workdir, next(counter))
