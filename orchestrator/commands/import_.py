@@ -160,6 +160,8 @@ def _default_files() -> list[str]:
 def _check_out(out: str) -> None:
     from orchestrator.errors import UsageError
 
+    if os.path.islink(out):  # the move into place would replace the link, not fill its target
+        raise UsageError(f"--out {out}: is a symbolic link; give the directory it points to")
     if os.path.lexists(out) and (not os.path.isdir(out) or os.listdir(out)):
         raise UsageError(f"--out {out}: exists and is not an empty directory; nothing written")
 
@@ -217,7 +219,9 @@ def _write(out: str, files: dict[str, str], origins: dict[str, tuple[str, str]])
     staging = tempfile.mkdtemp(prefix=".import-", dir=parent)
     try:
         for name, text in files.items():
-            with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
+            if os.path.basename(name) != name or name.startswith("."):  # a bug: stay inside
+                raise AssertionError(f"not a plain file name: {name!r}")
+            with open(os.path.join(staging, name), "x", encoding="utf-8") as handle:
                 handle.write(text)
         check_written(staging, out, origins)
         spec = _refuse_system_units(staging, origins)

@@ -10,6 +10,7 @@ configs, pods and the files.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -164,6 +165,16 @@ def import_compose(
     return Imported(_files(translation, services), translation.todo, warnings, origins)
 
 
+def file_name(key: str, suffix: str = ".toml") -> str:
+    """The file a service is written into: its key when that is a plain file name, else the key
+    made one (a key like "../../etc" or "a/b" would name a file outside the directory, one of
+    300 characters none at all); the loader then refuses the name itself, naming the key."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", key):
+        return f"{key}{suffix}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return f"{re.sub(r'[^A-Za-z0-9_.-]', '_', key)[:64].lstrip('.')}-{digest}{suffix}"
+
+
 def _files(translation: Translation, services: list[Service]) -> dict[str, str]:
     def shown(file: str) -> str:  # as the user knows it: from the project's directory
         return os.path.relpath(file, translation.project.directory)
@@ -181,7 +192,7 @@ def _files(translation: Translation, services: list[Service]) -> dict[str, str]:
             f"Imported from {shown(service.file)} (service {service.key}) by "
             "`orchestrator import compose`."
         ]
-        files[f"{service.key}.toml"] = dumps(header, resources)
+        files[file_name(service.key)] = dumps(header, resources)
     shared = [("network", n, t) for n, t in sorted(translation.networks.items())]
     shared += [("volume", n, t) for n, t in sorted(translation.volumes.items())]
     if shared:

@@ -6,7 +6,13 @@ import os
 from typing import Any
 
 from orchestrator.convert import composevalues as cv
-from orchestrator.convert.compose import Service, Translation, _mapping_of, _scalar
+from orchestrator.convert.compose import (
+    Service,
+    Translation,
+    _mapping_of,
+    _scalar,
+    file_name,
+)
 from orchestrator.convert.tomlout import Table
 
 _DROPPED = {
@@ -61,7 +67,7 @@ def _file(
     tr: Translation, service: Service, table: Table, value: dict[str, Any], context: str
 ) -> None:
     if value.get("dockerfile_inline") is not None:
-        name = f"{service.key}.Containerfile"
+        name = file_name(service.key, ".Containerfile")
         tr.extra_files[name] = str(value["dockerfile_inline"])
         table.set(
             "file",

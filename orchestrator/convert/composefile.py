@@ -7,8 +7,10 @@ The result is plain data for compose.py to translate; nothing here knows orchest
 from __future__ import annotations
 
 import copy
+import errno
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,8 +101,7 @@ class Loader:
             self.fail(path, "", "not a regular file")
             return []
         try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read(4 * 2**20 + 1)
+            text = read_text(path, 4 * 2**20)
         except (OSError, UnicodeDecodeError) as exc:
             self.fail(path, "", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")
             return []
@@ -494,13 +495,26 @@ def _include(
         project.left_out.update(included.left_out)
 
 
+def read_text(path: str, limit: int) -> str:
+    """A regular file's text, read up to one character past limit (the callers' size checks
+    see it): a FIFO or a device in a file's place is refused, never opened to block or read
+    for ever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with open(fd, encoding="utf-8", closefd=False) as handle:
+            return handle.read(limit + 1)
+    finally:
+        os.close(fd)
+
+
 def read_env(path: str, outer: Mapping[str, str] | None = None) -> dict[str, str]:
     """The variables of an env file (raises DefinitionError naming the file)."""
     if os.path.exists(path) and not os.path.isfile(path):  # a FIFO would block for ever
         raise DefinitionError([Problem(display(path), "", "not a regular file")])
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(2**20 + 1)
+        text = read_text(path, 2**20)
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError(
             [Problem(display(path), "", f"cannot read it: {getattr(exc, 'strerror', None) or exc}")]

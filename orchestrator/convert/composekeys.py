@@ -24,6 +24,7 @@ from orchestrator.convert.compose import (
 )
 from orchestrator.convert.composefile import is_bind_source
 from orchestrator.convert.tomlout import Table
+from orchestrator.core.limits import ARGV_BUDGET, MAX_ARG_STRLEN
 from orchestrator.core.values import ENV_NAME_RE, HOSTNAME_RE
 from orchestrator.errors import DefinitionError
 
@@ -152,6 +153,14 @@ def _build(tr: Translation, service: Service, value: Any) -> None:
 
 def _words(tr: Translation, service: Service, key: str, value: Any) -> list[str] | None:
     if isinstance(value, str):
+        if len(value) >= MAX_ARG_STRLEN:  # shlex takes quadratic time over one long word
+            tr.fail(
+                service,
+                service.path(key),
+                f"a string of {len(value):,} characters: podman's whole command line must fit "
+                f"in {ARGV_BUDGET:,} bytes and each word in {MAX_ARG_STRLEN - 1:,}",
+            )
+            return None
         try:
             return shlex.split(value)
         except ValueError as exc:
@@ -254,12 +263,11 @@ def _as_compose_reads(tr: Translation, service: Service, path: str) -> None:
     """compose reads an env_file's quotes, escapes and ${VAR}s; podman's --env-file takes each
     value as written. A value the two read differently is set in environment as compose reads
     it (environment wins over the file, in both), with a note."""
-    from orchestrator.convert.composefile import read_env
+    from orchestrator.convert.composefile import read_env, read_text
 
     try:
         compose_reads = read_env(path, tr.project.env)
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.read(2**20).splitlines()
+        lines = read_text(path, 2**20).splitlines()
     except (OSError, UnicodeDecodeError, DefinitionError):
         return  # podman will say what is wrong with it
     podman_reads = {}

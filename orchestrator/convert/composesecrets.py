@@ -9,7 +9,7 @@ import os
 import shlex
 from typing import Any
 
-from orchestrator.convert.compose import Service, Translation
+from orchestrator.convert.compose import Service, Translation, file_name
 
 
 def _entries(
@@ -122,6 +122,6 @@ def _config_file(
             f"config {source!r} is external or has no file: only Docker Swarm has such configs",
         )
         return None
-    name = f"config-{source}"
+    name = file_name(f"config-{source}", "")
     tr.extra_files[name] = str(content)
     return os.path.join(tr.out_dir, name)

@@ -10,10 +10,13 @@ so the caller can warn, as docker compose does.
 from __future__ import annotations
 
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
+MAX_DEPTH = 32  # ${A:-${B:-...}} levels
+MAX_OUTPUT = 16 * 2**20  # characters substituted by one project's (or .env file's) variables
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
 
 
@@ -27,10 +30,21 @@ class Interpolator:
 
     env: Mapping[str, str]
     missing: set[str] = field(default_factory=set)
+    depth: int = 0  # of ${...} being expanded: a deeper nesting is refused, not a RecursionError
+    produced: int = 0  # characters substituted so far: "${A}${A}..." of a long A is bounded
 
     def __call__(self, text: str) -> str:
         value, end = self._expand(text, 0, nested=False)
         assert end == len(text)
+        return value
+
+    def _substituted(self, value: str) -> str:
+        self.produced += len(value)
+        if self.produced > MAX_OUTPUT:
+            raise InterpolationError(
+                f"the variables expand to more than {MAX_OUTPUT // 2**20} MiB of text "
+                "(a variable used over and over, or defined by itself?)"
+            )
         return value
 
     def _expand(self, text: str, pos: int, *, nested: bool) -> tuple[str, int]:
@@ -53,7 +67,7 @@ class Interpolator:
                 value, pos = self._braced(text, pos + 2)
                 out.append(value)
             elif match := _NAME.match(text, pos + 1):
-                out.append(self._lookup(match.group()))
+                out.append(self._substituted(self._lookup(match.group())))
                 pos = match.end()
             else:
                 out.append("$")
@@ -71,15 +85,23 @@ class Interpolator:
             )
         name, pos = match.group(), match.end()
         if text.startswith("}", pos):
-            return self._lookup(name), pos + 1
+            return self._substituted(self._lookup(name)), pos + 1
         operator = next((op for op in _OPERATORS if text.startswith(op, pos)), None)
         if operator is None:
             raise InterpolationError(
                 f"{text!r}: expected }} or one of :- - :? ? :+ + after ${{{name}, "
                 f"got {text[pos : pos + 10]!r} (compose has no other shell expansions)"
             )
-        operand, end = self._expand(text, pos + len(operator), nested=True)
-        return self._apply(name, operator, operand), end + 1
+        if self.depth >= MAX_DEPTH:
+            raise InterpolationError(
+                f"{text[:40]!r}...: ${{...}} nested deeper than {MAX_DEPTH} levels"
+            )
+        self.depth += 1
+        try:
+            operand, end = self._expand(text, pos + len(operator), nested=True)
+        finally:
+            self.depth -= 1
+        return self._substituted(self._apply(name, operator, operand)), end + 1
 
     def _apply(self, name: str, operator: str, operand: str) -> str:
         value = self.env.get(name)
@@ -111,6 +133,9 @@ def read_env_file(text: str, outer: Mapping[str, str], where: str) -> dict[str, 
     (escapes; may span lines). Unquoted and double-quoted values are interpolated with the
     variables defined so far, the outer environment first, as docker compose does."""
     found: dict[str, str] = {}
+    # the outer environment first; one view and one budget for the whole file, not a copy of
+    # every variable so far per line (50,000 lines took minutes)
+    interpolate = Interpolator(ChainMap(dict(outer), found))
     lines = text.splitlines()
     index = 0
     while index < len(lines):
@@ -132,7 +157,7 @@ def read_env_file(text: str, outer: Mapping[str, str], where: str) -> dict[str, 
                 rest += "\n" + lines[index]
                 index += 1
             value = _double_quoted(rest, where, number)
-            value = Interpolator({**found, **outer})(value)
+            value = interpolate(value)
         elif rest.startswith("'"):
             end = rest.find("'", 1)
             if end < 0:
@@ -140,7 +165,7 @@ def read_env_file(text: str, outer: Mapping[str, str], where: str) -> dict[str, 
             value = rest[1:end]
         else:
             value = re.split(r"\s#", rest, maxsplit=1)[0].strip()
-            value = Interpolator({**found, **outer})(value)
+            value = interpolate(value)
         found[key] = value
     return found
 

@@ -9,6 +9,8 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.errors import safe  # a comment holds no control character: TOML forbids them
+
 WIDTH = 96
 
 
@@ -69,7 +71,7 @@ def _comment(container: Any, text: str) -> None:
 
     for paragraph in text.splitlines() or [""]:
         for line in textwrap.wrap(paragraph, WIDTH - 2) or [""]:
-            container.add(tomlkit.comment(line))
+            container.add(tomlkit.comment(safe(line)))
 
 
 def _table(table: Table) -> Any:
@@ -119,12 +121,12 @@ def document(
 
     doc = tomlkit.document()
     for line in header:
-        doc.add(tomlkit.comment(line))
+        doc.add(tomlkit.comment(safe(line)))
     kinds = tomlkit.table(is_super_table=True)
     body = tomlkit.table()
     for key, comment in notes:
         if not key:
-            body.add(tomlkit.comment(comment))
+            body.add(tomlkit.comment(safe(comment)))
     first = [key for key in _FIRST if key in table]
     for key, value in [(k, table[k]) for k in first + [k for k in table if k not in first]]:
         item = tomlkit.item(value)
@@ -133,7 +135,7 @@ def document(
         body.add(key, item)
         for noted, comment in notes:
             if noted == key:
-                body.add(tomlkit.comment(comment))
+                body.add(tomlkit.comment(safe(comment)))
     kinds.add(name, body)
     doc.add(kind, kinds)
     return tomlkit.dumps(doc)

@@ -20,7 +20,10 @@ def unknown_kinds(directory: str) -> set[str]:
     for name in os.listdir(directory):
         if name.endswith(".toml"):
             with open(os.path.join(directory, name), "rb") as handle:
-                used.update(tomllib.load(handle))
+                try:
+                    used.update(tomllib.load(handle))
+                except tomllib.TOMLDecodeError:
+                    continue  # the loader says what is wrong with it, naming the file
     return used - set(KINDS)
 
 

@@ -17,6 +17,7 @@ import hashlib
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -85,11 +86,20 @@ def _feed(digest: hashlib._Hash, name: str, data: bytes) -> None:
 
 
 def _read_small(path: str, key: str) -> bytes:
+    # without blocking: a FIFO put in the file's place after the check would hang the read
     try:
-        with open(path, "rb") as handle:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise ContextError(key, f"cannot read {path}: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ContextError(key, f"not a regular file: {path}")
+        with open(fd, "rb", closefd=False) as handle:
             data = handle.read(MAX_IGNORE_FILE + 1)
     except OSError as exc:
         raise ContextError(key, f"cannot read {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     if len(data) > MAX_IGNORE_FILE:
         raise ContextError(key, f"{path} is larger than {MAX_IGNORE_FILE} bytes")
     return data
@@ -155,7 +165,7 @@ def _file_digest(path: str, budget: _Budget) -> bytes:
 
 
 def _walk(
-    context: str, rules: list[tuple[bool, re.Pattern[str]]], budget: _Budget
+    context: str, rules: list[tuple[bool, Glob]], budget: _Budget
 ) -> Iterator[tuple[str, os.stat_result]]:
     """(path relative to the context, lstat) of every entry left in, sorted, without recursion
     and without following links. A directory left out is not entered unless an exception (!)
@@ -186,7 +196,7 @@ def _walk(
         pending += reversed(below)
 
 
-def _ignore_rules(context: str, ignore_file: str | None) -> list[tuple[bool, re.Pattern[str]]]:
+def _ignore_rules(context: str, ignore_file: str | None) -> list[tuple[bool, Glob]]:
     """(excludes, pattern) per line of the ignore file, in order; the last match decides."""
     if ignore_file is not None:
         path = os.path.normpath(os.path.join(context, ignore_file))
@@ -201,9 +211,10 @@ def _ignore_rules(context: str, ignore_file: str | None) -> list[tuple[bool, re.
     return parse_ignore(text)
 
 
-def parse_ignore(text: str) -> list[tuple[bool, re.Pattern[str]]]:
+def parse_ignore(text: str) -> list[tuple[bool, Glob]]:
     """The patterns of a .dockerignore: one per line, # comments, ! for exceptions, cleaned as
-    paths relative to the context (a leading / is dropped)."""
+    paths relative to the context (a leading / is dropped). A pattern podman cannot read either
+    (a character range like [z-a]) is refused, naming the ignore file's key."""
     rules = []
     for line in text.splitlines():
         pattern = line.strip()
@@ -214,11 +225,16 @@ def parse_ignore(text: str) -> list[tuple[bool, re.Pattern[str]]]:
         pattern = os.path.normpath(pattern).lstrip("/")
         if pattern in ("", "."):
             continue
-        rules.append((not include, _compiled(pattern)))
+        try:
+            rules.append((not include, _compiled(pattern)))
+        except re.error as exc:
+            raise ContextError(
+                "ignore_file", f"the pattern {pattern!r} is not a valid pattern: {exc.msg}"
+            ) from None
     return rules
 
 
-def is_excluded(relative: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+def is_excluded(relative: str, rules: list[tuple[bool, Glob]]) -> bool:
     """Whether the last pattern matching the path, or one of the directories above it, is an
     exclusion."""
     parents = _parents(relative)
@@ -234,37 +250,90 @@ def _parents(relative: str) -> list[str]:
     return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
+# A token of a pattern: (kind, argument). "char" matches one character for which the argument
+# (a compiled one-character class, or the literal) holds; "star" any run without "/"; "any" any
+# run at all, whose argument is how far its epsilon reaches (2 for "**/": it may skip the "/").
+Token = tuple[str, object]
+
+
+class Glob:
+    """Go's filepath.Match syntax with ** for any number of directories, matched as a set of
+    states rather than by a backtracking regex: a pattern like *a*a*a*a*b against a long name
+    takes time proportional to the name times the pattern, never exponential."""
+
+    def __init__(self, tokens: list[Token]) -> None:
+        self.tokens = tokens
+
+    def _closure(self, states: set[int]) -> set[int]:
+        pending = list(states)
+        while pending:
+            k = pending.pop()
+            if k >= len(self.tokens):
+                continue
+            kind, arg = self.tokens[k]
+            reach = (
+                [] if kind == "char" else [k + 1] if kind == "star" else [k + 1, k + int(str(arg))]
+            )
+            for n in reach:
+                if n not in states:
+                    states.add(n)
+                    pending.append(n)
+        return states
+
+    def fullmatch(self, text: str) -> bool:
+        states = self._closure({0})
+        for char in text:
+            following = set()
+            for k in states:
+                if k >= len(self.tokens):
+                    continue
+                kind, arg = self.tokens[k]
+                if kind == "any" or (kind == "star" and char != "/"):
+                    following.add(k)
+                elif kind == "char" and _char_matches(arg, char):
+                    following.add(k + 1)
+            if not following:
+                return False
+            states = self._closure(following)
+        return len(self.tokens) in states
+
+
+def _char_matches(arg: object, char: str) -> bool:
+    if isinstance(arg, str):
+        return arg == char if arg else char != "/"  # "" is "?": one character but "/"
+    return isinstance(arg, re.Pattern) and arg.fullmatch(char) is not None
+
+
 @lru_cache(maxsize=512)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    """Go's filepath.Match syntax, with ** for any number of directories."""
-    out = []
+def _compiled(pattern: str) -> Glob:
+    """The tokens of a pattern; raises re.error for a character class no matcher can read."""
+    tokens: list[Token] = []
     i = 0
     while i < len(pattern):
         char = pattern[i]
         if pattern.startswith("**", i):
             i += 2
-            if pattern.startswith("/", i):  # "**/" : no directory or any number of them
-                out.append("(?:.*/)?")
+            slash = pattern.startswith("/", i)  # "**/" : no directory or any number of them
+            tokens.append(("any", 2 if slash else 1))
+            if slash:
+                tokens.append(("char", "/"))
                 i += 1
-            else:
-                out.append(".*")
             continue
         if char == "*":
-            out.append("[^/]*")
+            tokens.append(("star", None))
         elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 2)
-            if end == -1:
-                out.append(re.escape(char))
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                out.append("[" + ("^" + body[1:] if body.startswith("^") else body) + "]")
-                i = end
+            tokens.append(("char", ""))
+        elif char == "[" and (end := pattern.find("]", i + 2)) != -1:
+            body = pattern[i + 1 : end].replace("\\", "\\\\")
+            body = "^" + body[1:] if body.startswith("^") else body
+            with warnings.catch_warnings():  # "possible nested set": [[:alpha:]] is literal
+                warnings.simplefilter("ignore", FutureWarning)
+                tokens.append(("char", re.compile("[" + body + "]", re.DOTALL)))
+            i = end
         elif char == "\\" and i + 1 < len(pattern):
             i += 1
-            out.append(re.escape(pattern[i]))
+            tokens.append(("char", pattern[i]))
         else:
-            out.append(re.escape(char))
+            tokens.append(("char", char))
         i += 1
-    return re.compile("".join(out), re.DOTALL)
+    return Glob(tokens)

@@ -3,7 +3,9 @@ never over a file that holds something else."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 
 from orchestrator.errors import ConflictError, UsageError
 from orchestrator.host import statefiles
@@ -20,9 +22,8 @@ def write_new_files(directory: str, files: dict[str, str]) -> list[str]:
     for name, text in files.items():
         path = os.path.join(directory, name)
         try:
-            with open(path, encoding="utf-8") as existing:
-                if existing.read() != text:
-                    clashes.append(name)
+            if _existing(path) != text:
+                clashes.append(name)
         except FileNotFoundError:
             written.append(name)
         except (OSError, UnicodeDecodeError):
@@ -39,3 +40,16 @@ def write_new_files(directory: str, files: dict[str, str]) -> list[str]:
     except OSError as exc:
         raise UsageError(f"cannot write into {directory}: {exc.strerror}") from None
     return written
+
+
+def _existing(path: str) -> str:
+    """The text of the regular file at path; anything else there (a FIFO, which would block the
+    read, a device, a symbolic link planted to point elsewhere) is an OSError: a clash."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EEXIST, "not a regular file")
+        with open(fd, encoding="utf-8", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)

@@ -4,6 +4,9 @@ refuses (exit 1, file and YAML key path, nothing written), and hostile YAML (nev
 from __future__ import annotations
 
 import json
+import os
+import signal
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -344,3 +347,107 @@ def test_services_that_build_one_image_share_one_build(tmp_path: Path) -> None:
     assert "[build.web]" in (tmp_path / "out" / "web.toml").read_text()
     worker = (tmp_path / "out" / "worker.toml").read_text()
     assert "[build." not in worker and 'build = "web"' in worker
+
+
+SERVICE = "services:\n  web:\n    image: docker.io/library/nginx:1.27\n"
+
+
+class Hung(BaseException):  # not an OSError, which the code under test may catch
+    pass
+
+
+def _within(seconds: int, call: Callable[[], Result]) -> Result:
+    """call(), failing the test instead of hanging it (a FIFO blocks an open for ever)."""
+
+    def ring(signum: int, frame: object) -> None:
+        raise Hung(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.alarm(seconds)
+    try:
+        return call()
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    ("compose_text", "fifo", "args"),
+    [
+        (None, "compose.yaml", []),
+        ("include: [i.yaml]\n" + SERVICE, "i.yaml", []),
+        ("services:\n  a: {extends: {file: o.yaml, service: b}}\n", "o.yaml", []),
+        (SERVICE, "e.env", ["--env-file", "{dir}/e.env"]),
+    ],
+    ids=["compose file", "included file", "extended file", "env file"],
+)
+def test_a_fifo_in_place_of_a_file_is_refused_without_blocking(
+    tmp_path: Path, compose_text: str | None, fifo: str, args: list[str]
+) -> None:
+    os.mkfifo(tmp_path / fifo)
+    if compose_text is not None:
+        (tmp_path / "compose.yaml").write_text(compose_text)
+    extra = [a.replace("{dir}", str(tmp_path)) for a in args]
+    result = _within(
+        10,
+        lambda: run_inline(
+            "import",
+            "compose",
+            str(tmp_path / "compose.yaml"),
+            *extra,
+            "--out",
+            str(tmp_path / "out"),
+        ),
+    )
+    assert "not a regular file" in refused(result, tmp_path)
+
+
+def test_interpolation_nested_thousands_deep_is_refused_not_a_crash(tmp_path: Path) -> None:
+    deep = "${A:-" * 5000 + "x" + "}" * 5000
+    result = compose(tmp_path, SERVICE + f"    environment: {{X: '{deep}'}}\n")
+    assert "nested deeper than" in refused(result, tmp_path)
+
+
+def test_variables_that_expand_without_bound_are_refused(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("A=" + "x" * 500_000 + "\n")
+    result = compose(tmp_path, SERVICE + "    labels: {x: '" + "${A}" * 100 + "'}\n")
+    assert "expand to more than" in refused(result, tmp_path)
+
+
+def test_a_chain_of_growing_variables_in_the_env_file_is_refused_quickly(tmp_path: Path) -> None:
+    # each line one longer than the last: 50,000 lines made 1.25 G characters, for minutes
+    lines = "".join(f"A{i}=${{A{i - 1}}}x\n" for i in range(1, 50_000))
+    (tmp_path / ".env").write_text("A0=x\n" + lines)
+    result = _within(30, lambda: compose(tmp_path, SERVICE))
+    assert "expand to more than" in refused(result, tmp_path)
+
+
+def test_a_command_string_of_megabytes_is_refused_quickly(tmp_path: Path) -> None:
+    # shlex takes quadratic time over one long word: 3 MiB did not finish
+    result = _within(20, lambda: compose(tmp_path, SERVICE + f"    command: '{'a' * 3 * 2**20}'\n"))
+    assert "podman's whole command line" in refused(result, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "w" * 400, '"w\\e]0;x\\aeb"', ".hidden"])
+def test_a_service_name_that_is_no_file_name_writes_nothing_anywhere(
+    tmp_path: Path, name: str
+) -> None:
+    # "../../escaped" was written two directories above --out, and the import said "ok"
+    project = tmp_path / "a" / "b"
+    project.mkdir(parents=True)
+    text = f"services:\n  {name}:\n    image: docker.io/library/nginx:1.27\n"
+    result = compose(project, text)
+    assert "error: " in refused(result, project)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["a", "b", "compose.yaml"]
+
+
+def test_an_out_that_is_a_symbolic_link_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "target").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "target")
+    (tmp_path / "compose.yaml").write_text(SERVICE)
+    result = run_inline(
+        "import", "compose", str(tmp_path / "compose.yaml"), "--out", str(tmp_path / "out")
+    )
+    assert result.returncode == 1, result.stderr
+    assert "symbolic link" in result.stderr
+    assert not list((tmp_path / "target").iterdir())

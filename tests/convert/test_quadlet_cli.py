@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
+
+import pytest
 
 from tests.support.cli import run_inline
 
@@ -74,3 +78,59 @@ def test_a_directory_is_read_with_its_subdirectories_but_not_hidden_ones(tmp_pat
     done = run_inline("import", "quadlet", str(tmp_path / "q"), "--out", str(tmp_path / "o"))
     assert done.returncode == 0, done.stderr
     assert [p.name for p in (tmp_path / "o").iterdir()] == ["web.container.toml"]
+
+
+DEFINITION = '[container.web]\nimage = "docker.io/library/nginx:1.27"\n'
+
+
+class Hung(BaseException):  # not an OSError, which the code under test may catch
+    pass
+
+
+def _alarm(seconds: int) -> None:
+    def ring(signum: int, frame: object) -> None:
+        raise Hung(f"no answer within {seconds} s")
+
+    signal.signal(signal.SIGALRM, ring)
+    signal.alarm(seconds)
+
+
+@pytest.mark.parametrize("planted", ["fifo", "dangling link", "link"])
+def test_export_into_a_directory_with_a_planted_entry_refuses_and_follows_nothing(
+    tmp_path: Path, planted: str
+) -> None:
+    # a FIFO named web.container blocked the export for ever
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "web.toml").write_text(DEFINITION)
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim"
+    if planted == "fifo":
+        os.mkfifo(out / "web.container")
+    else:
+        if planted == "link":
+            victim.write_text("mine\n")
+        (out / "web.container").symlink_to(victim)
+    _alarm(10)
+    try:
+        result = run_inline("export", "quadlet", str(tmp_path / "d"), "--out", str(out))
+    finally:
+        signal.alarm(0)
+    assert result.returncode == 1, result.stderr
+    assert "web.container" in result.stderr
+    assert (not victim.exists()) if planted != "link" else victim.read_text() == "mine\n"
+
+
+def test_import_of_a_file_named_with_control_characters_is_refused_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    # the name went raw into a TOML comment, which TOML forbids: exit 70
+    quadlet = tmp_path / "q"
+    quadlet.mkdir()
+    (quadlet / "w\x1b]0;x\x07.container").write_text(
+        "[Container]\nImage=docker.io/library/nginx:1.27\n"
+    )
+    result = run_inline("import", "quadlet", str(quadlet), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr
+    assert "container name" in result.stderr and "\x1b" not in result.stderr
+    assert not (tmp_path / "out").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,67 @@ def test_a_directory_left_out_is_still_entered_when_an_exception_may_bring_files
     before = digest(root)
     Path(root, "docs", "keep.md").write_text("2")
     assert digest(root) != before
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    ["*a*a*a*a*a*a*a*a*a*a*b", "**a**a**a**a**a**a**b", "?*?*?*?*?*?*?*?*?*?*x", "**/**/**/**/x"],
+)
+def test_a_pathological_ignore_pattern_is_matched_quickly(pattern: str) -> None:
+    # a backtracking regex took 13 s for the first pattern against 40 characters
+    rules = parse_ignore(pattern)
+    started = time.monotonic()
+    assert not is_excluded("a" * 250 + "/" + "a" * 250, rules)
+    assert time.monotonic() - started < 1
+
+
+@pytest.mark.parametrize("pattern", ["[z-a]", "[^]", "x[a-\\]"])
+def test_an_ignore_pattern_no_matcher_can_read_is_refused_naming_the_ignore_file(
+    tmp_path: Path, pattern: str
+) -> None:
+    root = context(tmp_path, {**BASE, ".containerignore": pattern + "\n"})
+    with pytest.raises(ContextError, match="not a valid pattern") as caught:
+        fingerprint(root, None, None)
+    assert caught.value.key == "ignore_file"
+
+
+def test_a_hostile_context_is_fingerprinted_without_following_or_blocking(tmp_path: Path) -> None:
+    root = context(tmp_path, BASE)
+    os.mkfifo(Path(root, "pipe"))
+    os.symlink("/dev/zero", Path(root, "zero"))
+    os.symlink("loop", Path(root, "loop"))
+    os.symlink("../../..", Path(root, "up"))
+    os.symlink("/etc/shadow", Path(root, "secret"))
+    Path(os.fsdecode(os.path.join(os.fsencode(root), b"bad\xff\nname"))).write_text("x")
+    started = time.monotonic()
+    assert fingerprint(root, None, None).digest.startswith("sha256:")
+    assert time.monotonic() - started < 5
+
+
+def test_an_ignore_file_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    root = context(tmp_path, BASE)
+    os.mkfifo(Path(root, "ignore"))
+    with pytest.raises(ContextError) as caught:
+        fingerprint(root, None, "ignore")
+    assert caught.value.key == "ignore_file"
+
+
+def test_a_containerfile_swapped_for_a_fifo_after_the_check_does_not_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = context(tmp_path, BASE)
+    os.mkfifo(Path(root, "pipe"))
+    monkeypatch.setattr(buildctx, "_containerfile", lambda context, file: f"{context}/pipe")
+    with pytest.raises(ContextError, match="not a regular file") as caught:
+        fingerprint(root, None, None)
+    assert caught.value.key == "file"
+
+
+def test_a_sparse_file_over_the_budget_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    root = context(tmp_path, BASE)
+    with open(Path(root, "huge"), "wb") as handle:
+        handle.truncate(buildctx.MAX_BYTES + 1)
+    started = time.monotonic()
+    with pytest.raises(ContextError, match="MiB"):
+        fingerprint(root, None, None)
+    assert time.monotonic() - started < 2

@@ -44,6 +44,40 @@ def test_an_override_systemd_would_ignore_is_refused_with_its_key(
     assert not (tmp_path / "out").exists()
 
 
+KINDS = {
+    "pod": "",
+    "image": 'image = "docker.io/library/nginx:1.27"\n',
+    "build": 'context = "ctx"\n',
+    "kube": 'yaml = "k.yaml"\n',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_an_override_systemd_would_ignore_is_refused_in_every_kind_with_a_unit_table(
+    kind: str, tmp_path: Path
+) -> None:
+    # only containers' overrides were checked: a pod's Documentation = 1 was ignored by systemd
+    (tmp_path / "ctx").mkdir()
+    (tmp_path / "ctx" / "Containerfile").write_text("FROM docker.io/library/nginx:1.27\n")
+    (tmp_path / "k.yaml").write_text("apiVersion: v1\nkind: Pod\n")
+    definitions = tmp_path / "defs.toml"
+    definitions.write_text(
+        f"[{kind}.x]\n{KINDS[kind]}[{kind}.x.unit.Service]\nnice = 5\n"
+        f'[{kind}.x.unit.Unit]\nDocumentation = "1"\n'
+    )
+
+    result = run_inline("validate", str(definitions))
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: {definitions}: {kind}.x.unit.Unit.Documentation: systemd would not take "
+        "this setting as written: Invalid URL, ignoring: 1",
+        f"error: {definitions}: {kind}.x.unit.Service.nice: systemd would not take this "
+        "setting as written: Unknown key 'nice' in section [Service], ignoring.",
+    ]
+
+
 def test_overrides_systemd_takes_pass(tmp_path: Path) -> None:
     definitions = tmp_path / "web.toml"
     definitions.write_text(

@@ -92,7 +92,8 @@ def base(uid: int, **keys: Any) -> dict[str, Any]:
 
 
 def document(uid: int, container: dict[str, Any] | None = None, **extra: Any) -> bytes:
-    """One file: the container web{uid}, a volume data{uid}, a network net{uid}, a db{uid}."""
+    """One file: the container web{uid}, a volume data{uid}, a network net{uid}, a db{uid},
+    and the pod p{uid}, image i{uid}, build b{uid} or kube k{uid} given as extra tables."""
     tables: dict[str, dict[str, dict[str, Any]]] = {
         "container": {f"web{uid}": container if container is not None else base(uid)},
         "volume": {f"data{uid}": extra.pop("volume", {})},
@@ -101,10 +102,18 @@ def document(uid: int, container: dict[str, Any] | None = None, **extra: Any) ->
     if "pod" in extra:
         tables["pod"] = {f"pod{uid}": extra.pop("pod")}
     tables["container"][f"db{uid}"] = extra.pop("db", {"image": IMAGE})
-    for kind in ("image", "build", "kube"):  # issue 12's kinds, each its own unit
+    for kind, prefix in KIND_PREFIX.items():
         if kind in extra:
-            tables[kind] = {f"{kind}{uid}": extra.pop(kind)}
+            tables[kind] = {f"{prefix}{uid}": extra.pop(kind)}
     return toml_document(tables).encode("utf-8", "surrogatepass")
+
+
+# the kinds of issue 12 in a slot's document, by the prefix of their name
+KIND_PREFIX = {"pod": "p", "image": "i", "build": "b", "kube": "k"}
+# what a build's context and a kube's YAML are, beside the definitions directory d/
+CONTEXT = {"ctx/Containerfile": b"FROM docker.io/library/nginx:1.27\n", "ctx/msg": b"hi\n"}
+KUBE_YAML = {"k.yaml": b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: kp\nspec:\n  containers:\n"
+             b"  - name: c\n    image: docker.io/library/nginx:1.27\n"}  # fmt: skip
 
 
 Maker = Callable[[int], Case]
@@ -128,29 +137,29 @@ def _slots() -> dict[str, StringSlot]:
     def n(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
         return lambda uid, value: {"network": {"subnet": "10.89.0.0/24", **_fill(keys, value, uid)}}
 
-    def p(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
-        """A pod pod{uid} with the keys, and web{uid} a member of it."""
-        return lambda uid, value: {
-            "container": base(uid, pod=f"pod{uid}"),
-            "pod": _fill(keys, value, uid),
-        }
+    def kind(name: str, required: dict[str, Any], member: dict[str, Any]) -> Any:
+        """A slot in a [pod.X], [image.X], [build.X] or [kube.X] table: the table's required
+        keys plus the slot's; the container web joins the resource with `member` (its name)."""
 
-    def rootfs(uid: int, value: Any) -> dict[str, Any]:
-        return {"container": {"rootfs": value, "command": "/bin/x"}}
+        def maker(**keys: Any) -> Callable[[int, Any], dict[str, Any]]:
+            def make(uid: int, value: Any) -> dict[str, Any]:
+                joined = {k: f"{KIND_PREFIX[name]}{uid}" for k in member}
+                container = {**base(uid), **joined}
+                if "build" in joined:
+                    del container["image"]
+                table = {**required, **_fill(keys, value, uid)}
+                return {name: table, "container": container}
 
-    def kind(name: str, required: dict[str, Any], **keys: Any) -> StringSlot:
-        return lambda uid, value: {name: {**required, **_fill(keys, value, uid)}}
+            return make
 
-    def i(**keys: Any) -> StringSlot:
-        return kind("image", {"image": IMAGE}, **keys)
+        return maker
 
-    def b(**keys: Any) -> StringSlot:
-        return kind("build", {"context": "./ctx"}, **keys)
-
-    def k(**keys: Any) -> StringSlot:
-        return kind("kube", {"yaml": "./app.yaml"}, **keys)
-
+    pod = kind("pod", {}, {"pod": True})
+    img = kind("image", {"image": "docker.io/library/nginx:1.27"}, {})
+    bld = kind("build", {"context": "../ctx"}, {"build": True})
+    kub = kind("kube", {"yaml": "../k.yaml"}, {})
     return {
+        **_new_kind_slots(pod, img, bld, kub),
         "image": c(image=V),
         "command.str": c(command=V),
         "command.item": c(command=["/bin/x", V]),
@@ -299,84 +308,112 @@ def _slots() -> dict[str, StringSlot]:
         "health.startup_interval": c(
             health={"command": "true", "startup_command": "true", "startup_interval": V}
         ),
-        # rootfs, optional devices, another container's network, pods (issue 12, part 2)
-        "rootfs": rootfs,
-        "rootfs.path": lambda uid, value: rootfs(uid, _fill(Concat("/srv/", V), value, uid)),
-        "rootfs.rel": lambda uid, value: rootfs(uid, _fill(Concat("./", V), value, uid)),
-        "devices.optional": c(devices=[Concat("-/dev/", V)]),
+    }
+
+
+def _new_kind_slots(pod: Any, img: Any, bld: Any, kub: Any) -> dict[str, StringSlot]:
+    """Every key of [pod.X], [image.X], [build.X] and [kube.X], and the container keys that
+    name them (issue 12), as slots."""
+
+    def c(**keys: Any) -> StringSlot:
+        return lambda uid, value: {"container": base(uid, **_fill(keys, value, uid))}
+
+    return {
+        "container.pod": lambda uid, value: {"container": base(uid, pod=value), "pod": {}},
+        "container.build": lambda uid, value: {
+            "container": {"build": value},
+            "build": {"context": "../ctx"},
+        },
+        "container.rootfs": lambda uid, value: {"container": {"rootfs": value, "command": ["/x"]}},
+        "container.rootfs.rel": lambda uid, value: {
+            "container": {"rootfs": _fill(Concat("./", V), value, uid), "command": ["/x"]}
+        },
         "networks.container": c(networks=[Concat("container:", V)]),
-        "pod": c(pod=V),
-        "pod.ports": p(ports=[V]),
-        "pod.networks": p(networks=[V]),
-        "pod.network_aliases": p(networks=[Ref("net")], network_aliases=[V]),
-        "pod.volumes": p(volumes=[V]),
-        "pod.volumes.source": p(volumes=[{"source": Concat("/srv/", V), "target": "/d"}]),
-        "pod.hostname": p(hostname=V),
-        "pod.dns": p(dns=[V]),
-        "pod.dns_search": p(dns_search=[V]),
-        "pod.dns_options": p(dns_options=[V]),
-        "pod.add_hosts.value": p(add_hosts={"db.local": V}),
-        "pod.add_hosts.key": p(add_hosts={V: "10.0.0.1"}),
-        "pod.ip": p(ip=V),
-        "pod.ip6": p(ip6=V),
-        "pod.mac_address": p(mac_address=V),
-        "pod.userns": p(userns=V),
-        "pod.uid_map": p(uid_map=[V]),
-        "pod.sub_uid_map": p(sub_uid_map=V),
-        "pod.shm_size": p(shm_size=V),
-        "pod.labels.value": p(labels={"a": V}),
-        "pod.labels.key": p(labels={V: "x"}),
-        "pod.description": p(description=V),
-        "pod.global_args": p(global_args=[V]),
-        "pod.podman_args": p(podman_args=[V]),
-        "pod.unit.value": p(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
-        "pod.unit.directive": p(unit={"Service": {V: "1"}}),
-        "pod.enabled": p(enabled=V),
-        # images, builds and kube files (issue 12)
-        "build": c(image=None, build=V),
-        "image.image": i(image=V),
-        "image.arch": i(arch=V),
-        "image.auth_file": i(auth_file=Concat("./", V)),
-        "image.creds": i(creds=V),
-        "image.decryption_key": i(decryption_key=V),
-        "image.tls_verify": i(tls_verify=V),
-        "image.retry_delay": i(retry_delay=V),
-        "image.policy": i(policy=V),
-        "image.global_args": i(global_args=[V]),
-        "image.podman_args": i(podman_args=[V]),
-        "image.description": i(description=V),
-        "image.unit.value": i(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
-        "build.context": kind("build", {}, context=V),
-        "build.context.rel": kind("build", {}, context=Concat("./", V)),
-        "build.file": b(file=V),
-        "build.tag": b(tag=V),
-        "build.args.value": b(args={"A": V}),
-        "build.args.key": b(args={V: "1"}),
-        "build.target": b(target=V),
-        "build.pull": b(pull=V),
-        "build.labels.value": b(labels={"a": V}),
-        "build.annotations.value": b(annotations={"a": V}),
-        "build.secrets": b(secrets=[V]),
-        "build.secrets.src": b(secrets=[Concat("id=s,src=./", V)]),
-        "build.network": b(network=V),
-        "build.volumes": b(volumes=[V]),
-        "build.ignore_file": b(ignore_file=V),
-        "build.podman_args": b(podman_args=[V]),
-        "build.description": b(description=V),
-        "kube.yaml": kind("kube", {}, yaml=V),
-        "kube.yaml.rel": kind("kube", {}, yaml=Concat("./", V)),
-        "kube.config_maps": k(config_maps=[Concat("./", V)]),
-        "kube.networks": k(networks=[V]),
-        "kube.ports": k(ports=[V]),
-        "kube.userns": k(userns=V),
-        "kube.exit_code_propagation": k(exit_code_propagation=V),
-        "kube.auto_update": k(auto_update=V),
-        "kube.set_working_directory": k(set_working_directory=V),
-        "kube.log_driver": k(log_driver=V),
-        "kube.global_args": k(global_args=[V]),
-        "kube.podman_args": k(podman_args=[V]),
-        "kube.description": k(description=V),
-        "kube.unit.env": k(unit={"Service": {"Environment": Concat("A=", V)}}),
+        "devices.optional": c(devices=[Concat("-/dev/", V)]),
+        "pod.ports": pod(ports=[V]),
+        "pod.networks": pod(networks=[V]),
+        "pod.network_aliases": pod(networks=[Ref("net")], network_aliases=[V]),
+        "pod.volumes.str": pod(volumes=[V]),
+        "pod.volumes.source": pod(volumes=[{"source": Concat("/srv/", V), "target": "/d"}]),
+        "pod.volumes.relsource": pod(volumes=[{"source": Concat("./", V), "target": "/d"}]),
+        "pod.hostname": pod(hostname=V),
+        "pod.dns": pod(dns=[V]),
+        "pod.dns_search": pod(dns_search=[V]),
+        "pod.dns_options": pod(dns_options=[V]),
+        "pod.add_hosts.key": pod(add_hosts={V: "10.0.0.1"}),
+        "pod.add_hosts.value": pod(add_hosts={"db.local": V}),
+        "pod.ip": pod(ip=V),
+        "pod.ip6": pod(ip6=V),
+        "pod.mac_address": pod(mac_address=V),
+        "pod.userns": pod(userns=V),
+        "pod.uid_map": pod(uid_map=[V]),
+        "pod.gid_map": pod(gid_map=[V]),
+        "pod.sub_uid_map": pod(sub_uid_map=V),
+        "pod.sub_gid_map": pod(sub_gid_map=V),
+        "pod.shm_size": pod(shm_size=V),
+        "pod.labels.key": pod(labels={V: "x"}),
+        "pod.labels.value": pod(labels={"a": V}),
+        "pod.description": pod(description=V),
+        "pod.global_args": pod(global_args=[V]),
+        "pod.podman_args": pod(podman_args=[V]),
+        "pod.unit.value": pod(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
+        "pod.unit.directive": pod(unit={"Service": {V: "1"}}),
+        "pod.enabled": pod(enabled=V),
+        "image.image": img(image=V),
+        "image.arch": img(arch=V),
+        "image.os": img(os=V),
+        "image.variant": img(variant=V),
+        "image.all_tags": img(all_tags=V),
+        "image.auth_file": img(auth_file=V),
+        "image.auth_file.rel": img(auth_file=Concat("./", V)),
+        "image.cert_dir": img(cert_dir=Concat("/etc/", V)),
+        "image.creds": img(creds=V),
+        "image.decryption_key": img(decryption_key=V),
+        "image.tls_verify": img(tls_verify=V),
+        "image.retry": img(retry=V),
+        "image.retry_delay": img(retry_delay=V),
+        "image.policy": img(policy=V),
+        "image.description": img(description=V),
+        "image.global_args": img(global_args=[V]),
+        "image.podman_args": img(podman_args=[V]),
+        "image.unit.value": img(unit={"X-Mine": {"Note": V}}),
+        "build.context": bld(context=V),
+        "build.context.rel": bld(context=Concat("./", V)),
+        "build.file": bld(file=V),
+        "build.tag": bld(tag=V),
+        "build.args.key": bld(args={V: "x"}),
+        "build.args.value": bld(args={"A": V}),
+        "build.target": bld(target=V),
+        "build.pull": bld(pull=V),
+        "build.labels.key": bld(labels={V: "x"}),
+        "build.labels.value": bld(labels={"a": V}),
+        "build.annotations.key": bld(annotations={V: "x"}),
+        "build.annotations.value": bld(annotations={"a": V}),
+        "build.secrets": bld(secrets=[V]),
+        "build.secrets.src": bld(secrets=[Concat("id=s,src=/run/", V)]),
+        "build.network": bld(network=V),
+        "build.volumes.str": bld(volumes=[V]),
+        "build.volumes.source": bld(volumes=[{"source": Concat("/srv/", V), "target": "/d"}]),
+        "build.ignore_file": bld(ignore_file=V),
+        "build.description": bld(description=V),
+        "build.global_args": bld(global_args=[V]),
+        "build.podman_args": bld(podman_args=[V]),
+        "build.unit.value": bld(unit={"Unit": {"Documentation": Concat("https://x/", V)}}),
+        "kube.yaml": kub(yaml=V),
+        "kube.yaml.rel": kub(yaml=Concat("./", V)),
+        "kube.config_maps": kub(config_maps=[V]),
+        "kube.networks": kub(networks=[V]),
+        "kube.ports": kub(ports=[V]),
+        "kube.userns": kub(userns=V),
+        "kube.exit_code_propagation": kub(exit_code_propagation=V),
+        "kube.auto_update": kub(auto_update=V),
+        "kube.set_working_directory": kub(set_working_directory=V),
+        "kube.log_driver": kub(log_driver=V),
+        "kube.description": kub(description=V),
+        "kube.enabled": kub(enabled=V),
+        "kube.global_args": kub(global_args=[V]),
+        "kube.podman_args": kub(podman_args=[V]),
+        "kube.unit.value": kub(unit={"X-Mine": {"Note": V}}),
     }
 
 
@@ -423,27 +460,18 @@ def _fill(template: Any, value: Any, uid: int) -> Any:
 SLOTS = _slots()
 
 
-# What a build's context and a kube's YAML hold in every slot case (they must exist).
-SIDE_FILES: dict[str, Entry] = {
-    "d/ctx/Containerfile": f"FROM {IMAGE}\n".encode(),
-    "d/app.yaml": b"apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n",
-}
-
-
 def slot_case(klass: str, slot: str, value: Any, uid: int, expect: str = "any") -> Case:
     filled = SLOTS[slot](uid, value)
     doc = document(
         uid,
         filled.get("container"),
-        **{
-            k: filled[k]
-            for k in ("volume", "network", "pod", "image", "build", "kube")
-            if k in filled
-        },
+        **{k: filled[k] for k in ("volume", "network", *KIND_PREFIX) if k in filled},
     )
     files: dict[str, Entry] = {"d/def.toml": doc}
-    if {"build", "kube"} & set(filled):
-        files.update(SIDE_FILES)
+    if "build" in filled:
+        files.update(CONTEXT)
+    if "kube" in filled:
+        files.update(KUBE_YAML)
     return Case(klass, f"{slot}={_label(value)}", files, expect, user=True)
 
 
@@ -646,6 +674,11 @@ LIMITS: dict[str, list[Any]] = {
     "start_timeout": [0, "0", "infinity", "1s", "100years", -5],
     "health.interval": [0, 1, "1s", "999ms", "0.5s", "100years", "1h"],
     "health.retries": [0, 1, -1, 2**31, 2**63 - 1, "3"],
+    "pod.shm_size": [0, 1, -1, "0", "1", "64m", "64M", "1g", "1.5g", "1t", "9" * 30, "64 m", "m"],
+    "image.retry": [0, 1, 1000, 1001, -1, 2**63 - 1, "3"],
+    "image.retry_delay": [0, 1, "1s", "999ms", "1.5s", "1min", "100years", -1, "0"],
+    "pod.ports": ["0:80", "65535:65535", "65536:80", "8000-8001:80-81", "8001-8000:81-80", "80"],
+    "kube.ports": ["0:80", "65535:65535", "65536:80", "8000-8001:80-81", "[::1]:80:80", "80"],
     "ports": [
         "0:80",
         "1:1",
@@ -816,6 +849,18 @@ def paths(full: bool, counter: Iterator[int]) -> Iterator[Case]:
         rel = [f"./v{i}:/v{i}" for i in range(count)]
         doc = document(uid, base(uid, volumes=rel, env_files=[f"./e{i}" for i in range(count)]))
         yield Case("paths", f"long base x{count}", {f"d/{deep}/def.toml": doc})
+    # the paths a build and a kube read, named with every hazard (issue 12)
+    for part in PATH_PARTS:
+        if len(part.encode("utf-8", "surrogateescape")) > 250:
+            continue
+        for slot in ("build.context.rel", "kube.yaml.rel", "image.auth_file.rel"):
+            uid = next(counter)
+            case = slot_case("paths", slot, part, uid)
+            if slot == "build.context.rel":  # the context exists, under that name
+                case.files[f"d/{part}/Containerfile"] = CONTEXT["ctx/Containerfile"]
+            elif slot == "kube.yaml.rel":
+                case.files[f"d/{part}"] = KUBE_YAML["k.yaml"]
+            yield case
     for workdir in ["/", "/a/../b", "//x", "/a b", "a", "./a", "/" + "n" * 4095, "/" + "n" * 256]:
         yield slot_case("paths", "workdir", workdir, next(counter))
         yield slot_case("paths", "tmpfs", workdir, next(counter))
