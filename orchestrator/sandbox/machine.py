@@ -502,13 +502,28 @@ class Sandbox:
         firewall, which the sandbox shares), then SIGKILL to its systemd, PID 1 of its
         namespace, ends every process in it (a graceful stop would only delay the removal of
         its state)."""
+        bridges = []
         if self.pid is not None:
             # pods first: a pod publishes its ports on its infra container, removed only with it
             for what in (["pod"], []):
                 remove = ["podman", *what, "rm", "--force", "--time=0", "--all"]
                 with contextlib.suppress(OrchestratorError):
                     self.run(remove, check=False, timeout=30)
-        return self._stop(graceful=False, timeout=0)
+            bridges = self._bridges()
+        took = self._stop(graceful=False, timeout=0)
+        remove_idle_bridges(bridges)
+        return took
+
+    def _bridges(self) -> list[str]:
+        """The host interfaces of the sandbox's own networks. They live in the host's network
+        namespace, which the sandbox shares, and outlive it: a later sandbox then finds their
+        subnets "already used on the host"."""
+        listed = ["podman", "network", "ls", "--format", "{{.NetworkInterface}}"]
+        with contextlib.suppress(OrchestratorError):
+            done = self.run(listed, check=False, timeout=30)
+            if done.returncode == 0:
+                return [name for name in done.stdout.split() if name != SHARED_BRIDGE]
+        return []
 
     def _stop(self, *, graceful: bool, timeout: float) -> float:
         start = time.monotonic()
@@ -544,6 +559,18 @@ class Sandbox:
 
 
 REPLACED_INSIDE = ("/tmp", "/var/tmp", "/run")
+SHARED_BRIDGE = "podman0"  # podman's default network: every sandbox has it, and the host
+
+
+def remove_idle_bridges(names: list[str]) -> None:
+    """Delete each bridge that no interface is attached to any more (one in use belongs to a
+    sandbox still running, which may have given its network the same name)."""
+    for name in names:
+        ports = Path("/sys/class/net", name, "brif")
+        if "/" in name or not ports.is_dir() or any(ports.iterdir()):
+            continue
+        with contextlib.suppress(OrchestratorError):
+            runner.run(["ip", "link", "delete", name], check=False, timeout=10)
 
 
 def carried_paths() -> list[str]:

@@ -12,6 +12,7 @@ from tests.support.host_snapshot import (
     ACCOUNTS,
     cgroup_dirs,
     host_cgroups,
+    idle_bridges,
     port_forwards,
     systemd_processes,
 )
@@ -34,4 +35,5 @@ def host_before() -> dict[str, object]:
         "accounts": accounts,
         "tun": os.stat("/dev/net/tun").st_mode if os.path.exists("/dev/net/tun") else None,
         "port_forwards": port_forwards(),
+        "bridges": idle_bridges(),
     }

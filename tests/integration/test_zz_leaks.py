@@ -12,6 +12,7 @@ from tests.support.host_snapshot import (
     ACCOUNTS,
     cgroup_dirs,
     host_cgroups,
+    idle_bridges,
     port_forwards,
     systemd_processes,
 )
@@ -51,5 +52,8 @@ def test_nothing_of_the_sandboxes_is_left_and_the_host_is_unchanged(
     forwards = host_before["port_forwards"]
     assert isinstance(forwards, set)
     assert not port_forwards() - forwards, "port forwarding of sandbox containers left behind"
+    bridges = host_before["bridges"]
+    assert isinstance(bridges, set)
+    assert not idle_bridges() - bridges, "bridges of sandbox networks left behind"
     if host_before["tun"] is not None:
         assert os.stat("/dev/net/tun").st_mode == host_before["tun"], "/dev/net/tun changed"

@@ -1,5 +1,6 @@
 """What the integration tests compare before and after: sandbox cgroups, every process's cgroups,
-the account files, the port forwarding podman wrote into the host's firewall."""
+the account files, the port forwarding podman wrote into the host's firewall, the bridges of
+sandbox networks."""
 
 from __future__ import annotations
 
@@ -58,3 +59,16 @@ def port_forwards() -> set[str]:
         return set()
     listed = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True)
     return {line for line in listed.stdout.splitlines() if "dnat name:" in line}
+
+
+def idle_bridges() -> set[str]:
+    """Bridges of podman networks (podmanN) with nothing attached: what a sandbox's network
+    leaves in the host's namespace when the sandbox is gone (podman0, the default network every
+    sandbox shares, is left to podman)."""
+    found = set()
+    for entry in Path("/sys/class/net").iterdir():
+        ports = entry / "brif"
+        ours = entry.name.startswith("podman") and entry.name != "podman0"
+        if ours and ports.is_dir() and not any(ports.iterdir()):
+            found.add(entry.name)
+    return found
