@@ -30,17 +30,28 @@ def test_destroying_a_sandbox_removes_its_containers_at_once_and_kills_it(
     box = machine.Sandbox("teardown", str(tmp_path))
     process = _stubborn_init(box)
     asked: list[list[str]] = []
-    monkeypatch.setattr(box, "run", lambda argv, **_: asked.append(argv))
+
+    def run(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        asked.append(argv)
+        return subprocess.CompletedProcess(argv, 0, "podman0\npodman7\n" if "ls" in argv else "")
+
+    monkeypatch.setattr(box, "run", run)
+    bridges: list[list[str]] = []
+    monkeypatch.setattr(machine, "remove_idle_bridges", bridges.append)
     try:
         assert box.pid == process.pid
         box.destroy()
         assert asked == [
             ["podman", "pod", "rm", "--force", "--time=0", "--all"],
             ["podman", "rm", "--force", "--time=0", "--all"],
+            ["podman", "network", "ls", "--format", "{{.NetworkInterface}}"],
         ], (
             "no graceful poweroff through the sandbox's systemd; containers removed at once, "
             "so that podman takes their port forwarding out of the host's firewall"
         )
+        # the bridges of its own networks, left in the host's namespace, go after it (not the
+        # default network's, which every sandbox shares)
+        assert bridges == [["podman7"]]
         assert not machine._alive(process.pid), "killed, although it ignores SIGTERM"
         assert not box.root.exists()
     finally:
