@@ -504,6 +504,7 @@ class Sandbox:
         its state)."""
         bridges = []
         if self.pid is not None:
+            self._no_more_restarts()
             # pods first: a pod publishes its ports on its infra container, removed only with it
             for what in (["pod"], []):
                 remove = ["podman", *what, "rm", "--force", "--time=0", "--all"]
@@ -513,6 +514,15 @@ class Sandbox:
         took = self._stop(graceful=False, timeout=0)
         remove_idle_bridges(bridges)
         return took
+
+    def _no_more_restarts(self) -> None:
+        """Mask (until the sandbox's /run is gone) the units orchestrator installed: systemd
+        restarted a container that `podman rm` had just removed, and the SIGKILL after it left
+        that container's port forwarding in the host's firewall."""
+        units = sorted(p.name for p in (self.root / "etc-systemd-system").glob("*.service"))
+        if units:
+            with contextlib.suppress(OrchestratorError):
+                self.run(["systemctl", "mask", "--runtime", "--", *units], check=False, timeout=30)
 
     def _bridges(self) -> list[str]:
         """The host interfaces of the sandbox's own networks. They live in the host's network
