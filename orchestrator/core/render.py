@@ -266,17 +266,12 @@ def _requirements(unit: UnitFile, mode: Mode, needs: list[str], volumes: list[Mo
                   networks: list[str], spec: Spec, volume_mounts: Sequence[str] = (),
                   bind_mounts: Sequence[str] = ()) -> None:  # fmt: skip
     """The network, the units of the volumes and networks used, and the paths mounted."""
-    if mode == "system":
-        unit.add("Unit", "Wants", "network-online.target")
-        unit.add("Unit", "After", "network-online.target")
+    _network_online(unit, mode)
     needs = [*needs, *(unit_name("volume", m.source) for m in volumes if not m.is_bind)]
     needs += [unit_name("volume", v) for v in volume_mounts]
     # a network not defined here (host, none, or one created by hand) has no unit to require
     needs += [unit_name("network", n) for n in networks if n in spec.networks]
-    needs = list(dict.fromkeys(needs))
-    if needs:
-        unit.add("Unit", "Requires", " ".join(needs))
-        unit.add("Unit", "After", " ".join(needs))
+    _requires(unit, needs)
     binds = list(dict.fromkeys([*(m.source for m in volumes if m.is_bind), *bind_mounts]))
     unit.add("Unit", "RequiresMountsFor", quote_words([Raw("%t/containers"), *binds]))
 
