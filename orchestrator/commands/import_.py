@@ -159,9 +159,9 @@ def _default_files() -> list[str]:
 
 def _check_out(out: str) -> None:
     from orchestrator.errors import UsageError
+    from orchestrator.host.outfiles import refuse_link
 
-    if os.path.islink(out):  # the move into place would replace the link, not fill its target
-        raise UsageError(f"--out {out}: is a symbolic link; give the directory it points to")
+    refuse_link(out)
     if os.path.lexists(out) and (not os.path.isdir(out) or os.listdir(out)):
         raise UsageError(f"--out {out}: exists and is not an empty directory; nothing written")
 

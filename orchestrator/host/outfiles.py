@@ -14,6 +14,7 @@ from orchestrator.host import statefiles
 def write_new_files(directory: str, files: dict[str, str]) -> list[str]:
     """Write each name -> text into directory (created); a file there already is left alone when
     it holds that text, and refused (nothing written) when it holds anything else."""
+    refuse_link(directory)
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as exc:
@@ -40,6 +41,14 @@ def write_new_files(directory: str, files: dict[str, str]) -> list[str]:
     except OSError as exc:
         raise UsageError(f"cannot write into {directory}: {exc.strerror}") from None
     return written
+
+
+def refuse_link(directory: str) -> None:
+    """A --out that is a symbolic link is refused, by every writer alike: import compose's move
+    into place would replace the link, and writing through it fills a directory the user did not
+    name."""
+    if os.path.islink(os.path.normpath(directory)):
+        raise UsageError(f"--out {directory}: is a symbolic link; give the directory it points to")
 
 
 def _existing(path: str) -> str:

@@ -134,3 +134,17 @@ def test_import_of_a_file_named_with_control_characters_is_refused_not_a_crash(
     assert result.returncode == 1, result.stderr
     assert "container name" in result.stderr and "\x1b" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("verb", ["export", "import"])
+def test_an_out_that_is_a_symbolic_link_is_refused_as_import_compose_refuses_it(
+    tmp_path: Path, verb: str
+) -> None:
+    # export and import quadlet wrote into the link's target; import compose refuses the link
+    (tmp_path / "target").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "target")
+    source = "examples/web-stack" if verb == "export" else str(CORPUS / "web-stack")
+    result = run_inline(verb, "quadlet", source, "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stderr
+    assert "symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert not list((tmp_path / "target").iterdir())
