@@ -92,17 +92,40 @@ def _find(paths: Sequence[str], problems: list[Problem]) -> list[str]:
                 found += [
                     os.path.join(directory, entry)
                     for entry in sorted(entries)
-                    if os.path.splitext(entry)[1] in keys.KINDS and not entry.startswith(".")
+                    if _suffix(entry) in keys.KINDS
+                    and not _nameless(os.path.join(directory, entry), problems)
+                    and not entry.startswith(".")
                 ]
         elif os.path.isfile(path):
-            if os.path.splitext(path)[1] not in keys.KINDS:
+            if _suffix(path) not in keys.KINDS:
                 known = ", ".join(keys.KINDS)
                 problems.append(Problem(path, message=f"not a Quadlet file: expected {known}"))
-            else:
+            elif not _nameless(path, problems):
                 found.append(path)
         else:
             problems.append(Problem(path, message="no such file or directory"))
+    if not found and not problems:  # an import of nothing is a mistake, not "wrote 0"
+        known = ", ".join(keys.KINDS)
+        for path in paths:
+            message = f"no Quadlet files here ({known}; hidden ones are not read)"
+            problems.append(Problem(path, message=message))
     return list(dict.fromkeys(os.path.normpath(p) for p in found))
+
+
+def _suffix(path: str) -> str:
+    """The suffix as Quadlet reads it: ..container and .volume have one (splitext says not)."""
+    return os.path.splitext("x" + os.path.basename(path))[1]
+
+
+def _nameless(path: str, problems: list[Problem]) -> bool:
+    """Whether the file has no name before its suffix (..container, .volume), which is a
+    problem: Quadlet names the unit after the file, and no definition can be named "." or ""."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if stem.strip(".") and stem != os.path.basename(path):
+        return False
+    message = f"no unit name before {_suffix(path)} (Quadlet names the unit after the file)"
+    problems.append(Problem(display(path), message=f"{message}; rename the file"))
+    return True
 
 
 def _load_all(paths: list[str], problems: list[Problem]) -> list[_File]:

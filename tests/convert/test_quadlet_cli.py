@@ -148,3 +148,27 @@ def test_an_out_that_is_a_symbolic_link_is_refused_as_import_compose_refuses_it(
     assert result.returncode == 1, result.stderr
     assert "symbolic link" in result.stderr and "Traceback" not in result.stderr
     assert not list((tmp_path / "target").iterdir())
+
+
+@pytest.mark.parametrize("name", ["..container", ".container", "...volume"])
+@pytest.mark.parametrize("given", ["file", "directory"])
+def test_a_file_with_no_unit_name_before_its_suffix_is_an_error_naming_it(
+    tmp_path: Path, name: str, given: str
+) -> None:
+    # in a directory it was skipped as hidden, and the import said "wrote 0"
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / name).write_text("[Container]\nImage=docker.io/library/nginx:1.27\n")
+    source = tmp_path / "q" / name if given == "file" else tmp_path / "q"
+    result = run_inline("import", "quadlet", str(source), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout
+    assert f"q/{name}: no unit name before" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_directory_without_quadlet_files_is_an_error_not_wrote_0(tmp_path: Path) -> None:
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "notes.txt").write_text("nothing\n")
+    result = run_inline("import", "quadlet", str(tmp_path / "q"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 1, result.stdout
+    assert "q: no Quadlet files here" in result.stderr
+    assert not (tmp_path / "out").exists()
