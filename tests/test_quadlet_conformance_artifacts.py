@@ -24,8 +24,9 @@ from orchestrator.core.render import (
     podman_build_argv,
     podman_kube_argv,
     podman_pull_argv,
+    render,
 )
-from tests.test_quadlet_conformance import _quadlet
+from tests.test_quadlet_conformance import IMAGE, _quadlet
 
 # the flags that take no value in the lines either side writes
 SWITCHES = {"--all-tags", "--tls-verify", "--replace"}
@@ -221,3 +222,41 @@ def test_every_flag_row_of_the_new_kinds_has_a_case() -> None:
     for kind, rows in (("image", IMAGE_FLAGS), ("build", BUILD_FLAGS), ("kube", KUBE_FLAGS)):
         missing = {row.field for row in rows} - covered[kind] - BEYOND_QUADLET
         assert not missing, f"{kind} keys with no conformance case: {sorted(missing)}"
+
+
+def _order(text: str) -> tuple[set[str], set[str]]:
+    """A unit's Requires= and After= units, but the network target (Quadlet orders every volume
+    after it; ours need no network to create a volume)."""
+    lines = [line.partition("=") for line in text.splitlines()]
+    requires = {u for key, _, value in lines if key == "Requires" for u in value.split()}
+    after = {u for key, _, value in lines if key == "After" for u in value.split()}
+    return requires, after - {"network-online.target"}
+
+
+def test_an_image_volume_comes_after_the_unit_that_pulls_or_builds_its_image_as_in_quadlet(
+    quadlet: str, tmp_path: Path
+) -> None:
+    tmp = context(tmp_path)
+    (tmp / "defs.toml").write_text(
+        f'[image.base]\nimage = "{IMAGE}"\n\n'
+        '[build.mine]\ncontext = "./ctx"\ntag = "localhost/mine:1"\n\n'
+        f'[volume.pulled]\nimage = "{IMAGE}"\n\n'
+        '[volume.built]\nimage = "localhost/mine:1"\n'
+    )
+    mine = render(load([str(tmp / "defs.toml")]))
+    units = tmp / "quadlet"
+    units.mkdir()
+    (units / "base.image").write_text(f"[Image]\nImage={IMAGE}\n")
+    (units / "mine.build").write_text(
+        f"[Build]\nImageTag=localhost/mine:1\nSetWorkingDirectory={tmp}/ctx\n"
+    )
+    (units / "pulled.volume").write_text("[Volume]\nDriver=image\nImage=base.image\n")
+    (units / "built.volume").write_text("[Volume]\nDriver=image\nImage=mine.build\n")
+    env = {**os.environ, "QUADLET_UNIT_DIRS": str(units)}
+    done = subprocess.run(
+        [quadlet, "-dryrun"], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
+    for volume, needed in (("pulled", "base-image"), ("built", "mine-build")):
+        unit = f"{volume}-volume.service"
+        other = done.stdout.split(f"---{unit}---", 1)[1].split("\n---", 1)[0]
+        assert _order(mine[unit]) == _order(other) == ({f"{needed}.service"},) * 2, unit

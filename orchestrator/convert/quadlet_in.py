@@ -385,7 +385,7 @@ def _special(
     elif file.kind == "build":
         table["context"] = _context(file, ctx)
     elif file.kind == "volume" and "image" in table:
-        if table["image"].endswith(".image"):
+        if table["image"].endswith((".image", ".build")):
             table["image"] = _image_reference(file, "Image", table["image"], by_base, problems)
         if table.get("driver") == "image":
             del table["driver"]  # an image volume here is one of podman's image driver
@@ -429,11 +429,15 @@ def _container(
 def _image_reference(
     file: _File, key: str, image: str, by_base: dict[str, _File], problems: list[Problem]
 ) -> str:
-    """The reference an X.image file pulls, which is what Quadlet puts in its place."""
+    """The reference an X.image file pulls, or the tag an X.build file gives (a volume's Image=),
+    which is what Quadlet puts in its place."""
     other = by_base.get(image)
     if other is None:
         problems.append(_problem(file, key, f"{image} is not among the files given"))
         return image
+    if other.kind == "build":  # its first ImageTag=, else the tag build_tag gives it here
+        tags = _lines(_values(other, "ImageTag"))
+        return tags[0].strip('"') if tags else f"localhost/{other.name.lower()}:latest"
     # ImageTag= names the image pulled from an archive; it is used by that name
     reference = _last(other, "ImageTag") or _last(other, "Image")
     return reference if reference is not None else other.name

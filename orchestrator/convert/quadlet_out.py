@@ -12,7 +12,7 @@ from orchestrator.convert.unitsyntax import SyntaxProblem, line_value
 from orchestrator.core.loader import display
 from orchestrator.core.models import Container, Health, Spec, build_tag
 from orchestrator.core.quoting import quote_argv
-from orchestrator.core.render import SH, WAIT_HEALTHY, podman
+from orchestrator.core.render import SH, WAIT_HEALTHY, image_provider, podman
 from orchestrator.errors import DefinitionError, Problem
 
 
@@ -106,8 +106,13 @@ def _file(
     elif kind == "build":
         out.add(section, "SetWorkingDirectory", data["context"])
         data["tag"] = build_tag(name, model)
-    elif kind == "volume" and data.get("image") is not None and not data.get("driver"):
-        data["driver"] = "image"  # Quadlet 5.4 ignores Image= without it
+    elif kind == "volume" and data.get("image") is not None:
+        if not data.get("driver"):
+            data["driver"] = "image"  # Quadlet 5.4 ignores Image= without it
+        provider = image_provider(model.image, spec)
+        if provider is not None:  # Quadlet then orders the volume after the pull or build
+            what, which = provider
+            data["image"] = f"{which}.{what}"
     _rows(data, _defaults(type(model)), section, rows, out)
     if kind == "network":
         _subnets(data, out)

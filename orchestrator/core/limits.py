@@ -67,7 +67,7 @@ def _render(kind: str, name: str, resource: Any, spec: Spec, argv: list[str]) ->
     if kind == "container":
         return render.render_container(name, resource, spec, "user", True, argv=argv)
     if kind == "volume":
-        return render.render_volume(name, resource, spec.sources[(kind, name)])
+        return render.render_volume(name, resource, spec)
     if kind == "pod":
         return render.render_pod(name, resource, spec, "user")
     if kind == "network":

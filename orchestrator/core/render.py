@@ -62,9 +62,7 @@ def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> di
             name, container, spec, mode, cgroups_v1
         )
     for name, volume in spec.volumes.items():
-        units[unit_name("volume", name)] = render_volume(
-            name, volume, spec.sources[("volume", name)]
-        )
+        units[unit_name("volume", name)] = render_volume(name, volume, spec)
     for name, network in spec.networks.items():
         source = spec.sources[("network", name)]
         units[unit_name("network", name)] = render_network(name, network, source)
@@ -281,9 +279,25 @@ def image_units(c: Container, spec: Spec) -> list[str]:
     it (named by build, or by its tag as image)."""
     if c.build is not None:
         return [unit_name("build", c.build)]
-    found = [unit_name("image", n) for n, i in spec.images.items() if i.image == c.image]
-    found += [unit_name("build", n) for n, b in spec.builds.items() if build_tag(n, b) == c.image]
-    return found[:1]
+    return _provider_unit(c.image, spec)
+
+
+def image_provider(image: str | None, spec: Spec) -> tuple[str, str] | None:
+    """("image", X) for the [image.X] that pulls image, else ("build", X) for the [build.X]
+    whose tag it is."""
+    if image is not None:
+        for n, i in spec.images.items():
+            if i.image == image:
+                return "image", n
+        for n, b in spec.builds.items():
+            if build_tag(n, b) == image:
+                return "build", n
+    return None
+
+
+def _provider_unit(image: str | None, spec: Spec) -> list[str]:
+    provider = image_provider(image, spec)
+    return [unit_name(*provider)] if provider else []
 
 
 def _mount_sources(c: Container, kind: str) -> list[str]:
@@ -645,8 +659,11 @@ ONESHOT_BY_CODE = frozenset(
 )
 
 
-def render_volume(name: str, v: Volume, source: str) -> str:
-    return _render_oneshot("volume", name, v, source)
+def render_volume(name: str, v: Volume, spec: Spec) -> str:
+    # podman's image driver needs the image there: after the unit that pulls or builds it, as
+    # Quadlet orders a volume with Image=X.image or X.build
+    needs = _provider_unit(v.image, spec)
+    return _render_oneshot("volume", name, v, spec.sources[("volume", name)], needs)
 
 
 def render_network(name: str, n: Network, source: str) -> str:
@@ -665,10 +682,11 @@ def oneshot_argv(kind: Literal["volume", "network"], name: str, r: Volume | Netw
 
 
 def _render_oneshot(kind: Literal["volume", "network"], name: str, r: Volume | Network,
-                    source: str) -> str:  # fmt: skip
+                    source: str, needs: list[str] | None = None) -> str:  # fmt: skip
     unit = UnitFile(source)
     _common_unit(unit, r.description or f"{kind.capitalize()} {name}")
     unit.add("Unit", "RequiresMountsFor", "%t/containers")
+    _requires(unit, needs or [])
     unit.add("Service", "Type", "oneshot")
     unit.add("Service", "RemainAfterExit", "yes")
     unit.add("Service", "SyslogIdentifier", "%N")
@@ -967,7 +985,7 @@ def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = 
     if kind == "container":
         return render_container(name, spec.containers[name], spec, mode, cgroups_v1)
     if kind == "volume":
-        return render_volume(name, spec.volumes[name], spec.sources[(kind, name)])
+        return render_volume(name, spec.volumes[name], spec)
     if kind == "network":
         return render_network(name, spec.networks[name], spec.sources[(kind, name)])
     if kind == "pod":

@@ -172,3 +172,9 @@ def test_imported_corpus_exported_and_imported_again_is_unchanged(
     again = round_trip(spec, tmp_path)
     for kind in ("containers", "volumes", "networks"):
         assert differences(getattr(again, kind), getattr(spec, kind)) == {}
+
+
+def test_an_image_volume_is_exported_naming_the_image_or_build_file_it_comes_after() -> None:
+    files = export(load([str(GOLDEN / "artifacts" / "input")]))
+    assert "\nImage=cache.image\n" in files["cache-data.volume"]
+    assert "\nImage=plain.build\n" in files["plain-data.volume"]
