@@ -9,7 +9,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.commands.common import add_json_flag
-from orchestrator.commands.output import print_json
+from orchestrator.commands.output import declared, declared_text, print_json
 
 if TYPE_CHECKING:
     from orchestrator.core.fleet import Fleet, Host
@@ -97,7 +97,7 @@ def _validate(fleet: Fleet, args: argparse.Namespace) -> int:
         except DefinitionError as exc:
             problems += exc.problems
             continue
-        counts[name] = {k: len(getattr(spec, k)) for k in ("containers", "volumes", "networks")}
+        counts[name] = declared(spec)
     problems += _stray_directories(fleet)
     if problems:
         raise DefinitionError(problems)
@@ -105,7 +105,7 @@ def _validate(fleet: Fleet, args: argparse.Namespace) -> int:
         print_json({"ok": True, "repo": args.repo, "hosts": counts})
         return 0
     for name, count in counts.items():
-        print(f"ok: {name}: " + ", ".join(f"{n} {k}" for k, n in count.items()))
+        print(f"ok: {name}: {declared_text(count)}")
     print(f"{len(counts)} host(s) valid")
     return 0
 

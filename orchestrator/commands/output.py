@@ -11,6 +11,7 @@ from orchestrator.textout import table
 
 if TYPE_CHECKING:
     from orchestrator.apply import ApplyReport
+    from orchestrator.core.models import Spec
     from orchestrator.core.plan import Plan
 
 # The version of every --json output's shape (docs/json.md): raised when a key changes meaning
@@ -18,6 +19,22 @@ if TYPE_CHECKING:
 JSON_SCHEMA = 1
 
 SYMBOLS = {"create": "+", "change": "~", "remove": "-", "unchanged": "="}
+
+
+def declared(spec: Spec) -> dict[str, int]:
+    """How many of every kind the definitions declare, keyed as --json shows them."""
+    from orchestrator.core.models import KINDS
+
+    return {f"{kind}s": len(getattr(spec, f"{kind}s")) for kind in KINDS}
+
+
+def declared_text(counts: dict[str, int]) -> str:
+    """ "2 container(s), 0 volume(s), 0 network(s)": the kinds added later only when there are
+    some, so that the line stays as it was for definitions without them."""
+    first = ("containers", "volumes", "networks")
+    return ", ".join(
+        f"{n} {kind.removesuffix('s')}(s)" for kind, n in counts.items() if kind in first or n
+    )
 
 
 def print_plan(

@@ -13,7 +13,7 @@ from orchestrator.commands.common import (
     refuse_system_units,
     target,
 )
-from orchestrator.commands.output import print_json
+from orchestrator.commands.output import declared, declared_text, print_json
 
 NAME = "validate"
 HELP = "check definitions and report every error"
@@ -48,28 +48,14 @@ def run(args: argparse.Namespace) -> int:
     # as render and plan do: what they would refuse, validate refuses
     refuse_system_units(spec, where)
     warnings = registries.warnings(spec, registries.load(where.user))
-    counts = {
-        "files": len(spec.files),
-        "containers": len(spec.containers),
-        "volumes": len(spec.volumes),
-        "networks": len(spec.networks),
-        "pods": len(spec.pods),
-        "images": len(spec.images),
-        "builds": len(spec.builds),
-        "kubes": len(spec.kubes),
-    }
+    counts, files = declared(spec), len(spec.files)
     if args.json:
         found = [w.as_dict() for w in warnings]
-        payload = {"ok": True, "paths": list(where.definitions), **counts, "warnings": found}
+        payload = {"ok": True, "paths": list(where.definitions), "files": files, **counts,
+                   "warnings": found}  # fmt: skip
         print_json(payload)
     else:
         for warning in warnings:
             print(f"warning: {warning}", file=sys.stderr)
-        # the kinds added later only when there are some, so that the line stays as it was
-        more = "".join(f", {counts[k + 's']} {k}(s)" for k in ("pod", "image", "build", "kube")
-                       if counts[k + "s"])  # fmt: skip
-        print(
-            f"ok: {counts['files']} file(s), {counts['containers']} container(s), "
-            f"{counts['volumes']} volume(s), {counts['networks']} network(s){more}"
-        )
+        print(f"ok: {files} file(s), {declared_text(counts)}")
     return 0

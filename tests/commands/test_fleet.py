@@ -93,3 +93,24 @@ def test_explain_names_the_fleet_toml_key_that_gave_a_variable_its_value(
     assert json.loads(shown.stdout)["variables"] == [
         {"file": f"{repo}/fleet.toml", "key": "group.eu.vars.region", "value": "eu-west"}
     ]
+
+
+POD_AND_IMAGE = {
+    "hosts/db-1/pod.toml": '[pod.backup]\n\n[image.tools]\nimage = "docker.io/library/busybox:1"\n'
+}
+
+
+def test_validate_counts_every_kind_as_validate_does(tmp_path: Path) -> None:
+    # pods, images, builds and kubes went uncounted: a host of pods only read "0 containers"
+    repo = example(tmp_path, POD_AND_IMAGE)
+    text = run_inline("fleet", "validate", repo)
+    assert text.returncode == 0, text.stderr
+    assert "ok: db-1: 1 container(s), 0 volume(s), 0 network(s), 1 pod(s), 1 image(s)\n" in (
+        text.stdout
+    )
+    assert "ok: web-1: 2 container(s), 0 volume(s), 0 network(s)\n" in text.stdout
+    hosts = json.loads(run_inline("fleet", "validate", repo, "--json").stdout)["hosts"]
+    assert hosts["db-1"] == {
+        "containers": 1, "volumes": 0, "networks": 0, "pods": 1, "images": 1, "builds": 0,
+        "kubes": 0,
+    }  # fmt: skip

@@ -3,6 +3,7 @@ systemd (a fake here; tests/integration/test_verbs.py runs the real one)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -100,3 +101,48 @@ def test_exec_refuses_a_stopped_service_a_volume_and_no_command(
     stopped = run_inline("exec", "--unit-dir", units, "db", "--", "ls")
     assert stopped.returncode == 1 and "db is not running (failed/running)" in stopped.stderr
     assert ran == []
+
+
+STATUS_DEFINITIONS = """
+[container.web]
+image = "docker.io/library/nginx:1.27"
+pod = "front"
+volumes = ["site:/srv"]
+
+[pod.front]
+
+[volume.site]
+
+[network.back]
+
+[image.tools]
+image = "docker.io/library/busybox:1"
+"""
+
+
+def test_status_lists_every_kind_of_unit_with_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pods, volumes, networks, images and builds were left out: a failed pod went unseen
+    monkeypatch.setattr(systemd_module, "Systemd", FakeSystemd)
+    FakeSystemd.active = "active"
+    (tmp_path / "defs.toml").write_text(STATUS_DEFINITIONS)
+    out = tmp_path / "units"
+    assert run_inline("render", str(tmp_path / "defs.toml"), "--out", str(out)).returncode == 0
+    result = run_inline("status", "--unit-dir", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["services"]
+    assert [(r["kind"], r["name"], r["unit"]) for r in rows] == [
+        ("container", "web", "web.service"),
+        ("volume", "site", "site-volume.service"),
+        ("network", "back", "back-network.service"),
+        ("pod", "front", "front-pod.service"),
+        ("image", "tools", "tools-image.service"),
+    ]
+    assert rows[4]["image"] == "docker.io/library/busybox:1"
+    text = run_inline("status", "--unit-dir", str(out)).stdout.splitlines()
+    assert text[0].split() == ["NAME", "KIND", "STATE", "HEALTH", "RESTARTS", "UPTIME", "IMAGE"]
+    assert [line.split()[:2] for line in text[1:]] == [
+        ["web", "container"], ["site", "volume"], ["back", "network"], ["front", "pod"],
+        ["tools", "image"],
+    ]  # fmt: skip
