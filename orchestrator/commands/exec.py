@@ -11,8 +11,10 @@ NAME = "exec"
 HELP = "run a command in a service's running container"
 DESCRIPTION = """\
 Run CMD inside the running container of the service NAME (as declared, or its unit name) with
-`podman exec`, with a terminal when this one is; standard input is passed on. The exit code is
-CMD's (podman's own 125-127 when it cannot run it)."""
+`podman exec`, with a terminal when this one is; standard input is passed on. podman runs with
+the container's global options (global_args, containers_conf_module), as its unit runs it, so
+that it finds the container in the storage it was started in. The exit code is CMD's (podman's
+own 125-127 when it cannot run it)."""
 EPILOG = """\
 examples:
   orchestrator exec db -- psql -U postgres
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"exec {args.name}: give the command after --, as in: exec NAME -- sh")
     where = target(args)
     unit = managed_unit(where.unit_dir, args.name)
-    name = container_name(read_unit_dir(where.unit_dir)[0][unit])
+    text = read_unit_dir(where.unit_dir)[0][unit]
+    name = container_name(text)
     if name is None:
         raise UsageError(f"{unit} is not a container's unit: there is nothing to exec into")
     with Systemd(where.user) as systemd:
@@ -50,5 +53,26 @@ def run(args: argparse.Namespace) -> int:
             f"`orchestrator start {name}` or `orchestrator logs {name}`"
         )
     terminal = sys.stdin.isatty() and sys.stdout.isatty()
-    argv = ["podman", "exec", "--interactive", *(["--tty"] if terminal else []), "--", name]
+    tty = ["--tty"] if terminal else []
+    argv = ["podman", *global_options(text, name), "exec", "--interactive", *tty, "--", name]
     return runner.run([*argv, *command], check=False, capture=False, interactive=True).returncode
+
+
+def global_options(text: str, name: str) -> list[str]:
+    """podman's global options (containers_conf_module, global_args) as the container's unit
+    runs `podman [OPTIONS] run --name=NAME`: the storage and configuration it was started with.
+    Read back from the unit, which is all exec reads, as systemd reads the line: quotes and
+    escapes, then `%%` and `$$` for one `%` and `$`."""
+    from orchestrator.convert.unitsyntax import SyntaxProblem, split_words
+
+    for line in text.splitlines():
+        if not line.startswith("ExecStart="):
+            continue
+        try:
+            words = split_words(line.removeprefix("ExecStart="))
+        except SyntaxProblem:  # not a line we wrote
+            continue
+        for i in range(1, len(words) - 1):
+            if words[i] == "run" and words[i + 1] == f"--name={name}":
+                return [w.replace("%%", "%").replace("$$", "$") for w in words[1:i]]
+    return []

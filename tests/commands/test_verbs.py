@@ -146,3 +146,26 @@ def test_status_lists_every_kind_of_unit_with_its_kind(
         ["web", "container"], ["site", "volume"], ["back", "network"], ["front", "pod"],
         ["tools", "image"],
     ]  # fmt: skip
+
+
+def test_exec_runs_podman_with_the_container_s_global_options_as_its_unit_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ran: list[list[str]]
+) -> None:
+    # exec left out --root and the module: podman looked in other storage, "no such container"
+    monkeypatch.setattr(systemd_module, "Systemd", FakeSystemd)
+    FakeSystemd.active = "active"
+    (tmp_path / "app.toml").write_text(
+        '[container.app]\nimage = "docker.io/library/nginx:1.27"\n'
+        'global_args = ["--root=/srv/podman 100%", "--log-level=info"]\n'
+        'containers_conf_module = ["/etc/containers/extra.conf"]\n'
+    )
+    out = tmp_path / "units"
+    rendered = run_inline("render", str(tmp_path / "app.toml"), "--out", str(out),
+                          "--podman-version", "5.4")  # fmt: skip
+    assert rendered.returncode == 0, rendered.stderr
+    result = run_inline("exec", "--unit-dir", str(out), "app", "--", "nginx", "-t")
+    assert result.returncode == 7, result.stderr
+    assert ran == [[
+        "podman", "--module=/etc/containers/extra.conf", "--root=/srv/podman 100%",
+        "--log-level=info", "exec", "--interactive", "--", "app", "nginx", "-t",
+    ]]  # fmt: skip
