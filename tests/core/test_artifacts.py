@@ -24,24 +24,12 @@ from orchestrator.core.render import (
 )
 from orchestrator.errors import DefinitionError
 from orchestrator.host.unitdir import carries_values
-
-CONTAINERFILE = "FROM localhost/busybox:test\nCOPY msg /msg\n"
-POD = """apiVersion: v1
-kind: Pod
-metadata:
-  name: demo
-spec:
-  containers:
-  - name: web
-    image: localhost/busybox:test
-"""
+from tests.support.builds import pod_yaml, write_context
 
 
 def write(tmp_path: Path, text: str) -> Path:
-    (tmp_path / "ctx").mkdir(exist_ok=True)
-    (tmp_path / "ctx" / "Containerfile").write_text(CONTAINERFILE)
-    (tmp_path / "ctx" / "msg").write_text("hello\n")
-    (tmp_path / "app.yaml").write_text(POD)
+    write_context(tmp_path / "ctx", "hello\n")
+    (tmp_path / "app.yaml").write_text(pod_yaml())
     (tmp_path / "defs.toml").write_text(text)
     return tmp_path / "defs.toml"
 

@@ -17,6 +17,7 @@ import pytest
 
 from orchestrator.sandbox.machine import Sandbox
 from orchestrator.sandbox.testimage import DEFAULT_REF
+from tests.support.builds import pod_yaml, write_context
 from tests.support.polling import until
 from tests.support.sandboxes import booted
 
@@ -44,23 +45,15 @@ init = true
 [image.base]
 image = "{DEFAULT_REF}"
 """
-CONTAINERFILE = f"FROM {DEFAULT_REF}\nCOPY msg /www/msg\n"
-POD = f"""apiVersion: v1
-kind: Pod
-metadata:
-  name: demo
-spec:
-  containers:
-  - name: web
-    image: {DEFAULT_REF}
-    imagePullPolicy: Never
+POD = pod_yaml(
+    "imagePullPolicy: Never",
     # kube play sets no PATH where the image has none
-    command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/etc"]
-    ports:
-    - containerPort: 8080
-      hostPort: {POD_PORT}
-      hostIP: 127.0.0.1
-"""
+    'command: ["/bin/httpd", "-f", "-p", "8080", "-h", "/etc"]',
+    "ports:",
+    "- containerPort: 8080",
+    f"  hostPort: {POD_PORT}",
+    "  hostIP: 127.0.0.1",
+)
 KUBE = """[kube.demo]
 yaml = "./demo.yaml"
 """
@@ -80,9 +73,7 @@ def orchestrator(box: Sandbox, *args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def box() -> Iterator[Sandbox]:
     with booted("builds") as sandbox:
-        (defs(sandbox) / "site").mkdir(parents=True)
-        (defs(sandbox) / "site" / "Containerfile").write_text(CONTAINERFILE)
-        (defs(sandbox) / "site" / "msg").write_text("one\n")
+        write_context(defs(sandbox) / "site", "one\n", copy_to="/www/msg")
         (defs(sandbox) / "builds.toml").write_text(BUILDS)
         (defs(sandbox) / "demo.yaml").write_text(POD)
         (defs(sandbox) / "kube.toml").write_text(KUBE)
