@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.core.target import Target
@@ -212,6 +212,25 @@ def managed_unit(unit_dir: str, name: str) -> str:
         f"{name!r} is not a managed service"
         + (f' (did you mean "{hint[0]}"?)' if hint else f" (managed: {known})")
     )
+
+
+def job_verb(
+    verb: str,
+) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]:
+    """add_arguments and run of the command `verb` (start, stop, restart): one systemd job per
+    named service, as systemd_jobs hands them over."""
+
+    def add_arguments(parser: argparse.ArgumentParser) -> None:
+        add_names_argument(parser, verb)
+
+    def run(args: argparse.Namespace) -> int:
+        return systemd_jobs(args, verb)
+
+    return add_arguments, run
+
+
+def job_examples(verb: str) -> str:
+    return f"examples:\n  orchestrator {verb} web\n  orchestrator {verb} --user web worker"
 
 
 def add_names_argument(parser: argparse.ArgumentParser, verb: str) -> None:
