@@ -22,12 +22,6 @@ from orchestrator.errors import DefinitionError, Problem
 _EXPANDED = {"exec": re.compile(r"%[^%]|\$(?:[A-Za-z_{])"), "text": re.compile(r"%[^%]")}
 _OUR_TARGETS = ("default.target", "multi-user.target")
 _OURS_ONLY = ("ExecStart", "Type", "NotifyAccess")
-_NAME_KEYS = {
-    "container": "ContainerName",
-    "volume": "VolumeName",
-    "network": "NetworkName",
-    "pod": "PodName",
-}
 
 
 @dataclass
@@ -176,7 +170,7 @@ def _load(path: str, problems: list[Problem]) -> _File | None:
         message = "a template unit (NAME@.container): definitions here are not templates"
         problems.append(Problem(display(path), message=message))
         return None
-    named = [e.value for e in unit.sections.get(section, []) if e.key == _NAME_KEYS.get(kind)]
+    named = [e.value for e in unit.sections.get(section, []) if e.key == keys.NAME_KEYS.get(kind)]
     file.name = named[-1] if named else stem
     return file
 

@@ -867,6 +867,14 @@ KUBE = (
     Row("Description", "description", section="Unit", escaped="text"),
 )
 
+# the key that names podman's container, volume, network or pod: Quadlet's default is systemd-X,
+# ours is X, which export writes and import reads
+NAME_KEYS = {
+    "container": "ContainerName",
+    "volume": "VolumeName",
+    "network": "NetworkName",
+    "pod": "PodName",
+}
 # file suffix -> (our kind, Quadlet's section, rows)
 KINDS: dict[str, tuple[str, str, tuple[Row, ...]]] = {
     ".container": ("container", "Container", CONTAINER),

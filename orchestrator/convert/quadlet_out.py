@@ -78,15 +78,6 @@ class _Unwritable(Exception):
         self.key, self.message = key, message
 
 
-# Quadlet names podman's container, volume, network and pod systemd-X; ours are named X
-_NAME_KEYS = {
-    "container": "ContainerName",
-    "volume": "VolumeName",
-    "network": "NetworkName",
-    "pod": "PodName",
-}
-
-
 def _file(
     kind: str,
     name: str,
@@ -98,8 +89,8 @@ def _file(
     mode: str,
 ) -> list[str]:
     """One Quadlet file's lines: the name, the rows, then what code writes."""
-    if kind in _NAME_KEYS:
-        out.add(section, _NAME_KEYS[kind], name)
+    if kind in keys.NAME_KEYS:
+        out.add(section, keys.NAME_KEYS[kind], name)
     data = model.model_dump(by_alias=True)
     if kind == "container":
         _references(model, spec, data)
