@@ -1,10 +1,17 @@
-"""ruff (lint and format), mypy --strict and the import contracts (import-linter) run as tests."""
+"""ruff (lint and format), mypy --strict and the import contracts (import-linter) run as tests.
+
+Those four drive external tools, so they are marked `tools` and run in scripts/test's second pass:
+their cost is the tools' start-up and, for mypy, its cache (14 s of CPU in a fresh clone), which
+the unit part cannot afford. The length of functions is checked here, in Python, with the unit part.
+"""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -15,18 +22,22 @@ def check(*command: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.tools
 def test_ruff_lint() -> None:
     check(str(BIN / "ruff"), "check", "orchestrator", "tests")
 
 
+@pytest.mark.tools
 def test_ruff_format() -> None:
     check(str(BIN / "ruff"), "format", "--check", "orchestrator", "tests")
 
 
+@pytest.mark.tools
 def test_mypy_strict() -> None:
     check(sys.executable, "-m", "mypy")
 
 
+@pytest.mark.tools
 def test_the_import_contracts_of_the_layout_hold() -> None:
     check(str(BIN / "lint-imports"), "--no-cache")
 
