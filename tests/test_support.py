@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Iterator
@@ -75,3 +76,16 @@ def test_property_tests_draw_a_fifth_of_their_examples_unless_the_run_is_deep(
     finally:
         monkeypatch.undo()
         importlib.reload(depth)
+
+
+def test_a_unit_tests_fsync_does_not_wait_for_the_disk_yet_fails_as_the_real_one(
+    tmp_path: Path,
+) -> None:
+    assert os.fsync.__name__ == "_fsync_without_waiting"  # tests/conftest.py's, in a unit test
+    with (tmp_path / "f").open("w") as file:
+        fd = file.fileno()
+        os.fsync(fd)
+        os.fsync(file)
+    with pytest.raises(OSError) as closed:
+        os.fsync(fd)
+    assert closed.value.errno == errno.EBADF
