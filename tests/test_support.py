@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import errno
 import logging
 import os
@@ -89,3 +90,20 @@ def test_a_unit_tests_fsync_does_not_wait_for_the_disk_yet_fails_as_the_real_one
     with pytest.raises(OSError) as closed:
         os.fsync(fd)
     assert closed.value.errno == errno.EBADF
+
+
+def test_every_test_module_under_integration_is_marked_integration() -> None:
+    """tests/conftest.py skips the directory in runs without integration tests; a test module
+    there that is not marked as a whole would silently leave the unit part."""
+    unmarked = []
+    for path in sorted((Path(__file__).parent / "integration").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        marks = [
+            ast.unparse(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+        ]
+        if not any("pytest.mark.integration" in mark for mark in marks):
+            unmarked.append(path.name)
+    assert not unmarked, f"not marked pytest.mark.integration as a whole: {unmarked}"
