@@ -82,19 +82,35 @@ class Apply:
 
 
 class Repo:
-    def __init__(self, root: Path, *, copy_of: Path | None = None) -> None:
-        """A new working repository and its bare origin under root, or copies of those under
-        copy_of, pointed at each other."""
+    """A working repository (root/work) and its bare origin (root/origin.git), which the working
+    one knows by a relative path: a copy of the pair needs no git to be pointed at its own."""
+
+    def __init__(self, root: Path) -> None:
         self.work, self.bare = root / "work", root / "origin.git"
-        if copy_of is None:
-            self.work.mkdir()
-            git(root, "init", "--quiet", "--bare", str(self.bare))
-            git(self.work, "init", "--quiet", "-b", "main")
-            git(self.work, "remote", "add", "origin", str(self.bare))
-            return
-        for path in (self.work, self.bare):
-            shutil.copytree(copy_of / path.name, path, symlinks=True)
-        git(self.work, "remote", "set-url", "origin", str(self.bare))
+
+    @classmethod
+    def create(cls, root: Path) -> Repo:
+        repo = cls(root)
+        repo.work.mkdir()
+        git(root, "init", "--quiet", "--bare", str(repo.bare))
+        git(repo.work, "init", "--quiet", "-b", "main")
+        git(repo.work, "remote", "add", "origin", "../origin.git")
+        return repo
+
+    def copy(self, root: Path) -> Repo:
+        """The pair, copied under root. git never rewrites an object or pack file in place, so
+        those are hard links: the copy costs a few small files instead of every object."""
+
+        def link_objects(source: str, target: str) -> None:
+            if f"{os.sep}objects{os.sep}" in source:
+                os.link(source, target)
+            else:
+                shutil.copy2(source, target)
+
+        copy = Repo(root)
+        for source, target in ((self.work, copy.work), (self.bare, copy.bare)):
+            shutil.copytree(source, target, symlinks=True, copy_function=link_objects)
+        return copy
 
     def commit(self, files: dict[str, str], message: str, *sign: str) -> str:
         for name, text in files.items():
@@ -110,24 +126,36 @@ class Repo:
             f"HEAD:refs/heads/{branch}")  # fmt: skip
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _no_git_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every repository here, the tests' and the checkouts pull makes, starts from an empty
+    template: git's sample hooks are a dozen files per repository to write and remove again, and
+    neither the tests nor pull use them."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GIT_TEMPLATE_DIR", str(tmp_path_factory.mktemp("git-template")))
+        yield
+
+
 @pytest.fixture(scope="module")
-def two_commits(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The fleet every test starts from, committed and pushed once: each test gets a copy (see
-    repo), which costs one git process instead of a dozen."""
-    root = tmp_path_factory.mktemp("fleet")
-    r = Repo(root)
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    """The fleet every test starts from, committed and pushed once per module and packed. Tests
+    that only pull from it share it as it is: they must not commit or push (see repo)."""
+    r = Repo.create(tmp_path_factory.mktemp("fleet"))
     r.commit({"fleet.toml": FLEET, "groups/web/web.toml": WEB,
               "base/vars.toml": ""}, "first")  # fmt: skip
     (r.work / "fleet.toml").write_text(FLEET.replace('[host.web-1]', '[defaults]\nport = 80\n'
                                                      '[host.web-1]'))  # fmt: skip
     r.commit({}, "port")
     r.push()
-    return root
+    for where in (r.work, r.bare):
+        git(where, "repack", "-a", "-d", "--quiet")
+    return r
 
 
 @pytest.fixture
-def repo(tmp_path: Path, two_commits: Path) -> Repo:
-    return Repo(tmp_path, copy_of=two_commits)
+def repo(tmp_path: Path, origin: Repo) -> Repo:
+    """A copy of origin of the test's own, to commit and push to."""
+    return origin.copy(tmp_path)
 
 
 def settings(tmp_path: Path, repo: Repo, host: str = "web-1", **extra: Any) -> Settings:
@@ -144,15 +172,15 @@ def run(s: Settings, apply: Apply) -> PullStatus:
 
 
 def test_a_first_pull_applies_the_host_s_merged_units_and_writes_status_and_metrics(
-    tmp_path: Path, repo: Repo
+    tmp_path: Path, origin: Repo
 ) -> None:
     apply = Apply()
-    status = run(settings(tmp_path, repo), apply)
+    status = run(settings(tmp_path, origin), apply)
     assert status.result == "ok" and status.host == "web-1"
     assert list(apply.calls[0]) == ["web.service"]
     assert '"-p" 80' in apply.calls[0]["web.service"] or " -p 80" in apply.calls[0]["web.service"]
     written = json.loads((tmp_path / "state" / "pull-status.json").read_text())
-    assert written["commit"] == git(repo.work, "rev-parse", "HEAD") and written["result"] == "ok"
+    assert written["commit"] == git(origin.work, "rev-parse", "HEAD") and written["result"] == "ok"
     metrics = (tmp_path / "state" / "orchestrator.prom").read_text()
     assert 'orchestrator_pull_success{host="web-1",branch="main"' in metrics
     assert metrics.rstrip().endswith("orchestrator_drift_units 0")
@@ -200,9 +228,9 @@ def test_a_host_in_a_ring_follows_the_ring_s_branch(tmp_path: Path, repo: Repo) 
     assert "canary-volume.service" not in stable.calls[0]
 
 
-def test_a_host_not_in_the_fleet_applies_nothing_and_says_so(tmp_path: Path, repo: Repo) -> None:
+def test_a_host_not_in_the_fleet_applies_nothing_and_says_so(tmp_path: Path, origin: Repo) -> None:
     apply = Apply()
-    status = run(settings(tmp_path, repo, "db-9"), apply)
+    status = run(settings(tmp_path, origin, "db-9"), apply)
     assert status.result == "unmatched" and "not in fleet.toml" in status.message
     assert apply.calls == []
 
@@ -222,8 +250,8 @@ def test_a_failed_commit_is_not_retried_the_last_good_one_is_kept(
     assert "broken-volume.service" not in again.calls[0]
 
 
-def test_drift_on_an_unchanged_commit_is_reported(tmp_path: Path, repo: Repo) -> None:
-    s = settings(tmp_path, repo)
+def test_drift_on_an_unchanged_commit_is_reported(tmp_path: Path, origin: Repo) -> None:
+    s = settings(tmp_path, origin)
     run(s, Apply())
     status = run(s, Apply(drifted=["web.service"]))
     assert status.result == "ok" and status.drift == ["web.service"]
@@ -244,13 +272,13 @@ def head(repo: Repo) -> str:
     return git(repo.work, "rev-parse", "HEAD")
 
 
-def test_a_refused_unsigned_commit_is_named_in_the_status(tmp_path: Path, repo: Repo) -> None:
+def test_a_refused_unsigned_commit_is_named_in_the_status(tmp_path: Path, origin: Repo) -> None:
     signers = tmp_path / "allowed_signers"
     signers.write_text("")
-    status = run(settings(tmp_path, repo, allowed_signers=str(signers)), Apply())
-    assert status.result == "refused" and (status.branch, status.fetched) == ("main", head(repo))
+    status = run(settings(tmp_path, origin, allowed_signers=str(signers)), Apply())
+    assert status.result == "refused" and (status.branch, status.fetched) == ("main", head(origin))
     written = json.loads((tmp_path / "state" / "pull-status.json").read_text())
-    assert written["fetched"] == head(repo)
+    assert written["fetched"] == head(origin)
 
 
 def test_an_unreachable_repository_is_an_error_in_the_status_file(tmp_path: Path) -> None:
@@ -272,9 +300,9 @@ def test_a_pull_killed_mid_checkout_is_recovered_by_the_next(tmp_path: Path, rep
 
 
 def test_a_checkout_that_is_no_repository_any_more_is_started_afresh(
-    tmp_path: Path, repo: Repo
+    tmp_path: Path, origin: Repo
 ) -> None:
-    s = settings(tmp_path, repo)
+    s = settings(tmp_path, origin)
     assert run(s, Apply()).result == "ok"
     (Path(s.checkout) / ".git" / "HEAD").unlink()  # a pull killed while git init wrote it
     apply = Apply()
@@ -282,9 +310,9 @@ def test_a_checkout_that_is_no_repository_any_more_is_started_afresh(
 
 
 def test_a_pull_killed_during_its_apply_applies_the_commit_again_next_time(
-    tmp_path: Path, repo: Repo
+    tmp_path: Path, origin: Repo
 ) -> None:
-    s = settings(tmp_path, repo)
+    s = settings(tmp_path, origin)
 
     def killed(units: dict[str, str], sources: list[str], note: str) -> Report:
         raise KeyboardInterrupt  # stands for SIGTERM/SIGKILL half-way through the apply
@@ -299,8 +327,8 @@ def test_a_pull_killed_during_its_apply_applies_the_commit_again_next_time(
     assert memory["applied"] == status.commit
 
 
-def test_a_dry_run_pull_does_not_count_as_applied(tmp_path: Path, repo: Repo) -> None:
-    s = settings(tmp_path, repo)
+def test_a_dry_run_pull_does_not_count_as_applied(tmp_path: Path, origin: Repo) -> None:
+    s = settings(tmp_path, origin)
 
     def dry(units: dict[str, str], sources: list[str], note: str) -> Report:
         report = Apply()(units, sources, note)
@@ -325,32 +353,32 @@ def test_a_host_kept_on_its_last_good_commit_says_which_head_failed(
     assert f"{bad[:12]} failed before" in status.message
 
 
-def test_the_generation_note_names_the_branch_and_the_commit(tmp_path: Path, repo: Repo) -> None:
+def test_the_generation_note_names_the_branch_and_the_commit(tmp_path: Path, origin: Repo) -> None:
     notes: list[str] = []
 
     def noting(units: dict[str, str], sources: list[str], note: str) -> Report:
         notes.append(note)
         return Apply()(units, sources, note)
 
-    status = pull(settings(tmp_path, repo), noting, lambda _: None)
+    status = pull(settings(tmp_path, origin), noting, lambda _: None)
     assert notes == [f"pull main {status.commit[:12]}"]
 
 
 def test_a_pull_while_another_pull_runs_raises_busy_and_writes_nothing(
-    tmp_path: Path, repo: Repo
+    tmp_path: Path, origin: Repo
 ) -> None:
     from orchestrator.host import lock
 
-    s = settings(tmp_path, repo)
+    s = settings(tmp_path, origin)
     with lock.exclusive(s.state_dir, "pull"), pytest.raises(lock.BusyError, match="pull"):
         run(s, Apply())
     assert not (tmp_path / "state" / "pull-status.json").exists()
 
 
-def test_a_user_mode_pull_renders_user_units(tmp_path: Path, repo: Repo) -> None:
+def test_a_user_mode_pull_renders_user_units(tmp_path: Path, origin: Repo) -> None:
     system, user = Apply(), Apply()
-    run(settings(tmp_path / "s", repo), system)
-    run(settings(tmp_path / "u", repo, mode="user"), user)
+    run(settings(tmp_path / "s", origin), system)
+    run(settings(tmp_path / "u", origin, mode="user"), user)
     assert "WantedBy=multi-user.target" in system.calls[0]["web.service"]
     assert "WantedBy=default.target" in user.calls[0]["web.service"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import errno
 import logging
 import os
 from collections.abc import Iterator
@@ -75,3 +77,33 @@ def test_property_tests_draw_a_fifth_of_their_examples_unless_the_run_is_deep(
     finally:
         monkeypatch.undo()
         importlib.reload(depth)
+
+
+def test_a_unit_tests_fsync_does_not_wait_for_the_disk_yet_fails_as_the_real_one(
+    tmp_path: Path,
+) -> None:
+    assert os.fsync.__name__ == "_fsync_without_waiting"  # tests/conftest.py's, in a unit test
+    with (tmp_path / "f").open("w") as file:
+        fd = file.fileno()
+        os.fsync(fd)
+        os.fsync(file)
+    with pytest.raises(OSError) as closed:
+        os.fsync(fd)
+    assert closed.value.errno == errno.EBADF
+
+
+def test_every_test_module_under_integration_is_marked_integration() -> None:
+    """tests/conftest.py skips the directory in runs without integration tests; a test module
+    there that is not marked as a whole would silently leave the unit part."""
+    unmarked = []
+    for path in sorted((Path(__file__).parent / "integration").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        marks = [
+            ast.unparse(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+        ]
+        if not any("pytest.mark.integration" in mark for mark in marks):
+            unmarked.append(path.name)
+    assert not unmarked, f"not marked pytest.mark.integration as a whole: {unmarked}"

@@ -18,6 +18,8 @@ _NAME = re.compile(r"[_A-Za-z][_A-Za-z0-9]*")
 MAX_DEPTH = 32  # ${A:-${B:-...}} levels
 MAX_OUTPUT = 16 * 2**20  # characters substituted by one project's (or .env file's) variables
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
+# a run of text that is copied as it is: up to the next "$" (or, inside ${...}, its "}")
+_PLAIN = {False: re.compile(r"[^$]+"), True: re.compile(r"[^$}]+")}
 
 
 class InterpolationError(ValueError):
@@ -55,9 +57,11 @@ class Interpolator:
             ch = text[pos]
             if nested and ch == "}":
                 return "".join(out), pos
-            if ch != "$":
-                out.append(ch)
-                pos += 1
+            if ch != "$":  # one slice per run, not one step per character: 3 MiB took 0.5 s
+                run = _PLAIN[nested].match(text, pos)
+                assert run is not None  # text[pos] is neither "$" nor, nested, "}"
+                out.append(run.group())
+                pos = run.end()
                 continue
             following = text[pos + 1 : pos + 2]
             if following == "$":

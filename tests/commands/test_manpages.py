@@ -23,7 +23,8 @@ def generated() -> dict[str, str]:
 
 def test_the_committed_pages_are_what_the_parser_and_readme_give() -> None:
     committed = {p.name: p.read_text() for p in MAN.iterdir()}
-    stale = sorted(n for n in {*committed, *generated()} if committed.get(n) != generated().get(n))
+    found = generated()  # once: it was made again for every page compared, 0.8 s a run
+    stale = sorted(n for n in {*committed, *found} if committed.get(n) != found.get(n))
     assert not stale, f"man/ is stale ({', '.join(stale)}): run scripts/manpages"
 
 

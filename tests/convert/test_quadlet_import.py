@@ -44,9 +44,36 @@ def imported(case: Path, tmp: Path) -> Path:
     return out
 
 
+class Corpus:
+    """The corpus's cases imported and loaded, and Quadlet's units of them, each made once per
+    module: the cases are read-only and three tests check each (Quadlet's dry run and the import
+    of a whole case were most of this module's time)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._specs: dict[Path, Spec] = {}
+        self._units: dict[Path, dict[str, str]] = {}
+
+    def spec(self, case: Path) -> Spec:
+        if case not in self._specs:
+            (self.root / case.name).mkdir(exist_ok=True)
+            self._specs[case] = load([str(imported(case, self.root / case.name))])
+        return self._specs[case]
+
+    def quadlet_units(self, case: Path) -> dict[str, str]:
+        if case not in self._units:
+            self._units[case] = quadlet_units(_quadlet(), case)
+        return self._units[case]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    return Corpus(tmp_path_factory.mktemp("corpus"))
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_every_case_of_the_corpus_imports_and_validates(case: Path, tmp_path: Path) -> None:
-    load([str(imported(case, tmp_path))])
+def test_every_case_of_the_corpus_imports_and_validates(case: Path, corpus: Corpus) -> None:
+    corpus.spec(case)
 
 
 def quadlet_units(quadlet: str, case: Path) -> dict[str, str]:
@@ -125,11 +152,10 @@ CONTAINERS = [
 
 @pytest.mark.parametrize(("case", "unit"), CONTAINERS)
 def test_imported_containers_run_the_podman_arguments_quadlet_generates(
-    case: Path, unit: str, tmp_path: Path
+    case: Path, unit: str, corpus: Corpus
 ) -> None:
-    quadlet = _quadlet()
-    theirs = _execstart(quadlet_units(quadlet, case)[f"{unit}.service"])
-    spec = load([str(imported(case, tmp_path))])
+    theirs = _execstart(corpus.quadlet_units(case)[f"{unit}.service"])
+    spec = corpus.spec(case)
     name = next(n for n, c in spec.containers.items() if spec.sources[("container", n)].endswith(
         f"{n}.container.toml") and (n == unit or unit == n))  # fmt: skip
     ours = [str(w) for w in podman_run_argv(name, spec.containers[name])]
@@ -204,14 +230,14 @@ OTHERS = [
 
 @pytest.mark.parametrize(("case", "file"), OTHERS)
 def test_the_other_kinds_run_the_podman_arguments_quadlet_generates(
-    case: Path, file: Path, tmp_path: Path
+    case: Path, file: Path, corpus: Corpus
 ) -> None:
     kind = file.suffix[1:]
     verb, line = VERBS[kind]
     unit = f"{file.stem}{'' if kind == 'kube' else '-' + kind}.service"
-    theirs = _execstart(quadlet_units(_quadlet(), case)[unit], line)
+    theirs = _execstart(corpus.quadlet_units(case)[unit], line)
     converted = next(c for c in read_quadlet([str(case)]) if c.source == str(file))
-    spec = load([str(imported(case, tmp_path))])
+    spec = corpus.spec(case)
     assert _flags(_ours(kind, converted.name, spec), verb) == _flags(theirs, verb)
 
 

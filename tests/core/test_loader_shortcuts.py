@@ -4,16 +4,15 @@ when it is sound: checked here against every TOML file of the repository and hos
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from pathlib import Path
-
-import pytest
 
 from orchestrator.core import loader
 from orchestrator.errors import Problem
 
 REPO = Path(__file__).resolve().parents[2]
-TEXTS = [p.read_bytes().decode("utf-8", "replace") for p in sorted(REPO.rglob("*.toml"))] + [
+HOSTILE = [
     'a = "x\\u0001y"',  # an escape makes a control character
     'a = """\nline\nbreaks"""',  # a multi-line string holds newlines
     "a = '''\nliteral\n'''",
@@ -26,6 +25,17 @@ TEXTS = [p.read_bytes().decode("utf-8", "replace") for p in sorted(REPO.rglob("*
 ]
 
 
+@functools.cache
+def texts() -> list[tuple[str, str]]:
+    """(name, text): the repository's TOML files by path, the hostile cases by number. Each test
+    walks them all and names every text that fails: an item per text cost the unit run some 3 s
+    of pytest's own bookkeeping, for checks of a millisecond each."""
+    files = sorted(REPO.rglob("*.toml"))
+    return [
+        (str(p.relative_to(REPO)), p.read_bytes().decode("utf-8", "replace")) for p in files
+    ] + [(f"hostile case {number}", text) for number, text in enumerate(HOSTILE)]
+
+
 def _parsed(text: str) -> dict[str, object] | None:
     try:
         return tomllib.loads(text)
@@ -33,29 +43,37 @@ def _parsed(text: str) -> dict[str, object] | None:
         return None
 
 
-@pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
-def test_a_text_called_printable_holds_nothing_the_full_check_refuses(text: str) -> None:
+def _called_printable_but_refused(text: str) -> bool:
     data = _parsed(text)
     if data is None or not loader._printable(text):
-        return
+        return False
     problems: list[Problem] = []
     loader._check_text("f", data, (), problems)
-    assert problems == []
+    return problems != []
 
 
-@pytest.mark.parametrize("text", TEXTS, ids=range(len(TEXTS)))
-def test_a_shallow_text_is_parsed_as_the_full_depth_check_would(text: str) -> None:
+def _shortcut_differs_from_the_full_depth_check(text: str) -> bool:
     data = _parsed(text)
     if data is None:
-        return
+        return False
     shortcut: list[Problem] = []
     full: list[Problem] = []
     loader._check_depth("f", data, full)
-    assert (loader._parse_shallow(text, "f", shortcut) is None) == bool(full)
+    return (loader._parse_shallow(text, "f", shortcut) is None) != bool(full)
+
+
+def test_a_text_called_printable_holds_nothing_the_full_check_refuses() -> None:
+    wrong = [name for name, text in texts() if _called_printable_but_refused(text)]
+    assert not wrong, f"called printable, but the full check refuses: {wrong}"
+
+
+def test_a_shallow_text_is_parsed_as_the_full_depth_check_would() -> None:
+    wrong = [name for name, text in texts() if _shortcut_differs_from_the_full_depth_check(text)]
+    assert not wrong, f"the shortcut and the full depth check disagree on: {wrong}"
 
 
 def test_texts_that_can_hold_control_characters_take_the_full_check() -> None:
-    hostile = TEXTS[-9:-3]
+    hostile = HOSTILE[:6]
     assert not any(loader._printable(text) for text in hostile)
     for text in hostile:
         problems: list[Problem] = []
