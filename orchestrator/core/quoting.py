@@ -18,7 +18,8 @@ _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 
 
 # C0 and C1 control characters, DEL, line and paragraph separators and lone surrogates.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
 # Unicode noncharacters: systemd finds a line holding one "not UTF-8 clean" and the unit fails
 # to load (utf8_is_valid() refuses U+FDD0..U+FDEF and U+nFFFE, U+nFFFF of every plane).
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
@@ -31,6 +32,18 @@ _NONCHARACTER = re.compile(f"[{_NONCHARACTERS}]")
 _PLAIN = re.compile(
     "(?!;\\Z)[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS + "]+"
 )
+
+
+# What quoting may refuse (see check_printable), and the backslash (escaped in quotes, refused at
+# the end of a free-text value such as a directory made from a path)
+_UNSURE = re.compile(f"[\\\\{_CONTROLS}{_NONCHARACTERS}]")
+
+
+def writes_plainly(value: str) -> bool:
+    """True when no quoting or escaping of value can be refused, and each of its characters is
+    written as at most 4 bytes (a doubled % or $ or an escaped quote is 2 of 1 ASCII character;
+    a character outside ASCII is never doubled): what limits counts on to skip rendering."""
+    return _UNSURE.search(value) is None
 
 
 def check_printable(value: str) -> None:
