@@ -87,31 +87,30 @@ def most_bytes(resource: BaseModel, extra: list[str]) -> int | None:
     Each character is written as at most 4 bytes (quoting.writes_plainly), and counted twice:
     render may write a value twice on one line or in one argument (a build's context in the path
     of its Containerfile)."""
-    chars = values_seen = 0
-    pending: list[Any] = [resource, *extra]
+    strings = list(extra)
+    digits = numbers = 0
+    pending: list[Any] = [resource]
     while pending:
         value = pending.pop()
         if isinstance(value, str):
-            if not writes_plainly(value):
-                return None
-            chars += len(value)
-        elif isinstance(value, BaseModel):
-            # falsy values (None, false, empty) write no more than a flag: _FIXED counts those
-            pending += [item for item in value.__dict__.values() if item]
-            continue
+            strings.append(value)
         elif isinstance(value, dict):
             pending += value
             pending += value.values()
-            continue
         elif isinstance(value, (list, tuple)):
             pending += value
-            continue
+        elif isinstance(value, BaseModel):  # after the plain types: a slower check
+            # falsy values (None, false, empty) write no more than a flag: _FIXED counts those
+            pending += filter(None, value.__dict__.values())
         elif isinstance(value, int):  # bool too; its digits, without str()'s limit on them
-            chars += value.bit_length() // 3 + 2
+            digits += value.bit_length() // 3 + 2
+            numbers += 1
         else:  # no other type is rendered today; a new one is rendered to be sure
             return None
-        values_seen += 1
-    return 2 * 4 * chars + _PER_VALUE * values_seen + _FIXED
+    text = "".join(strings)  # one search for all: the characters are what counts
+    if not writes_plainly(text):
+        return None
+    return 2 * 4 * (len(text) + digits) + _PER_VALUE * (len(strings) + numbers) + _FIXED
 
 
 def _render(kind: str, name: str, resource: Any, spec: Spec, argv: list[str]) -> str:

@@ -320,7 +320,8 @@ def validate_document(
     if errors:
         problems += [Problem(shown, key_path(e["loc"]), describe(e)) for e in errors]
         return None
-    return Document.model_construct(**tables)
+    # every field given: model_construct would inspect each default factory's signature
+    return Document.model_construct(set(tables), **{kind: tables.get(kind, {}) for kind in KINDS})
 
 
 class _Unreadable(Exception):
@@ -605,6 +606,8 @@ def display(path: str) -> str:
         return path
     if cwd == "/":
         return path
+    if path.startswith(cwd + "/") and "//" not in path and "/." not in path and path[-1] != "/":
+        return path[len(cwd) + 1 :]  # normalised already: what relpath gives, without its cost
     relative = os.path.relpath(path, cwd)
     return relative if not relative.startswith("..") else path
 

@@ -15,7 +15,6 @@ import contextlib
 import errno
 import os
 import stat
-from concurrent.futures import ThreadPoolExecutor
 
 from orchestrator.errors import OrchestratorError
 
@@ -84,6 +83,8 @@ def create_all(files: dict[str, bytes], mode: int = PRIVATE_FILE) -> None:
     for path, data in files.items():
         create(path, data, mode, durable=False)
     if files:
+        from concurrent.futures import ThreadPoolExecutor  # threads: for apply's generations only
+
         with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
             list(pool.map(_fsync_file, files))
 
