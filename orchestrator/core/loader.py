@@ -606,8 +606,12 @@ def display(path: str) -> str:
         return path
     if cwd == "/":
         return path
-    if path.startswith(cwd + "/") and "//" not in path and "/." not in path and path[-1] != "/":
-        return path[len(cwd) + 1 :]  # normalised already: what relpath gives, without its cost
+    if path[:1] == "/" and "//" not in path and "/." not in path and path[-1] != "/":
+        # normalised already: what relpath gives, without its cost
+        if path.startswith(cwd + "/"):
+            return path[len(cwd) + 1 :]
+        if path != cwd:
+            return path
     relative = os.path.relpath(path, cwd)
     return relative if not relative.startswith("..") else path
 
