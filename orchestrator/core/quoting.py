@@ -29,9 +29,10 @@ _NONCHARACTER = re.compile(f"[{_NONCHARACTERS}]")
 # A word that needs no quotes, no doubling and no refusal: written as it is. Most words of a unit
 # are such words, and one match for them, instead of the checks below one by one, keeps quoting
 # cheap when rendering thousands of units.
-_PLAIN = re.compile(
-    "(?!;\\Z)[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS + "]+"
-)
+_WORD = "[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS + "]+"
+_PLAIN = re.compile("(?!;\\Z)" + _WORD)
+# Plain words joined by newlines (which no plain word holds): a whole command line in one match
+_ALL_PLAIN = re.compile(f"(?:(?!;\n){_WORD}\n)*(?!;\\Z){_WORD}")
 
 
 # What quoting may refuse (see check_printable), and the backslash (escaped in quotes, refused at
@@ -98,6 +99,12 @@ class Raw(str):
 
 def quote_argv(argv: list[str]) -> str:
     """An Exec*= command line whose argv, after systemd has parsed it, is exactly argv."""
+    words = [a for a in argv if not isinstance(a, Raw)]
+    joined = "\n".join(words)
+    # the usual line: nothing to quote (and no word with a newline of its own that would pass
+    # for two words)
+    if not words or (joined.count("\n") == len(words) - 1 and _ALL_PLAIN.fullmatch(joined)):
+        return " ".join(argv)
     plain = _PLAIN.fullmatch  # checked here too: most words need no call to quote_word
     return " ".join([a if isinstance(a, Raw) or plain(a) else quote_word(a) for a in argv])
 
