@@ -4,8 +4,10 @@ command acts (its Target)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from orchestrator.core.target import Target
@@ -82,7 +84,8 @@ def load_definitions(where: Target, args: argparse.Namespace | None = None) -> S
     from orchestrator.core.loader import load
     from orchestrator.host import overrides
 
-    spec = load(list(where.definitions))
+    with collector_paused():
+        spec = load(list(where.definitions))
     version = getattr(args, "podman_version", None)
     needs_newer = bool(compat.problems(spec, compat.OLDEST))
     if version is None and needs_newer:
@@ -122,7 +125,23 @@ def render_units(spec: Spec, where: Target) -> dict[str, str]:
     """The units for this host: rendered for the target's mode and cgroup layout."""
     from orchestrator.core.render import render
 
-    return render(spec, where.mode, cgroups_v1=where.cgroups_v1)
+    with collector_paused():
+        return render(spec, where.mode, cgroups_v1=where.cgroups_v1)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while definitions are read or rendered: that makes
+    hundreds of thousands of objects, none of them in a cycle (reference counting frees them),
+    and every full collection walks all the objects alive, pydantic's too: a sixth of the time
+    of a render of 1000 definitions. Any cycle made meanwhile is collected after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def apply_options(where: Target, args: argparse.Namespace, *, progress: bool = True) -> Options:
