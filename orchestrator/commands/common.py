@@ -82,7 +82,8 @@ def load_definitions(where: Target, args: argparse.Namespace | None = None) -> S
     from orchestrator.core.loader import load
     from orchestrator.host import overrides
 
-    spec = load(list(where.definitions))
+    with CollectorPaused():
+        spec = load(list(where.definitions))
     version = getattr(args, "podman_version", None)
     needs_newer = bool(compat.problems(spec, compat.OLDEST))
     if version is None and needs_newer:
@@ -122,7 +123,28 @@ def render_units(spec: Spec, where: Target) -> dict[str, str]:
     """The units for this host: rendered for the target's mode and cgroup layout."""
     from orchestrator.core.render import render
 
-    return render(spec, where.mode, cgroups_v1=where.cgroups_v1)
+    with CollectorPaused():
+        return render(spec, where.mode, cgroups_v1=where.cgroups_v1)
+
+
+class CollectorPaused:
+    """Python's cycle collector paused while definitions are read or rendered: that makes
+    hundreds of thousands of objects, none of them in a cycle (reference counting frees them),
+    and a collection walks the objects alive, pydantic's too: 150 of them took 65-90 ms of a
+    render of 1000 definitions, now about 50 in the imports. Any cycle made meanwhile is
+    collected after."""
+
+    def __enter__(self) -> None:
+        import gc
+
+        self._enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        import gc
+
+        if self._enabled:
+            gc.enable()
 
 
 def apply_options(where: Target, args: argparse.Namespace, *, progress: bool = True) -> Options:

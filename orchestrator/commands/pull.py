@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         url=args.repo,
         branch=args.branch,
         state_dir=where.state_dir,
-        hostname=args.host or socket.gethostname(),
+        hostname=args.host or _hostname(),
         machine_id=None if args.host else _machine_id(),
         allowed_signers=args.allowed_signers,
         gpg_home=args.gpg_home,
@@ -143,3 +142,9 @@ def _when_free(action: Callable[[], T], timeout: float) -> T:
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+
+
+def _hostname() -> str:
+    import socket  # here: every command builds this module's parser, few of them pull
+
+    return socket.gethostname()

@@ -88,9 +88,18 @@ VALUES: tuple[Needs, ...] = (
 ONESHOT_VALUES: tuple[Needs, ...] = (CONF_MODULE,)
 
 Where = tuple[str, str]  # (kind, name)
-# The kinds whose keys are rows of one table, and the table
-TABLES = (("image", IMAGE_FLAGS), ("kube", KUBE_FLAGS), ("volume", VOLUME_FLAGS),
-          ("network", NETWORK_FLAGS))  # fmt: skip
+
+
+def _versioned(table: tuple[Callable[[Any], Any], ...]) -> tuple[Flag, ...]:
+    """The rows of a table that name the podman version they need: the few worth a look."""
+    return tuple(row for row in table if isinstance(row, Flag) and row.since is not None)
+
+
+# The kinds whose keys are rows of one table, and that table's versioned rows
+TABLES = (("image", _versioned(IMAGE_FLAGS)), ("kube", _versioned(KUBE_FLAGS)),
+          ("volume", _versioned(VOLUME_FLAGS)), ("network", _versioned(NETWORK_FLAGS)))  # fmt: skip
+_RUN_VERSIONED = _versioned(RUN_FLAGS)
+_HEALTH_VERSIONED = _versioned(HEALTH_FLAGS)
 
 
 def problems(spec: Spec, version: Version) -> list[tuple[Where, str, str]]:
@@ -118,13 +127,11 @@ def _messages(
     ]
 
 
-def _rows(
-    table: tuple[Callable[[Any], Any], ...], model: Any, version: Version
-) -> list[tuple[str, Version, str]]:
+def _rows(table: tuple[Flag, ...], model: Any, version: Version) -> list[tuple[str, Version, str]]:
     return [
         (row.field, row.since, f"{row.field} ({row.flag})")
         for row in table
-        if isinstance(row, Flag) and row.since is not None and version < row.since and row(model)
+        if row.since is not None and version < row.since and row(model)
     ]
 
 
@@ -139,9 +146,9 @@ def _newer_values(r: Volume | Network, version: Version) -> list[tuple[str, Vers
 
 def _newer(c: Container, version: Version) -> list[tuple[str, Version, str]]:
     out: list[tuple[str, Version, str]] = []
-    out += _rows(tuple(row for row in RUN_FLAGS if isinstance(row, Flag)), c, version)
+    out += _rows(_RUN_VERSIONED, c, version)
     if c.health is not None:
-        out += [(f"health.{k}", v, w) for k, v, w in _rows(HEALTH_FLAGS, c.health, version)]
+        out += [(f"health.{k}", v, w) for k, v, w in _rows(_HEALTH_VERSIONED, c.health, version)]
     for need in VALUES:
         if version < need.since:
             out += [(key, need.since, need.what) for key in need.used(c)]

@@ -27,6 +27,7 @@ from orchestrator.core.models import (
     Spec,
     Volume,
 )
+from orchestrator.core.quoting import writes_plainly
 from orchestrator.errors import QuotingError
 
 MAX_ARG_STRLEN = 128 * 1024  # include/uapi/linux/binfmts.h, with the terminating NUL
@@ -48,9 +49,15 @@ Loc = tuple[str | int, ...]
 
 def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
     """(kind, name, key location, message) for every resource whose units could not be
-    written, loaded or started."""
+    written, loaded or started. Rendered only when counting its strings cannot prove that."""
     for kind in KINDS:
         for name, resource in getattr(spec, kind + "s").items():
+            extra = [name, spec.sources[(kind, name)]]
+            if kind == "build":
+                extra.append(spec.inputs[name].file)
+            bound = most_bytes(resource, extra)
+            if bound is not None and bound < MAX_ARG_STRLEN:  # the smallest of the limits
+                continue
             prefix = (kind, name)
             argv = _argv(name, resource, spec)
             try:
@@ -60,6 +67,50 @@ def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
                 continue
             for loc, message in [*_lines(text, resource), *_args(argv, resource)]:
                 yield kind, name, prefix + loc, message
+
+
+# Bytes a unit can hold that are no value of its resource: the fixed flags and lines, default
+# values, the flag of each key left at its default, the names of other resources' units (an
+# image or build unit that a container requires) and the pointers of the fixed arguments. A
+# container unit has under 3 KiB of them; the rest is margin.
+_FIXED = 32 * 1024
+# Bytes each string or number may bring besides its characters: its flag (the longest is under
+# 40 bytes), quotes, a separator, and its pointer on the podman command line
+_PER_VALUE = 64
+
+
+def most_bytes(resource: BaseModel, extra: list[str]) -> int | None:
+    """A bound on the bytes of any line, argument or command line of the resource's units,
+    counted from its values (and extra: its name, its source file...) without rendering them;
+    None when a string holds what quoting could refuse, which only rendering tells.
+
+    Each character is written as at most 4 bytes (quoting.writes_plainly), and counted twice:
+    render may write a value twice on one line or in one argument (a build's context in the path
+    of its Containerfile)."""
+    strings = list(extra)
+    digits = numbers = 0
+    pending: list[Any] = [resource]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            strings.append(value)
+        elif isinstance(value, dict):
+            pending += value
+            pending += value.values()
+        elif isinstance(value, (list, tuple)):
+            pending += value
+        elif isinstance(value, BaseModel):  # after the plain types: a slower check
+            # falsy values (None, false, empty) write no more than a flag: _FIXED counts those
+            pending += filter(None, value.__dict__.values())
+        elif isinstance(value, int):  # bool too; its digits, without str()'s limit on them
+            digits += value.bit_length() // 3 + 2
+            numbers += 1
+        else:  # no other type is rendered today; a new one is rendered to be sure
+            return None
+    text = "".join(strings)  # one search for all: the characters are what counts
+    if not writes_plainly(text):
+        return None
+    return 2 * 4 * (len(text) + digits) + _PER_VALUE * (len(strings) + numbers) + _FIXED
 
 
 def _render(kind: str, name: str, resource: Any, spec: Spec, argv: list[str]) -> str:

@@ -21,6 +21,7 @@ from orchestrator.core import buildctx, limits, values
 from orchestrator.core.models import (
     CONTAINER_NETWORK,
     KINDS,
+    MODELS,
     POD_NAMESPACE_KEYS,
     Container,
     Document,
@@ -296,12 +297,31 @@ def validate_document(
     _check_names(shown, data, problems)
     if len(problems) > before:
         return None
-    base_dir = os.path.dirname(os.path.abspath(file))
-    try:
-        return Document.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        problems += [Problem(shown, key_path(e["loc"]), describe(e)) for e in exc.errors()]
+    context = {"base_dir": os.path.dirname(os.path.abspath(file))}
+    tables: dict[str, Any] = {}
+    errors: list[Any] = []
+    # One resource at a time with its kind's model, as Document would (its errors, in its
+    # order): only the kinds a run declares have their models built (models are deferred).
+    for kind in KINDS:
+        table = data.get(kind)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            errors.append({"type": "dict_type", "loc": (kind,), "input": table})
+            continue
+        model = MODELS[kind]
+        tables[kind] = {}
+        for name, value in table.items():
+            try:
+                tables[kind][name] = model.model_validate(value, context=context)
+            except ValidationError as exc:
+                errors += [{**e, "loc": (kind, name, *e["loc"])} for e in exc.errors()]
+    errors += [{"type": "extra_forbidden", "loc": (key,)} for key in data if key not in MODELS]
+    if errors:
+        problems += [Problem(shown, key_path(e["loc"]), describe(e)) for e in errors]
         return None
+    # every field given: model_construct would inspect each default factory's signature
+    return Document.model_construct(set(tables), **{kind: tables.get(kind, {}) for kind in KINDS})
 
 
 class _Unreadable(Exception):
@@ -586,6 +606,12 @@ def display(path: str) -> str:
         return path
     if cwd == "/":
         return path
+    if path[:1] == "/" and "//" not in path and "/." not in path and path[-1] != "/":
+        # normalised already: what relpath gives, without its cost
+        if path.startswith(cwd + "/"):
+            return path[len(cwd) + 1 :]
+        if path != cwd:
+            return path
     relative = os.path.relpath(path, cwd)
     return relative if not relative.startswith("..") else path
 

@@ -54,7 +54,9 @@ RestartPolicy = Literal[
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # defer_build: a model's validator is built when first used, so that a run builds only the
+    # kinds it reads (most read containers alone), each once
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 def _command_or_shell(value: Any) -> Any:
@@ -1163,6 +1165,11 @@ class Document(Model):
 
 Kind = Literal["container", "volume", "network", "pod", "image", "build", "kube"]
 KINDS: tuple[Kind, ...] = ("container", "volume", "network", "pod", "image", "build", "kube")
+# The model of each kind, in Document's order (the loader validates a resource at a time)
+MODELS: dict[str, type[Model]] = {
+    "container": Container, "volume": Volume, "network": Network, "pod": Pod, "image": Image,
+    "build": Build, "kube": Kube,
+}  # fmt: skip
 UNIT_SUFFIX: dict[str, str] = {
     "container": "",
     "volume": "-volume",

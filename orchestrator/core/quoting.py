@@ -18,7 +18,8 @@ _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 
 
 # C0 and C1 control characters, DEL, line and paragraph separators and lone surrogates.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
 # Unicode noncharacters: systemd finds a line holding one "not UTF-8 clean" and the unit fails
 # to load (utf8_is_valid() refuses U+FDD0..U+FDEF and U+nFFFE, U+nFFFF of every plane).
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
@@ -28,9 +29,22 @@ _NONCHARACTER = re.compile(f"[{_NONCHARACTERS}]")
 # A word that needs no quotes, no doubling and no refusal: written as it is. Most words of a unit
 # are such words, and one match for them, instead of the checks below one by one, keeps quoting
 # cheap when rendering thousands of units.
-_PLAIN = re.compile(
-    "(?!;\\Z)[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS + "]+"
-)
+_WORD = "[^\\s\"'\\\\%$\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _NONCHARACTERS + "]+"
+_PLAIN = re.compile("(?!;\\Z)" + _WORD)
+# Plain words joined by newlines (which no plain word holds): a whole command line in one match
+_ALL_PLAIN = re.compile(f"(?:(?!;\n){_WORD}\n)*(?!;\\Z){_WORD}")
+
+
+# What quoting may refuse (see check_printable), and the backslash (escaped in quotes, refused at
+# the end of a free-text value such as a directory made from a path)
+_UNSURE = re.compile(f"[\\\\{_CONTROLS}{_NONCHARACTERS}]")
+
+
+def writes_plainly(value: str) -> bool:
+    """True when no quoting or escaping of value can be refused, and each of its characters is
+    written as at most 4 bytes (a doubled % or $ or an escaped quote is 2 of 1 ASCII character;
+    a character outside ASCII is never doubled): what limits counts on to skip rendering."""
+    return _UNSURE.search(value) is None
 
 
 def check_printable(value: str) -> None:
@@ -85,6 +99,12 @@ class Raw(str):
 
 def quote_argv(argv: list[str]) -> str:
     """An Exec*= command line whose argv, after systemd has parsed it, is exactly argv."""
+    words = [a for a in argv if not isinstance(a, Raw)]
+    joined = "\n".join(words)
+    # the usual line: nothing to quote (and no word with a newline of its own that would pass
+    # for two words)
+    if not words or (joined.count("\n") == len(words) - 1 and _ALL_PLAIN.fullmatch(joined)):
+        return " ".join(argv)
     plain = _PLAIN.fullmatch  # checked here too: most words need no call to quote_word
     return " ".join([a if isinstance(a, Raw) or plain(a) else quote_word(a) for a in argv])
 

@@ -7,6 +7,7 @@ podman 4.3 has.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -548,6 +549,24 @@ RUN_FLAGS: tuple[Callable[[Container], Sequence[str]], ...] = (
     _health,
 )
 
+# The key that decides whether a row of code in RUN_FLAGS writes anything: at its default, the
+# row writes nothing (as every Flag row does for its own key; tests/core/test_render.py checks)
+_CODE_ROW_KEYS: dict[Callable[[Container], Sequence[str]], str] = {
+    _secrets_directory: "read_only", _devices: "devices", _health: "health",
+}  # fmt: skip
+
+
+def row_key(row: Callable[[Container], Sequence[str]]) -> str:
+    return row.field if isinstance(row, Flag) else _CODE_ROW_KEYS[row]
+
+
+@functools.lru_cache(maxsize=1024)  # keyed by the keys a definition gives: a few shapes a run
+def _run_rows(given: frozenset[str]) -> tuple[Callable[[Container], Sequence[str]], ...]:
+    """The rows of RUN_FLAGS whose key the definition gives, in their order: a key left at its
+    default writes nothing, and most definitions give a few keys of the sixty."""
+    return tuple(row for row in RUN_FLAGS if row_key(row) in given)
+
+
 # Container keys with no row in RUN_FLAGS or SERVICE_DIRECTIVES: code in this module renders them.
 RENDERED_BY_CODE = frozenset(
     {
@@ -598,7 +617,7 @@ def podman_run_argv(
     ]
     if c.pod is not None:
         argv.append(Raw(f"--pod-id-file=%t/{unit_name('pod', c.pod)}.pod-id"))
-    for flag in RUN_FLAGS:
+    for flag in _run_rows(frozenset(c.model_fields_set)):
         argv += flag(c)
     argv += c.podman_args
     # podman's --rootfs is a switch: the directory then takes the image's place

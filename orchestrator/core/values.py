@@ -281,6 +281,8 @@ def absolute_path(value: str) -> str:
 
 def path_length(value: str) -> str:
     """A path Linux (and systemd, which ignores a RequiresMountsFor= path past these) can hold."""
+    if len(value) <= FILE_NAME_MAX // 4:  # at most 4 bytes a character: short enough whole
+        return value
     if len(value.encode("utf-8", "surrogatepass")) >= PATH_MAX or any(
         len(part.encode("utf-8", "surrogatepass")) > FILE_NAME_MAX for part in value.split("/")
     ):

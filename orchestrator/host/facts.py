@@ -6,8 +6,6 @@ import functools
 import os
 from typing import TYPE_CHECKING
 
-from orchestrator.host import runner
-
 if TYPE_CHECKING:
     from orchestrator.core.compat import Version
 
@@ -23,6 +21,7 @@ def podman_version() -> Version:
     is missing or does not say, so that what is refused is never less than on the oldest."""
     # imported here: the compat table pulls in the models, which every command would pay for
     from orchestrator.core.compat import OLDEST, parse_version
+    from orchestrator.host import runner  # subprocess, which render and validate never need
 
     try:
         result = runner.run(["podman", "version", "--format", "{{.Client.Version}}"], check=False)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator
 
 from orchestrator.core import render
@@ -22,7 +21,6 @@ from orchestrator.core.loader import display, key_path
 from orchestrator.core.models import Spec, unit_name
 from orchestrator.core.target import Target
 from orchestrator.errors import DefinitionError, Problem
-from orchestrator.host import runner
 
 TIMEOUT = 60.0
 # "/dir/web.service:26: Unknown key 'Foo' in section [Service], ignoring."
@@ -54,6 +52,8 @@ def problems_of(spec: Spec, where: Target) -> Iterator[Problem]:
         unit: render.render_one(kind, name, spec, where.mode, where.cgroups_v1)
         for unit, (kind, name) in owners.items()
     }
+    import tempfile  # here, as runner's subprocess: most definitions have no overrides
+
     with tempfile.TemporaryDirectory(prefix="orchestrator-verify-") as directory:
         for unit, text in texts.items():
             with open(os.path.join(directory, unit), "w", encoding="utf-8") as file:
@@ -126,6 +126,8 @@ _CUT_SHORT = re.compile(r"'([^']{64,})$")
 
 
 def _verify(analyze: str, directory: str, units: list[str], user: bool) -> str:
+    from orchestrator.host import runner
+
     runtime = os.path.join(directory, "runtime")
     os.mkdir(runtime, 0o700)
     # only our directory: the host's units must neither be read nor stand in for ours

@@ -15,7 +15,6 @@ import contextlib
 import errno
 import os
 import stat
-from concurrent.futures import ThreadPoolExecutor
 
 from orchestrator.errors import OrchestratorError
 
@@ -84,6 +83,8 @@ def create_all(files: dict[str, bytes], mode: int = PRIVATE_FILE) -> None:
     for path, data in files.items():
         create(path, data, mode, durable=False)
     if files:
+        from concurrent.futures import ThreadPoolExecutor  # threads: for apply's generations only
+
         with ThreadPoolExecutor(max_workers=min(16, len(files))) as pool:
             list(pool.map(_fsync_file, files))
 
@@ -99,15 +100,18 @@ def _fsync_file(path: str) -> None:
 def replace(path: str, data: bytes, mode: int = PRIVATE_FILE, *, durable: bool = True) -> None:
     """Replace path so that a reader sees the old file or the new one, never a mix.
 
-    The temporary file is .NAME.tmp next to it; one left by a killed run (or a symlink planted
-    there) is removed first, and the new one created exclusively, so nothing is written through.
+    The temporary file is .NAME.tmp next to it, created exclusively, so nothing is written
+    through; one left by a killed run (or a symlink planted there) is removed, and the creation
+    tried again.
     """
     directory, name = os.path.split(path)
     temp = os.path.join(directory, f".{name}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(temp)
     try:
-        create(temp, data, mode, durable=durable)
+        try:
+            create(temp, data, mode, durable=durable)
+        except FileExistsError:  # (asked only then: a render of 1000 units saves 1000 calls)
+            os.unlink(temp)
+            create(temp, data, mode, durable=durable)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -188,3 +188,45 @@ def test_a_definitions_directory_podman_cannot_take_is_refused_by_name(tmp_path:
         load([str(directory)])
     messages = " ".join(str(p) for p in caught.value.problems)
     assert "splits --volume at colons" in messages and "splits --env-file at commas" in messages
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"container": 5},
+        {"zzz": 1, "container": {"a": 5}, "volume": [], "kube": {"k": {"yaml": 1}}},
+        {"network": {"n": {"x": 1}}, "bogus": {}, "container": {"a": {"image": 1, "ports": [1]}}},
+        {"pod": {"p": {"ports": ["x"]}}, "image": {"i": {}}, "build": {"b": "x"}},
+    ],
+)
+def test_resources_validated_one_at_a_time_fail_as_one_document_would(
+    tmp_path: Path, data: dict[str, object]
+) -> None:
+    from pydantic import ValidationError
+
+    from orchestrator.core.loader import describe, validate_document
+    from orchestrator.core.models import Document
+
+    problems: list[Problem] = []
+    assert validate_document(data, str(tmp_path / "f.toml"), "f.toml", problems) is None
+    with pytest.raises(ValidationError) as raised:
+        Document.model_validate(data, context={"base_dir": str(tmp_path)})
+    whole = [Problem("f.toml", key_path(e["loc"]), describe(e)) for e in raised.value.errors()]
+    assert problems == whole
+
+
+def test_a_run_builds_the_models_of_the_kinds_it_reads_only(tmp_path: Path) -> None:
+    """Building a model's validator is most of the start-up: a run of containers alone does not
+    pay for volumes, networks, pods, images, builds and kubes."""
+    import subprocess
+    import sys
+
+    (tmp_path / "web.toml").write_text('[container.web]\nimage = "docker.io/library/nginx:1"\n')
+    script = (
+        "import sys\nfrom orchestrator.core import loader, models\n"
+        "loader.load([sys.argv[1]])\n"
+        "print(sorted(k for k, m in models.MODELS.items() if m.__pydantic_complete__))"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                         text=True, check=True).stdout  # fmt: skip
+    assert out.strip() == "['container']"

@@ -85,3 +85,30 @@ def test_the_reader_catches_broken_quoting() -> None:
     with pytest.raises(ParseError):
         parse_exec_line("/bin/prog ; /bin/other")
     assert parse_exec_line("/bin/prog a\\sb") == ["/bin/prog", "a b"]
+
+
+word = st.one_of(
+    argument,
+    st.text(alphabet=st.sampled_from(list("ab;\n\r\t -=%$\x85\ufdd0"))),
+    st.builds(Raw, st.sampled_from(["%t/%n.ctr-id", "$X", "a b"])),
+)
+
+
+@settings(max_examples=examples(1000))
+@given(st.lists(word, max_size=8))
+@example(["-\n=", "b;b"])  # a newline in a word must not pass it off as two plain words
+@example(["a", ";"])
+def test_a_command_line_is_quoted_as_its_words_one_by_one(argv: list[str]) -> None:
+    """quote_argv checks the usual line (no word to quote) in one match: it must give exactly
+    what quoting each word would, and refuse what quoting a word refuses."""
+
+    def one_by_one() -> str:
+        return " ".join(a if isinstance(a, Raw) else quote_word(a) for a in argv)
+
+    try:
+        expected = one_by_one()
+    except QuotingError:
+        with pytest.raises(QuotingError):
+            quote_argv(argv)
+        return
+    assert quote_argv(argv) == expected

@@ -27,6 +27,7 @@ from orchestrator.core.render import (
     Switch,
     SwitchOff,
     podman_run_argv,
+    row_key,
 )
 
 SECRETS_TMPFS = "--tmpfs=/run/secrets:rw,nosuid,nodev,noexec,mode=0755"
@@ -223,3 +224,22 @@ def test_a_network_deleted_on_stop_is_removed_with_the_unit_s_global_options() -
     )
     assert "ExecStopPost=/usr/bin/podman --log-level=info network rm lan\n" in text
     assert "ExecStopPost" not in render_network("lan", Network(), "/d/a.toml")
+
+
+def test_a_run_flag_row_writes_nothing_for_a_key_left_at_its_default() -> None:
+    """podman_run_argv runs the rows of the keys a definition gives only: that holds while each
+    row writes nothing when its key is at its default, whatever the other keys say."""
+    from pathlib import Path
+
+    from orchestrator.core.loader import load
+
+    plain = Container.model_validate({"image": "docker.io/library/nginx:1.27"})
+    golden = Path(__file__).parent / "golden"
+    containers = [plain]
+    for case in ("full", "security-logging", "process-network", "reload-notify", "storage"):
+        containers += load([str(golden / case / "input")]).containers.values()
+    for row in RUN_FLAGS:
+        key = row_key(row)
+        default = Container.model_fields[key].get_default(call_default_factory=True)
+        for c in containers:
+            assert not list(row(c.model_copy(update={key: default}))), (key, c)

@@ -25,3 +25,21 @@ def test_creating_together_never_writes_through_an_existing_file_or_link(tmp_pat
     with pytest.raises(FileExistsError):
         statefiles.create_all({str(tmp_path / "new"): b"x", str(tmp_path / "link"): b"evil"})
     assert victim.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("planted", ["leftover", "link"])
+def test_replacing_takes_the_place_of_a_temporary_file_left_or_planted_never_writing_through(
+    tmp_path: Path, planted: str
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    temp = tmp_path / ".web.service.tmp"
+    if planted == "link":
+        temp.symlink_to(victim)
+    else:
+        temp.write_bytes(b"half a unit from a killed run")
+    statefiles.replace(str(tmp_path / "web.service"), b"[Unit]\n", 0o644, durable=False)
+    assert (tmp_path / "web.service").read_bytes() == b"[Unit]\n"
+    assert stat.S_IMODE((tmp_path / "web.service").stat().st_mode) == 0o644
+    assert not temp.exists() and not temp.is_symlink()
+    assert victim.read_bytes() == b"keep"
