@@ -65,11 +65,13 @@ class UnitState:
 
 @dataclass
 class JobResults:
-    """unit -> JobRemoved result (done, failed, canceled, timeout, dependency, skipped), and the
-    units whose job did not end before the timeout."""
+    """unit -> JobRemoved result (done, failed, canceled, timeout, dependency, skipped), the
+    units whose job did not end before the timeout, and those whose job was still running when
+    the caller stopped waiting (run_jobs' leave)."""
 
     results: dict[str, str] = field(default_factory=dict)
     unfinished: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:
@@ -172,9 +174,16 @@ class Systemd:
         """The manager's version, as systemctl --version shows it ("252.39-1~deb12u1")."""
         return _text(self._get_all(PATH, MANAGER).get(b"Version", b""))
 
-    def reset_failed(self, unit: str) -> None:
-        with contextlib.suppress(SystemdError):  # not loaded, or not failed: nothing to reset
-            self._call(b"ResetFailedUnit", b"s", unit.encode())
+    def reset_failed(self, units: list[str]) -> None:
+        """Forget the failure of each of these units that systemd reports failed: one question
+        for all of them, then a call per failed one (most are not)."""
+        if not units:
+            return
+        listed = self._call(b"ListUnitsByNames", b"as", [u.encode() for u in units])
+        for row in listed:
+            if _text(row[3]) == "failed":
+                with contextlib.suppress(SystemdError):  # gone meanwhile: nothing to reset
+                    self._call(b"ResetFailedUnit", b"s", row[0])
 
     # ----- observation ---------------------------------------------------------------------------
     def units(self, names: Iterable[str]) -> dict[str, UnitState]:
@@ -235,9 +244,11 @@ class Systemd:
         jobs: list[tuple[str, str]],
         timeout: float,
         enqueued: Callable[[], None] = lambda: None,
+        leave: Callable[[], bool] = lambda: False,
     ) -> JobResults:
         """Enqueue every (verb, unit) job at once (verb: start, restart, stop), so systemd orders
-        them by After=, and wait until each has ended or timeout seconds have passed."""
+        them by After=, and wait until each has ended or timeout seconds have passed, or until
+        leave() says the caller no longer needs to know (the jobs go on in systemd)."""
         methods = {"start": b"StartUnit", "restart": b"RestartUnit", "stop": b"StopUnit"}
         outcome = JobResults()
         if not jobs:
@@ -263,6 +274,9 @@ class Systemd:
             left = deadline - time.monotonic()
             if not waiting or left <= 0:
                 break
+            if leave():
+                outcome.left = sorted(waiting.values())
+                return outcome
             microseconds = int(min(0.1, left) * 1_000_000)
             self._interruptible(lambda: self.bus.wait(microseconds))  # noqa: B023 - called here
         outcome.unfinished = sorted(waiting.values())
