@@ -96,7 +96,6 @@ class Manager(Protocol):
         jobs: list[tuple[str, str]],
         timeout: float,
         enqueued: Callable[[], None] = ...,
-        leave: Callable[[], bool] = ...,
     ) -> JobResults: ...
     def enable(self, units: list[str]) -> None: ...
     def disable(self, units: list[str]) -> None: ...
@@ -447,10 +446,7 @@ def _execute(
     jobs = _enqueue(plan, systemd, options, done, observed)
     _pending_path(options).unlink(missing_ok=True)
     touched = set(jobs.units) | busy
-    if jobs.results.left:  # newer definitions wait: the apply that carries them out judges these
-        settled, unsettled = systemd.units(sorted(desired)), touched & set(desired)
-    else:
-        settled, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
+    settled, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
     outcomes = _outcomes(
         plan, settled, jobs.results, options, checked=touched - unsettled, done=done,
         unjudged=unsettled,
@@ -544,9 +540,10 @@ def _enqueue(
         options.say(f"starting {len(jobs)} unit(s)")
     for verb, unit in jobs:
         options.progress(unit, f"{verb} queued")
-    # under watch, newer definitions end the wait for the jobs too: the next apply judges them
-    results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"),
-                               leave=options.superseded)  # fmt: skip
+    # not left when newer definitions wait (watch): the next apply would restart a unit whose
+    # start is still running, and systemd cancels that start (a burst of saves measured 6.6 s
+    # from save to answer that way, against 1.7-2.4 s waiting for the jobs)
+    results = systemd.run_jobs(jobs, _left(options), enqueued=lambda: checkpoint("enqueued"))
     _did(done, "start", plan.units("start"))
     _did(done, "restart", plan.restarts)
     return _Jobs([unit for _, unit in jobs], results)

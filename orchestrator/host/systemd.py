@@ -65,13 +65,11 @@ class UnitState:
 
 @dataclass
 class JobResults:
-    """unit -> JobRemoved result (done, failed, canceled, timeout, dependency, skipped), the
-    units whose job did not end before the timeout, and those whose job was still running when
-    the caller stopped waiting (run_jobs' leave)."""
+    """unit -> JobRemoved result (done, failed, canceled, timeout, dependency, skipped), and the
+    units whose job did not end before the timeout."""
 
     results: dict[str, str] = field(default_factory=dict)
     unfinished: list[str] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)
 
 
 def _text(value: Any) -> str:
@@ -244,11 +242,9 @@ class Systemd:
         jobs: list[tuple[str, str]],
         timeout: float,
         enqueued: Callable[[], None] = lambda: None,
-        leave: Callable[[], bool] = lambda: False,
     ) -> JobResults:
         """Enqueue every (verb, unit) job at once (verb: start, restart, stop), so systemd orders
-        them by After=, and wait until each has ended or timeout seconds have passed, or until
-        leave() says the caller no longer needs to know (the jobs go on in systemd)."""
+        them by After=, and wait until each has ended or timeout seconds have passed."""
         methods = {"start": b"StartUnit", "restart": b"RestartUnit", "stop": b"StopUnit"}
         outcome = JobResults()
         if not jobs:
@@ -274,9 +270,6 @@ class Systemd:
             left = deadline - time.monotonic()
             if not waiting or left <= 0:
                 break
-            if leave():
-                outcome.left = sorted(waiting.values())
-                return outcome
             microseconds = int(min(0.1, left) * 1_000_000)
             self._interruptible(lambda: self.bus.wait(microseconds))  # noqa: B023 - called here
         outcome.unfinished = sorted(waiting.values())
