@@ -1,7 +1,8 @@
 """Latency from saving a definition to the new container answering (watch mode and path unit),
 and boot-to-all-ready for 20 containers without orchestrator, in one throw-away sandbox.
 
-    python tests/benchmarks/bench_watch.py [--edits 12] [--boots 3] [--keep]
+    python tests/benchmarks/bench_watch.py [--edits 12] [--burst 5] [--gap 0.5] [--no-path]
+                                           [--boots 3] [--keep] [--json]
 
 As root. Boots ONE sandbox (name bench-watch, state under /var/lib/orchestrator-sandboxes-bench),
 imports the busybox test image into it and runs orchestrator inside it as an operator would:
@@ -14,7 +15,10 @@ imports the busybox test image into it and runs orchestrator inside it as an ope
      A save writes a hidden temp file in the definitions directory and os.replace()s it over
      echo.toml, as an editor does; the clock starts just before the replace and stops when a GET
      from the host (every 15 ms) first returns the new version;
-  3. path mode: `install-units --mode path` (orchestrator-apply.path starts one
+  2b. a burst (--burst saves --gap seconds apart, under watch): for each save, the seconds until
+     the container answers its version or a later one (a save superseded before its container
+     answered is answered by the later one); --json prints the median as a row of scripts/bench;
+  3. path mode (unless --no-path): `install-units --mode path` (orchestrator-apply.path starts one
      `orchestrator apply` per change), the same edits;
   4. boot: `uninstall-units`, `apply` of 20 enabled containers (a shell that exits on SIGTERM),
      then --boots times: power off, boot, poll `systemctl show -p ActiveState` of the 20 in one
