@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,10 @@ class FakeSystemd:
     pull_fails: bool = False
     invocations: int = 0
     asked: list[list[str]] = field(default_factory=list)  # the names of each units() call
-    resets: list[str] = field(default_factory=list)  # each reset_failed call
+    resets: list[str] = field(default_factory=list)  # each failed unit reset
+    reset_batches: list[list[str]] = field(default_factory=list)  # each reset_failed call
+    stop_fails: set[str] = field(default_factory=set)  # ends failed when stopped
+    job_seconds: dict[str, float] = field(default_factory=dict)  # unit -> how long its job runs
     checked: list[str] = field(default_factory=list)  # each image asked about (image exists)
 
     # ----- the Manager protocol ------------------------------------------------------------
@@ -100,11 +104,16 @@ class FakeSystemd:
             if unit in self.refusing or unit not in self.loaded:
                 results.results[unit] = f"refused: unit {unit} cannot be {verb}ed"
             elif verb == "stop":
-                self.states[unit] = UnitState(unit, active="inactive", result="success")
+                failed = unit in self.stop_fails
+                self.states[unit] = UnitState(
+                    unit, active="failed" if failed else "inactive",
+                    result="exit-code" if failed else "success",
+                )  # fmt: skip
                 results.results[unit] = "done"
             else:
                 results.results[unit] = self._start(unit, again=verb == "restart")
         enqueued()  # the jobs are systemd's now: a kill after this point does not undo them
+        self.now += max((self.job_seconds.get(u, 0.0) for _, u in jobs), default=0.0)
         return results
 
     def enable(self, units: list[str]) -> None:
@@ -122,11 +131,13 @@ class FakeSystemd:
         self.events.append(("reload", ""))
         self.loaded = {p.name: p.read_text() for p in self.unit_dir.glob("*.service")}
 
-    def reset_failed(self, unit: str) -> None:
-        self.resets.append(unit)
-        state = self.state(unit)
-        if state.failed:
-            self.states[unit] = UnitState(unit)
+    def reset_failed(self, units: list[str]) -> None:
+        if units:
+            self.reset_batches.append(list(units))
+        for unit in units:
+            if self.state(unit).failed:
+                self.resets.append(unit)
+                self.states[unit] = UnitState(unit)
 
     # ----- the rest of the host: podman, the journal, the clock -----------------------------
     def host(self) -> Host:
@@ -253,6 +264,7 @@ class World:
         self.systemd.batches.clear()
         self.systemd.asked.clear()
         self.systemd.resets.clear()
+        self.systemd.reset_batches.clear()
 
 
 @pytest.fixture
@@ -333,11 +345,9 @@ def test_pending_json_is_written_before_the_first_change_and_removed_after(
     seen: list[object] = []
     real = world.systemd.run_jobs
 
-    def run_jobs(
-        jobs: list[tuple[str, str]], timeout: float, enqueued: Callable[[], None] = lambda: None
-    ) -> JobResults:
+    def run_jobs(jobs: list[tuple[str, str]], timeout: float, **waits: Any) -> JobResults:
         seen.append(json.loads(world.pending.read_text()) if world.pending.exists() else None)
-        return real(jobs, timeout, enqueued)
+        return real(jobs, timeout, **waits)
 
     monkeypatch.setattr(world.systemd, "run_jobs", run_jobs)
     world.apply(world.units(container("web", 'environment = { V = "2" }')))
@@ -435,6 +445,16 @@ def test_only_a_failed_unit_is_reset_before_it_is_started(world: World) -> None:
     assert world.systemd.resets == ["db.service"]
 
 
+def test_removed_units_are_reset_in_one_call_and_only_a_failed_one_is_reset(world: World) -> None:
+    world.apply(world.units(WEB, DB, container("cache")))
+    world.systemd.stop_fails.add("db.service")
+    world.forget()
+    report = world.apply(world.units(WEB), allow_empty=True)
+    assert report.ok and report.removed == ["cache.service", "db.service"]
+    assert world.systemd.reset_batches == [["cache.service", "db.service"]]
+    assert world.systemd.resets == ["db.service"], "else it lingers as not-found failed"
+
+
 def test_each_unit_settles_from_its_own_start_and_settled_ones_are_not_asked_again(
     world: World,
 ) -> None:
@@ -458,6 +478,21 @@ def test_a_newer_state_waiting_ends_the_wait_for_units_to_settle(world: World) -
     assert world.systemd.batches == [[("start", "db.service"), ("start", "web.service")]]
     meta = json.loads((world.state_dir / "generations" / "1" / "meta.json").read_text())
     assert meta["result"] == "superseded", "not known to have come up: no rollback target"
+
+
+def test_a_newer_state_waiting_does_not_end_the_wait_for_the_jobs_and_leaves_units_unjudged(
+    world: World,
+) -> None:
+    world.systemd.job_seconds["web.service"] = 5.0  # a slow start (a health check, a pull)
+    world.systemd.activating_until["db.service"] = world.systemd.now + 6.0
+    start = world.systemd.now
+    options = replace(world.options(), superseded=lambda: True)
+    report = apply(world.units(WEB, DB), options)
+    # a restart by the next apply would cancel a start still running: waited for
+    assert 5.0 <= world.systemd.now - start < 6.0, "the jobs, not the settle time"
+    assert report.ok and report.unsettled == ["db.service"], "web has been up for 5 s"
+    db = outcome_of(report, "db.service")
+    assert (db.active, db.ok, db.journal) == ("activating", True, ""), "the next apply judges it"
 
 
 def test_a_unit_that_fails_to_start_fails_the_apply_with_its_journal(world: World) -> None:

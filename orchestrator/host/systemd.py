@@ -172,9 +172,16 @@ class Systemd:
         """The manager's version, as systemctl --version shows it ("252.39-1~deb12u1")."""
         return _text(self._get_all(PATH, MANAGER).get(b"Version", b""))
 
-    def reset_failed(self, unit: str) -> None:
-        with contextlib.suppress(SystemdError):  # not loaded, or not failed: nothing to reset
-            self._call(b"ResetFailedUnit", b"s", unit.encode())
+    def reset_failed(self, units: list[str]) -> None:
+        """Forget the failure of each of these units that systemd reports failed: one question
+        for all of them, then a call per failed one (most are not)."""
+        if not units:
+            return
+        listed = self._call(b"ListUnitsByNames", b"as", [u.encode() for u in units])
+        for row in listed:
+            if _text(row[3]) == "failed":
+                with contextlib.suppress(SystemdError):  # gone meanwhile: nothing to reset
+                    self._call(b"ResetFailedUnit", b"s", row[0])
 
     # ----- observation ---------------------------------------------------------------------------
     def units(self, names: Iterable[str]) -> dict[str, UnitState]:

@@ -502,37 +502,29 @@ class Sandbox:
         firewall, which the sandbox shares), then SIGKILL to its systemd, PID 1 of its
         namespace, ends every process in it (a graceful stop would only delay the removal of
         its state)."""
-        bridges = []
-        if self.pid is not None:
-            self._no_more_restarts()
-            # pods first: a pod publishes its ports on its infra container, removed only with it
-            for what in (["pod"], []):
-                remove = ["podman", *what, "rm", "--force", "--time=0", "--all"]
-                with contextlib.suppress(OrchestratorError):
-                    self.run(remove, check=False, timeout=30)
-            bridges = self._bridges()
+        bridges = self._remove_containers() if self.pid is not None else []
         took = self._stop(graceful=False, timeout=0)
         remove_idle_bridges(bridges)
         return took
 
-    def _no_more_restarts(self) -> None:
-        """Mask (until the sandbox's /run is gone) the units orchestrator installed: systemd
-        restarted a container that `podman rm` had just removed, and the SIGKILL after it left
-        that container's port forwarding in the host's firewall."""
-        units = sorted(p.name for p in (self.root / "etc-systemd-system").glob("*.service"))
-        if units:
-            with contextlib.suppress(OrchestratorError):
-                self.run(["systemctl", "mask", "--runtime", "--", *units], check=False, timeout=30)
-
-    def _bridges(self) -> list[str]:
-        """The host interfaces of the sandbox's own networks. They live in the host's network
+    def _remove_containers(self) -> list[str]:
+        """In one process inside (the listing runs beside the removals): mask (until the
+        sandbox's /run is gone) the units orchestrator installed, since systemd restarted a
+        container that `podman rm` had just removed and the SIGKILL after it left that
+        container's port forwarding in the host's firewall; remove the pods (a pod publishes its
+        ports on its infra container, removed only with it), then the other containers; and
+        list the host interfaces of the sandbox's own networks. Those live in the host's network
         namespace, which the sandbox shares, and outlive it: a later sandbox then finds their
         subnets "already used on the host"."""
-        listed = ["podman", "network", "ls", "--format", "{{.NetworkInterface}}"]
+        units = sorted(
+            p.name
+            for p in (self.root / "etc-systemd-system").glob("*.service")
+            if not p.is_symlink()  # masked at boot already (links to /dev/null)
+        )
         with contextlib.suppress(OrchestratorError):
-            done = self.run(listed, check=False, timeout=30)
-            if done.returncode == 0:
-                return [name for name in done.stdout.split() if name != SHARED_BRIDGE]
+            done = self.run(["sh", "-c", REMOVE_CONTAINERS, "remove", *units], check=False,
+                            timeout=30)  # fmt: skip
+            return [name for name in done.stdout.split() if name != SHARED_BRIDGE]
         return []
 
     def _stop(self, *, graceful: bool, timeout: float) -> float:
@@ -568,6 +560,15 @@ class Sandbox:
         return time.monotonic() - start
 
 
+# Sandbox._remove_containers, inside; $@ the units to mask. Prints the networks' interfaces,
+# listed while the pods (first: pod members go with them) and then the containers are removed.
+REMOVE_CONTAINERS = """
+if [ $# -gt 0 ]; then systemctl mask --runtime -- "$@" >/dev/null 2>&1; fi
+podman network ls --format '{{.NetworkInterface}}' &
+podman pod rm --force --time=0 --all >/dev/null 2>&1
+podman rm --force --time=0 --all >/dev/null 2>&1
+wait
+"""
 REPLACED_INSIDE = ("/tmp", "/var/tmp", "/run")
 SHARED_BRIDGE = "podman0"  # podman's default network: every sandbox has it, and the host
 

@@ -8,6 +8,7 @@ what an operator runs on a host.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 import time
@@ -71,8 +72,11 @@ def copy_in(sandbox: Sandbox, path: str) -> Path:
 
 def orchestrator_argv(*args: str) -> list[str]:
     """This very orchestrator, run inside the sandbox (which sees the host's files, and carries
-    in orchestrator's own when they live where the sandbox has directories of its own)."""
-    return [sys.executable, "-m", "orchestrator", *args]
+    in orchestrator's own when they live where the sandbox has directories of its own): this
+    interpreter, and the PYTHONPATH it runs with, which the sandbox's clean environment drops."""
+    path = os.environ.get("PYTHONPATH")
+    return [*(["env", f"PYTHONPATH={path}"] if path else []), sys.executable, "-m", "orchestrator",
+            *args]  # fmt: skip
 
 
 def apply_inside(sandbox: Sandbox, timeout: float) -> dict[str, object]:
