@@ -5,6 +5,7 @@ podman flag in PodmanArgs=, or the [Service] line orchestrator's own unit has.""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from orchestrator.convert import quadlet_keys as keys
@@ -150,8 +151,11 @@ def _rows(
             out.add(where, row.key, _escape(line, row.escaped))
 
 
+@cache
 def _defaults(model: type[Any]) -> dict[str, Any]:
-    """Each field's default, by the name TOML uses; the health check's as a table of its own."""
+    """Each field's default, by the name TOML uses; the health check's as a table of its own.
+    Built once per model (only compared with, never changed): pydantic asks each default factory
+    for its signature on every get_default(), which made exporting a definition slow."""
     defaults = {
         f.alias or name: f.get_default(call_default_factory=True)
         for name, f in model.model_fields.items()

@@ -41,8 +41,6 @@ try:  # a speed-up: see _loads
     import tomli as _fast
 except ImportError:  # pragma: no cover - tomllib alone gives the same results, slower
     _fast = None
-# Brackets and braces in a file beyond which nesting could reach tomllib's recursion limit
-_FAST_MAX_OPENERS = 128
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -405,11 +403,12 @@ def _parse(text: str, shown: str, problems: list[Problem]) -> dict[str, Any] | N
 
 
 def _loads(text: str) -> dict[str, Any]:
-    """tomllib's result, from the compiled build of the same parser (tomli) when it is installed
-    and the text cannot nest deep: its errors are tomllib's, word for word and position for
-    position, and it parses three times as fast. Deep nesting stays with tomllib, whose
-    RecursionError _parse reports; a compiled parser would not stop there."""
-    if _fast is None or text.count("[") + text.count("{") > _FAST_MAX_OPENERS:
+    """tomllib's result, from the compiled build of the same parser (tomli) when it is installed:
+    its errors are tomllib's, word for word and position for position, and it parses three times
+    as fast, long strings far faster. Deep nesting raises RecursionError there too (at some
+    1000 levels, tomllib at some 450), which _parse reports; what parses is refused deeper than
+    MAX_DEPTH by _check_depth."""
+    if _fast is None:
         return tomllib.loads(text)
     try:
         data: dict[str, Any] = _fast.loads(text)

@@ -493,8 +493,10 @@ def test_a_file_that_grows_past_the_limit_while_read_is_an_error(tmp_path: Path)
         "{a = " * 600 + "1" + "}" * 600,
         "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),  # parsed, then refused
         "[{a = " * 40 + "1" + "}]" * 40,
+        "[" * 5000 + "]" * 5000,  # past the compiled parser's recursion limit too
+        "[" * 5000,  # never closed: deep before it is wrong
     ],
-    ids=["arrays-600", "inline-tables-600", "arrays-65", "mixed-80"],
+    ids=["arrays-600", "inline-tables-600", "arrays-65", "mixed-80", "arrays-5000", "open-5000"],
 )
 def test_deep_nesting_is_an_error(tmp_path: Path, value: str) -> None:
     (tmp_path / "x.toml").write_text(HELLO + f"description = {value}\n")
