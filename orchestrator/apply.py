@@ -245,14 +245,15 @@ def apply(
         show_plan(plan)
         # on its way up or down already (at boot, in a Restart=): wait for it as for our own jobs
         busy = {u for u, st in observed.items() if st.changing and u in desired}
+        round_ = _Round(plan, desired, systemd, options, busy, observed)
         if dry_run:
             report = ApplyReport(plan=plan, outcomes=[], ok=True, dry_run=True)
         elif not plan.has_work:
-            report = _check(plan, desired, systemd, options, busy, observed)
+            report = _check(round_)
         else:
             _pull(plan, options, images)
             try:
-                report = _execute(plan, desired, systemd, options, busy, observed)
+                report = _execute(round_)
             except OrchestratorError as exc:  # part of the plan was carried out: say what failed
                 report = ApplyReport(plan=plan, outcomes=[], ok=False, error=str(exc))
             if plan.has_changes:
@@ -287,21 +288,27 @@ def _plan(
     return make_plan(desired, current, foreign, observed, _read_pending(options)), observed
 
 
-def _check(
-    plan: Plan,
-    desired: dict[str, str],
-    systemd: Manager,
-    options: Options,
-    busy: set[str],
-    observed: Mapping[str, UnitView],
-) -> ApplyReport:
+@dataclass(frozen=True)
+class _Round:
+    """What an apply works with once its plan is made."""
+
+    plan: Plan
+    desired: dict[str, str]
+    systemd: Manager
+    options: Options
+    busy: set[str]  # declared units on their way up or down already (at boot, in a Restart=)
+    observed: Mapping[str, UnitView]  # the units as the plan saw them
+
+
+def _check(r: _Round) -> ApplyReport:
     """Nothing to do: wait for the units already on their way up, then judge every unit."""
-    if busy:
-        observed, _ = _settle(systemd, desired, busy, options)
+    observed = r.observed
+    if r.busy:
+        observed, _ = _settle(r.systemd, r.desired, r.busy, r.options)
     outcomes = _outcomes(
-        plan, observed, JobResults(), options, checked=set(), done={}, unjudged=set()
+        r.plan, observed, JobResults(), r.options, checked=set(), done={}, unjudged=set()
     )
-    return ApplyReport(plan=plan, outcomes=outcomes, ok=all(o.ok for o in outcomes))
+    return ApplyReport(plan=r.plan, outcomes=outcomes, ok=all(o.ok for o in outcomes))
 
 
 def _record(
@@ -426,16 +433,9 @@ def _did(done: Done, verb: Verb, units: Iterable[str]) -> None:
         done.setdefault(unit, []).append(verb)
 
 
-def _execute(
-    plan: Plan,
-    desired: dict[str, str],
-    systemd: Manager,
-    options: Options,
-    busy: set[str],
-    observed: Mapping[str, UnitView],
-) -> ApplyReport:
-    """The phases, in order; each checkpoint is a point where the integration tests kill apply.
-    observed: the units as the plan saw them."""
+def _execute(r: _Round) -> ApplyReport:
+    """The phases, in order; each checkpoint is a point where the integration tests kill apply."""
+    plan, desired, systemd, options = r.plan, r.desired, r.systemd, r.options
     _write_pending(options, plan)
     checkpoint("pending")
     done: Done = {}
@@ -443,9 +443,9 @@ def _execute(
     _write_units(plan, desired, systemd, options, done)
     _set_enablement(plan, systemd, done)
     reloaded = _reload(plan, systemd)
-    jobs = _enqueue(plan, systemd, options, done, observed)
+    jobs = _enqueue(plan, systemd, options, done, r.observed)
     _pending_path(options).unlink(missing_ok=True)
-    touched = set(jobs.units) | busy
+    touched = set(jobs.units) | r.busy
     settled, unsettled = _settle(systemd, desired, touched, options, may_leave=True)
     outcomes = _outcomes(
         plan, settled, jobs.results, options, checked=touched - unsettled, done=done,

@@ -5,7 +5,6 @@ podman flag in PodmanArgs=, or the [Service] line orchestrator's own unit has.""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from orchestrator.convert import quadlet_keys as keys
@@ -151,18 +150,22 @@ def _rows(
             out.add(where, row.key, _escape(line, row.escaped))
 
 
-@cache
+_DEFAULTS: dict[type[Any], dict[str, Any]] = {}
+
+
 def _defaults(model: type[Any]) -> dict[str, Any]:
     """Each field's default, by the name TOML uses; the health check's as a table of its own.
     Built once per model (only compared with, never changed): pydantic asks each default factory
     for its signature on every get_default(), which made exporting a definition slow."""
-    defaults = {
-        f.alias or name: f.get_default(call_default_factory=True)
-        for name, f in model.model_fields.items()
-    }
-    if model is Container:
-        defaults["health"] = _defaults(Health)
-    return defaults
+    if model not in _DEFAULTS:
+        defaults = {
+            f.alias or name: f.get_default(call_default_factory=True)
+            for name, f in model.model_fields.items()
+        }
+        if model is Container:
+            defaults["health"] = _defaults(Health)
+        _DEFAULTS[model] = defaults
+    return _DEFAULTS[model]
 
 
 def _skipped(value: Any, default: Any, row: keys.Row) -> bool:
