@@ -169,8 +169,19 @@ class Bench:
         if proc.returncode != 0:
             raise BenchError(
                 f"{' '.join(argv[:3])} ... exited {proc.returncode}:\n{proc.stdout}{proc.stderr}"
+                + self.failed_units_journal()
             )
         return seconds, proc.stdout
+
+    def failed_units_journal(self) -> str:
+        """The journal's last words on the failed units, to tell a benchmark's flake from ours."""
+        _, failed = self.inside(["systemctl", "list-units", "--failed", "--plain", "--no-legend"])
+        units = [line.split()[0] for line in failed.stdout.splitlines() if line.strip()][:3]
+        if not units:
+            return ""
+        args = [arg for unit in units for arg in ("-u", unit)]
+        _, log = self.inside(["journalctl", "--no-pager", "-n", "40", "-o", "cat", *args])
+        return f"\njournal of {', '.join(units)}:\n{log.stdout}"
 
     # ----- the scenarios -------------------------------------------------------------------
     def create(self, n: int) -> Row:
