@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -399,10 +400,13 @@ def test_the_metrics_file_stays_valid_whatever_the_branch_is_called() -> None:
 
 
 @pytest.fixture
-def gpg_homes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+def gpg_homes() -> Iterator[tuple[Path, Path]]:
     """A GnuPG home with a throw-away signing key, and one holding only its public key; the
-    agents gpg starts for them are stopped afterwards."""
-    sign, keyring = tmp_path / "gpg-sign", tmp_path / "gpg-keyring"
+    agents gpg starts for them are stopped afterwards. The homes are short paths of their own:
+    gpg-agent's sockets live in them, and a socket's path may not exceed 107 bytes (a deep
+    tmp_path made the agent fail to start)."""
+    base = Path(tempfile.mkdtemp(prefix="gpg", dir="/tmp" if os.path.isdir("/tmp") else None))
+    sign, keyring = base / "s", base / "k"
     for home in (sign, keyring):
         home.mkdir(mode=0o700)
     gpg = ["gpg", "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", ""]
@@ -417,6 +421,7 @@ def gpg_homes(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     finally:
         for home in (sign, keyring):
             subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], check=False)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_only_commits_signed_by_a_key_in_the_gpg_home_are_applied(
