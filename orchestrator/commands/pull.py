@@ -129,9 +129,9 @@ def _apply_when_free(units: dict[str, str], opts: Options, **kwargs: Any) -> App
     return _when_free(lambda: apply(units, opts, **kwargs), opts.timeout)
 
 
-def _when_free(action: Callable[[], T], timeout: float) -> T:
-    """action(), again each second while it finds its lock held (another apply, another pull),
-    for up to timeout seconds."""
+def _when_free(action: Callable[[], T], timeout: float, pause: float = 1.0) -> T:
+    """action(), again every pause seconds while it finds its lock held (another apply, another
+    pull), for up to timeout seconds."""
     from orchestrator.host.lock import BusyError
 
     deadline = time.monotonic() + timeout
@@ -141,7 +141,7 @@ def _when_free(action: Callable[[], T], timeout: float) -> T:
         except BusyError:
             if time.monotonic() > deadline:
                 raise
-            time.sleep(1)
+            time.sleep(pause)
 
 
 def _hostname() -> str:

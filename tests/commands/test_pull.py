@@ -56,12 +56,12 @@ def test_a_pull_waits_for_an_apply_that_holds_the_lock(tmp_path: Path) -> None:
     other = threading.Thread(target=hand_run_apply)
     other.start()
     held.wait(10)
-    threading.Timer(0.5, release.set).start()
+    threading.Timer(0.2, release.set).start()
 
     def our_apply() -> float:
         with lock.exclusive(state):
             return time.monotonic()
 
     started = time.monotonic()
-    assert _when_free(our_apply, timeout=30) - started >= 0.5
+    assert _when_free(our_apply, timeout=30, pause=0.05) - started >= 0.2
     other.join()
