@@ -61,7 +61,9 @@ def check(spec: Spec) -> Iterator[tuple[str, str, Loc, str]]:
             prefix = (kind, name)
             argv = _argv(name, resource, spec)
             try:
-                text = _render(kind, name, resource, spec, argv)
+                # user mode on cgroup v1 writes the longest podman command line
+                reuse = argv if kind == "container" else None
+                text = render.render_one(kind, name, spec, "user", True, argv=reuse)
             except QuotingError as exc:
                 yield kind, name, prefix, f"cannot be written into a unit file: {exc}"
                 continue
@@ -111,23 +113,6 @@ def most_bytes(resource: BaseModel, extra: list[str]) -> int | None:
     if not writes_plainly(text):
         return None
     return 2 * 4 * (len(text) + digits) + _PER_VALUE * (len(strings) + numbers) + _FIXED
-
-
-def _render(kind: str, name: str, resource: Any, spec: Spec, argv: list[str]) -> str:
-    # user mode on cgroup v1 writes the longest podman command line
-    if kind == "container":
-        return render.render_container(name, resource, spec, "user", True, argv=argv)
-    if kind == "volume":
-        return render.render_volume(name, resource, spec)
-    if kind == "pod":
-        return render.render_pod(name, resource, spec, "user")
-    if kind == "network":
-        return render.render_network(name, resource, spec.sources[(kind, name)])
-    if kind == "image":
-        return render.render_image(name, resource, spec, "user")
-    if kind == "build":
-        return render.render_build(name, resource, spec, "user")
-    return render.render_kube(name, resource, spec, "user")
 
 
 def _lines(text: str, resource: BaseModel) -> Iterator[tuple[Loc, str]]:

@@ -999,10 +999,20 @@ def render_kube(name: str, k: Kube, spec: Spec, mode: Mode) -> str:
 RENDER_ONE_KINDS = ("container", "volume", "network", "pod", "image", "build", "kube")
 
 
-def render_one(kind: str, name: str, spec: Spec, mode: Mode, cgroups_v1: bool = False) -> str:
-    """The unit of one resource of the spec (the override check renders those with overrides)."""
+def render_one(
+    kind: str,
+    name: str,
+    spec: Spec,
+    mode: Mode,
+    cgroups_v1: bool = False,
+    *,
+    argv: list[str] | None = None,
+) -> str:
+    """The unit of one resource of the spec (the override check renders those with overrides,
+    the size check those it cannot bound). argv: a container's podman_run_argv(), when the
+    caller has it already."""
     if kind == "container":
-        return render_container(name, spec.containers[name], spec, mode, cgroups_v1)
+        return render_container(name, spec.containers[name], spec, mode, cgroups_v1, argv=argv)
     if kind == "volume":
         return render_volume(name, spec.volumes[name], spec)
     if kind == "network":

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from orchestrator.core import limits
+from orchestrator.core import limits, render
 from orchestrator.core.loader import load
 from orchestrator.core.models import KINDS, Spec
 
@@ -21,7 +21,8 @@ IMAGE = "docker.io/library/nginx:1.27"
 def _sizes(spec: Spec, kind: str, name: str, resource: Any) -> list[int]:
     """The longest line and argument, and the whole podman command line, as limits counts them."""
     argv = limits._argv(name, resource, spec)
-    text = limits._render(kind, name, resource, spec, argv)
+    # as limits.check renders it: user mode on cgroup v1, the longest podman command line
+    text = render.render_one(kind, name, spec, "user", True)
     longest_line = max(len(line.encode()) for line in text.split("\n"))
     longest_arg = max(len(arg.encode()) for arg in argv)
     total = sum(len(arg.encode()) + 1 + limits.POINTER for arg in argv)
