@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,6 +221,25 @@ def test_restart_no_leaves_a_killed_container_dead(box: Sandbox) -> None:
     )
     dead = state(box, "left-dead.service")
     assert dead["ActiveState"] in ("failed", "inactive") and dead["NRestarts"] == "0", dead
+
+
+def test_a_stop_gives_the_grace_period_then_leaves_neither_container_nor_cid_file(
+    box: Sandbox,
+) -> None:
+    """restarted's `sleep` is PID 1 of its container, so it ignores SIGTERM: the stop must wait
+    its stop_timeout (1 s, not podman's 10) before SIGKILL, remove the container and its cid file
+    (whose absence spares ExecStopPost's podman rm). The same as with `podman stop` before."""
+    install_and_wait(box, "supervision")
+    started = time.monotonic()
+    box.run(["systemctl", "stop", "restarted.service"])
+    took = time.monotonic() - started
+    assert 1 <= took < 10, f"the stop took {took:.1f} s"
+    left = box.run(["podman", "ps", "-a", "--filter", "name=^restarted$", "--format", "{{.ID}}"])
+    assert left.stdout.strip() == ""
+    assert box.run(["test", "-e", "/run/restarted.service.ctr-id"], check=False).returncode == 1
+    # failed: the SIGKILL ended it with 137, as systemd reports a stop that ran out of time
+    assert state(box, "restarted.service")["ActiveState"] == "failed"
+    box.run(["systemctl", "start", "restarted.service"])
 
 
 def test_healthy_dependency_waits_for_the_health_check(box: Sandbox) -> None:
