@@ -123,8 +123,7 @@ def run(args: argparse.Namespace) -> int:
     check_host()
     box = Sandbox(args.name)
     if args.action == "up":
-        seconds = box.boot(args.timeout)
-        _load_images(box, args)
+        seconds = box.boot(args.timeout, while_booting=lambda: _load_images(box, args))
         print(f"sandbox {box.name} is up (booted in {seconds:.2f} s, PID {box.pid})")
         return 0
     if args.action == "exec":
@@ -182,9 +181,8 @@ def _trial(args: argparse.Namespace) -> int:
     box = Sandbox(args.name or f"run-{os.getpid()}")
     say = (lambda *_: None) if args.json else print
     try:
-        booted = box.boot()
+        booted = box.boot(while_booting=lambda: _load_images(box, args))
         say(f"sandbox {box.name}: booted in {booted:.2f} s")
-        _load_images(box, args)
         for name, source in secrets:
             box.create_secret(name, source)
         sandbox_run.copy_in(box, args.path)

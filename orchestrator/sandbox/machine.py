@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -319,8 +320,10 @@ class Sandbox:
         home.chmod(0o700)
         return home
 
-    def boot(self, timeout: float = 60) -> float:
-        """Start the sandbox's systemd and wait until it has booted; returns the seconds taken."""
+    def boot(self, timeout: float = 60, while_booting: Callable[[], None] | None = None) -> float:
+        """Start the sandbox's systemd and wait until it has booted; returns the seconds taken.
+        while_booting runs inside's preparations (an image import) as soon as the sandbox's
+        mounts are in place, beside systemd's own boot rather than after it."""
         check_host()
         if self.pid is not None:
             raise SandboxError(f"sandbox {self.name} is already running (PID {self.pid})")
@@ -329,13 +332,19 @@ class Sandbox:
         hierarchies = host_hierarchies()
         self.state_file.write_text(json.dumps({"cgroups": self._cgroup_paths(hierarchies)}))
         try:
-            self._start(hierarchies, start, timeout)
+            self._start(hierarchies, start, timeout, while_booting)
         except BaseException:
             self.poweroff(timeout=10)
             raise
         return time.monotonic() - start
 
-    def _start(self, hierarchies: list[Hierarchy], start: float, timeout: float) -> None:
+    def _start(
+        self,
+        hierarchies: list[Hierarchy],
+        start: float,
+        timeout: float,
+        while_booting: Callable[[], None] | None,
+    ) -> None:
         cgroups = self._make_cgroups(hierarchies)
         specs: list[str] = []
         for h in hierarchies:
@@ -372,6 +381,9 @@ class Sandbox:
             "unshare": process.pid, "systemd": systemd, "started": _start_time(systemd),
             "cgroups": cgroups,
         }))  # fmt: skip
+        if while_booting is not None:
+            self._wait_for_exec(systemd, start + 10)
+            while_booting()
         self._wait_until_booted(start + timeout)
 
     def _cgroup_paths(self, hierarchies: list[Hierarchy]) -> list[str]:
@@ -407,6 +419,18 @@ class Sandbox:
             if self._process.poll() is not None:
                 break
             time.sleep(0.02)
+        raise SandboxError(f"sandbox {self.name} did not start:\n{self.console_tail()}")
+
+    def _wait_for_exec(self, pid: int, deadline: float) -> None:
+        """Until the setup shell has made the sandbox's mounts and become its systemd: before,
+        a command entering its namespaces would see the host's container storage."""
+        while time.monotonic() < deadline:
+            try:
+                if os.readlink(f"/proc/{pid}/exe").endswith("/systemd"):
+                    return
+            except OSError:
+                break  # gone: the setup failed
+            time.sleep(0.005)
         raise SandboxError(f"sandbox {self.name} did not start:\n{self.console_tail()}")
 
     def _wait_until_booted(self, deadline: float) -> None:
