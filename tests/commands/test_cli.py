@@ -44,6 +44,24 @@ def test_the_help_test_covers_every_subcommand_of_the_parser() -> None:
     assert sorted(sub.choices) == sorted(m.NAME for m in COMMANDS)
 
 
+def test_a_run_builds_only_the_parser_of_its_command_and_it_is_the_same() -> None:
+    """The full parser is the oracle: each command's own parser must parse and explain alike."""
+    full = cli.build_parser()
+    (every,) = [a for a in full._actions if isinstance(a, argparse._SubParsersAction)]
+    assert list(every.choices) == list(cli.COMMANDS) == [m.NAME for m in COMMANDS]
+    for name in cli.COMMANDS:
+        alone = cli.build_parser(name)
+        (sub,) = [a for a in alone._actions if isinstance(a, argparse._SubParsersAction)]
+        assert list(sub.choices) == [name]
+        assert sub.choices[name].format_help() == every.choices[name].format_help()
+    (named,) = [  # a misspelt command gets them all, to name them
+        a
+        for a in cli.build_parser("no-such-command")._actions
+        if isinstance(a, argparse._SubParsersAction)
+    ]
+    assert list(named.choices) == list(cli.COMMANDS)
+
+
 def test_top_level_help_and_version() -> None:
     assert "validate" in run("--help").stdout
     assert run("--version").stdout.startswith("orchestrator ")
