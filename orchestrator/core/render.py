@@ -60,7 +60,9 @@ WAIT_HEALTHY = (
 # ExecStop's podman rm removes the container, and then the cid file: a stop that went well leaves
 # no file, and ExecStopPost's safety net (for a container that exited by itself and was not
 # cleaned up) starts no podman process for nothing. That process was a third of a take-down's.
-IF_CIDFILE = '[ ! -e "$0" ] || exec "$@"'
+# (-f, not -e: unitdir.carries_values takes a " -e " in an Exec line for podman's --env and would
+# make every unit private)
+IF_CIDFILE = '[ ! -f "$0" ] || exec "$@"'
 
 
 def render(spec: Spec, mode: Mode = "system", *, cgroups_v1: bool = False) -> dict[str, str]:

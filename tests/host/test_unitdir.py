@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.core.loader import load
+from orchestrator.core.render import render
 from orchestrator.errors import ConflictError
 from orchestrator.host import paths
 from orchestrator.host.systemd import UnitState
@@ -48,6 +50,24 @@ def test_a_unit_file_carrying_environment_values_is_readable_by_its_owner_only(
         write_atomic(str(tmp_path), "web.service", text)
     assert stat.S_IMODE((tmp_path / "web.service").stat().st_mode) == mode
     assert carries_values(text) == (mode == 0o600)
+
+
+def test_rendered_units_without_environment_values_are_readable_by_all(tmp_path: Path) -> None:
+    """Every line render writes (stop, its safety net, the wait for a healthy dependency) must
+    not look like podman's --env/-e to carries_values; with environment, the unit is private."""
+    plain = (
+        '[container.web]\nimage = "i"\nports = ["80:80"]\nhealth = { command = ["true"] }\n'
+        '[container.app]\nimage = "i"\ndepends_on = { web = "healthy" }\n'
+        "[volume.data]\n[network.lan]\n[pod.group]\n"
+    )
+    (tmp_path / "a.toml").write_text(plain)
+    units = render(load([str(tmp_path)]), "system")
+    assert len(units) == 5 and not [name for name, text in units.items() if carries_values(text)]
+    (tmp_path / "a.toml").write_text(
+        plain + '[container.env]\nimage = "i"\nenvironment = { A = "1" }\n'
+    )
+    units = render(load([str(tmp_path)]), "system")
+    assert [name for name, text in units.items() if carries_values(text)] == ["env.service"]
 
 
 def test_writing_a_unit_fsyncs_the_file_and_then_its_directory(
