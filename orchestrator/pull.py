@@ -98,6 +98,8 @@ def _pull(
     commit = base.commit = base.fetched = git.fetch(settings.checkout, settings.url, base.branch)
     # verified before its fleet.toml is trusted to send this host to its ring's branch
     _verify(settings, commit)
+    # without --branch, main's head is checked out to read which branch this host follows
+    checked_out = commit if settings.branch is None else None
     fleet_commit = _resolve_branch(settings, commit, say)
     if fleet_commit is not None:
         base.branch, commit = fleet_commit
@@ -116,7 +118,7 @@ def _pull(
     if commit == failed and applied:
         say(f"{commit[:12]} failed before; converging on {applied[:12]} until a new commit")
         base.commit = applied
-    _apply_commit(settings, base, applied, converge, say)
+    _apply_commit(settings, base, applied, converge, say, checked_out)
     if base.commit != base.fetched and base.result == "ok":
         base.message += f" (the branch's {commit[:12]} failed before: not retried)"
 
@@ -148,8 +150,10 @@ def _apply_commit(
     applied: str | None,
     converge: Converge,
     say: Callable[[str], None],
+    checked_out: str | None = None,
 ) -> None:
-    git.checkout(settings.checkout, status.commit)
+    if status.commit != checked_out:  # checking out again would spawn two gits for nothing
+        git.checkout(settings.checkout, status.commit)
     fleet = read_fleet(settings.checkout)
     host = fleet.match(settings.hostname, settings.machine_id)
     if host is None:

@@ -9,6 +9,7 @@ not wait for the disk (see _fsync_without_waiting).
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 from collections.abc import Generator, Iterator
@@ -52,6 +53,14 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == INTEGRATION and "not integration" in conjuncts:
         return True
     return None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What collection built (the modules, the strategies, the test items) lives to the end of
+    the run: frozen, it is no longer walked by each full collection of the cycle collector (in
+    each half of scripts/unit, the collector's time fell from 0.45-0.75 s of CPU to 0.3-0.4 s:
+    measured with gc.callbacks)."""
+    gc.freeze()
 
 
 def _fsync_without_waiting(fd: FileDescriptorLike) -> None:

@@ -113,7 +113,9 @@ def test_the_guard_fails_unit_tests_even_when_they_swallow_it_and_spares_integra
     )
 
     with write_guard.off():  # this test's own guard would cover the inner run
-        result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-W", "ignore", "-rA")
+        result = pytester.runpytest_inprocess(
+            "--disable-plugin-autoload", "-p", "no:cacheprovider", "-W", "ignore", "-rA"
+        )
 
     # test_whose_fixture_writes passes, then errors in its tear-down
     result.assert_outcomes(passed=3, failed=2, errors=1)

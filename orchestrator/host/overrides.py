@@ -115,8 +115,16 @@ def _expand(value: str, unit: str) -> str:
 
 
 def _quotes(line: str, text: str) -> bool:
-    if re.search(rf"(?<![^\s'\"]){re.escape(text)}(?![^\s'\",])", line):
-        return True
+    """Whether line holds text as a word of its own: after a space or a quote (or at the start),
+    before a space, a quote or a comma (or at the end). Searched for with str.find: a pattern
+    built from a value of tens of kilobytes took a tenth of a second to compile."""
+    start = line.find(text)
+    while start >= 0:
+        end = start + len(text)
+        before, after = line[start - 1 : start] or " ", line[end : end + 1] or " "
+        if (before.isspace() or before in "'\"") and (after.isspace() or after in "'\","):
+            return True
+        start = line.find(text, start + 1)
     # systemd cuts a long message short, and with it the closing quote
     cut = _CUT_SHORT.search(line)
     return cut is not None and text.startswith(cut.group(1))

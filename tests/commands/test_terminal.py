@@ -1,21 +1,19 @@
 """Hostile file names and values reach the terminal escaped, never raw, in any command's output.
 
 The commands run in-process (a raw control or lone surrogate shows in the captured text just as
-it would on a terminal); only the undecodable-bytes case needs a real process, whose path
-arguments arrive as bytes."""
+it would on a terminal); the undecodable-bytes case decodes its path argument as Python decodes a
+process's arguments, and reads the output as the bytes a process would write."""
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from orchestrator import cli
-from tests.support.cli import ROOT, run_inline
+from tests.support.cli import run_inline, run_inline_bytes
 
 EVIL_NAME = "evil\x1b]0;pwned\x07.toml"  # sets the terminal's title when printed raw
 # TOML escapes of: clear the screen (ESC and the 8-bit CSI), and a right-to-left override.
@@ -99,13 +97,9 @@ def test_undecodable_bytes_of_a_path_never_reach_the_terminal_raw(tmp_path: Path
     """A byte such as 0x9b (the 8-bit CSI) in a file name is not UTF-8: Python carries it as a
     lone surrogate, and printing that wrote the raw byte back, or crashed."""
     units = os.fsencode(tmp_path) + b"/units\x9b2J\xff"
-    result = subprocess.run(
-        [sys.executable, "-m", "orchestrator", "plan", "examples/hello", "--unit-dir", units],
-        cwd=ROOT,
-        capture_output=True,
-        check=False,
-    )
-    assert result.returncode == 2, result.stderr
-    assert b"\x9b" not in result.stdout + result.stderr
-    assert b"\xff" not in result.stdout + result.stderr
-    assert b"/units\\udc9b2J\\udcff\n" in result.stdout
+    # sys.argv holds a process's arguments decoded so: undecodable bytes as lone surrogates
+    code, out, err = run_inline_bytes("plan", "examples/hello", "--unit-dir", os.fsdecode(units))
+    assert code == 2, err
+    assert b"\x9b" not in out + err
+    assert b"\xff" not in out + err
+    assert b"/units\\udc9b2J\\udcff\n" in out

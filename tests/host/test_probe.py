@@ -37,6 +37,7 @@ def test_sctp_ports_are_not_tried() -> None:
     assert probe.port_busy("0.0.0.0:80/sctp", fail) is None
 
 
+@pytest.mark.tools  # asks the real podman (version, info): half a second of its CPU
 def test_the_host_facts_can_always_be_gathered() -> None:
     facts = probe.host("system")  # whatever this host lacks becomes a fact, not an exception
     assert facts.mode == "system"

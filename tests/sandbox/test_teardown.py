@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,10 @@ from orchestrator.sandbox import machine
 def _stubborn_init(box: machine.Sandbox) -> subprocess.Popen[bytes]:
     """A process standing for the sandbox's systemd, which ignores SIGTERM as a container
     with a long stop timeout would."""
-    process = subprocess.Popen(["sh", "-c", "trap '' TERM; while :; do sleep 1; done"])
-    time.sleep(0.1)  # the trap is set
+    script = "trap '' TERM; echo trapped; exec >&-; while :; do sleep 1; done"
+    process = subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline() == b"trapped\n"
+    process.stdout.close()
     box.root.mkdir(parents=True)
     state = {"systemd": process.pid, "started": machine._start_time(process.pid)}
     box.state_file.write_text(json.dumps(state))

@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,15 +39,32 @@ def run_inline(*args: str, **env: str) -> Result:
     environment; the working directory, environment and logging are put back afterwards, so that
     no call sees what an earlier one left."""
     out, err = io.StringIO(), io.StringIO()
-    with _isolated(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = cli.main(list(args))
-        except SystemExit as exc:  # argparse: --help, --version and usage errors
-            code = _exit_status(exc, err)
+    code = _run(args, env, out, err)
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def _exit_status(exc: SystemExit, err: io.StringIO) -> int:
+def run_inline_bytes(*args: str) -> tuple[int, bytes, bytes]:
+    """run_inline, with the bytes the command's output becomes: its streams encode as a
+    process's do under the C locale (UTF-8, and a lone surrogate written back as the byte it
+    stands for), so that whatever a command lets through unescaped shows as it would on a
+    terminal."""
+    raw_out, raw_err = io.BytesIO(), io.BytesIO()
+    out, err = (io.TextIOWrapper(raw, "utf-8", "surrogateescape") for raw in (raw_out, raw_err))
+    code = _run(args, {}, out, err)
+    for stream in (out, err):
+        stream.flush()
+    return code, raw_out.getvalue(), raw_err.getvalue()
+
+
+def _run(args: tuple[str, ...], env: dict[str, str], out: typing.TextIO, err: typing.TextIO) -> int:
+    with _isolated(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            return cli.main(list(args))
+        except SystemExit as exc:  # argparse: --help, --version and usage errors
+            return _exit_status(exc, err)
+
+
+def _exit_status(exc: SystemExit, err: typing.TextIO) -> int:
     """The status the console entry (cli.entry) exits with for this SystemExit."""
     if exc.code is None:
         return 0
