@@ -58,8 +58,9 @@ WAIT_HEALTHY = (
     f"then sleep {HEALTH_POLL_QUICK}; else sleep {HEALTH_POLL}; fi; done"
 )
 # ExecStop's podman rm removes the container, and then the cid file: a stop that went well leaves
-# no file, and ExecStopPost's safety net (for a container that exited by itself and was not
-# cleaned up) starts no podman process for nothing. That process was a third of a take-down's.
+# no file, and ExecStopPost's safety net starts no podman process for nothing (that process was a
+# third of a take-down's). systemd runs ExecStop also when the container exited by itself; the net
+# is for a start that failed after podman made the container, or an ExecStop that failed.
 # (-f, not -e: unitdir.carries_values takes a " -e " in an Exec line for podman's --env and would
 # make every unit private)
 IF_CIDFILE = '[ ! -f "$0" ] || exec "$@"'
