@@ -16,6 +16,7 @@ from typing import Any
 from orchestrator.convert import quadlet_keys as keys
 from orchestrator.convert.unitsyntax import Entry, SyntaxProblem, Unit, parse, split_words
 from orchestrator.core.loader import display, key_path, read_definition
+from orchestrator.core.models import default_build_tag
 from orchestrator.core.render import PODMAN
 from orchestrator.errors import DefinitionError, Problem
 
@@ -429,9 +430,9 @@ def _image_reference(
     if other is None:
         problems.append(_problem(file, key, f"{image} is not among the files given"))
         return image
-    if other.kind == "build":  # its first ImageTag=, else the tag build_tag gives it here
+    if other.kind == "build":  # its first ImageTag=, else the tag its build gets here
         tags = _lines(_values(other, "ImageTag"))
-        return tags[0].strip('"') if tags else f"localhost/{other.name.lower()}:latest"
+        return tags[0].strip('"') if tags else default_build_tag(other.name)
     # ImageTag= names the image pulled from an archive; it is used by that name
     reference = _last(other, "ImageTag") or _last(other, "Image")
     return reference if reference is not None else other.name

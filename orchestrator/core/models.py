@@ -1207,4 +1207,10 @@ class Spec:
 
 def build_tag(name: str, build: Build) -> str:
     """The image a build makes, and that the containers with build = NAME run."""
-    return build.tag or f"localhost/{name.lower()}:latest"
+    return build.tag or default_build_tag(name)
+
+
+def default_build_tag(name: str) -> str:
+    """The tag of a [build.NAME] that gives none (import quadlet gives an X.build without
+    ImageTag= the same)."""
+    return f"localhost/{name.lower()}:latest"
